@@ -1,0 +1,162 @@
+"""The WSGI application: one request pipeline in EMQX's own order (minirest_handler:handle/2).
+
+route and method (404/405) → authentication (401/403) → body parsing (400/415) → parameter
+and body checks (400) → handler (under the state lock) → response validation → journal.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from typing import Any, Callable, Iterable
+
+from werkzeug import Request, Response
+
+from ..model.broker import Broker
+from . import api_keys, clients, dashboard
+from .auth import Principal, authenticate
+from .journal import Journal, JournalEntry
+from .replies import ApiError, RawReply, Reply, encode
+from .routing import Call, Route, Router
+from .schemas import catalog
+from .validation import RequestChecker
+
+#: Every EMQX API module the fake serves, each a thin translation of its EMQX namesake.
+API_MODULES = (dashboard, api_keys, clients)
+
+_NOT_FOUND_PAGE = "<html><head><title>404 - NOT FOUND</title></head><body><h1>404 - NOT FOUND</h1></body></html>"
+_NOT_FOUND_JSON = '{"code": "NOT_FOUND", "message": "Request Path Not Found"}'
+
+ErrorSink = Callable[[BaseException], None]
+
+
+def _not_found(request: Request) -> Reply:
+    """`emqx_dashboard_not_found`: the body follows the Accept header's prefix."""
+    accept = request.headers.get("Accept", "text/html")
+    if accept.startswith("text/plain"):
+        return Reply(404, "404 - NOT FOUND", {"content-type": "text/plain"})
+    if accept.startswith("application/json"):
+        return Reply(404, _NOT_FOUND_JSON, {"content-type": "application/json"})
+    return Reply(404, _NOT_FOUND_PAGE, {"content-type": "text/html"})
+
+
+def _raw_path(environ: dict[str, Any]) -> str:
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return raw.split("?", 1)[0]
+    from urllib.parse import quote
+
+    return quote(environ.get("PATH_INFO", "/"))
+
+
+class EmqxApp:
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        journal: Journal | None = None,
+        validate_responses: bool = True,
+        on_error: ErrorSink | None = None,
+    ) -> None:
+        self.broker = broker
+        self.journal = journal if journal is not None else Journal()
+        self.validate_responses = validate_responses
+        self.on_error = on_error
+        self.catalog = catalog(broker.edition)
+        self.checker = RequestChecker(self.catalog)
+        self.router = Router([route for module in API_MODULES for route in module.routes.routes])
+        missing = {r.key for m in API_MODULES for r in m.routes.routes} - set(self.catalog.operations)
+        if missing:
+            raise RuntimeError(f"operations without a schema: {sorted(missing)}")
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        route, principal, body, reply = self._answer(request, environ)
+        if isinstance(reply.body, str) and "content-type" in reply.headers:
+            payload = reply.body.encode()  # a literal text body (the 404 page)
+        else:
+            payload = b"" if reply.body is None else encode(reply.body, reply.keep_order)
+        headers = dict(reply.headers)
+        if payload:
+            headers.setdefault("content-type", "application/json")
+        self.journal.record(
+            JournalEntry(
+                method=request.method,
+                path=request.path,
+                query={key: request.args.getlist(key) for key in request.args},
+                headers=dict(request.headers),
+                body=body,
+                credential=str(principal) if principal else None,
+                status=reply.status,
+                response_body=payload,
+                operation=route.key if route else None,
+            )
+        )
+        response = Response(payload, status=reply.status, headers=headers)
+        if not payload:
+            response.headers.pop("Content-Type", None)
+        return response(environ, start_response)
+
+    def _answer(self, request: Request, environ: dict[str, Any]) -> tuple[Route | None, Principal | None, Any, Reply]:
+        route: Route | None = None
+        principal: Principal | None = None
+        body: Any = None
+        try:
+            match = self.router.match(_raw_path(environ))
+            if match is None:
+                return None, None, None, _not_found(request)
+            methods, path_args = match
+            route = methods.get(request.method)
+            if route is None:
+                return None, None, None, Reply(405, None, {"allow": ", ".join(methods)})
+            if not route.public:
+                principal = authenticate(request, route, self.broker)
+            operation = self.catalog.operations[route.key]
+            body = self._parse_body(request)
+            path, query = self.checker.parameters(operation, path_args, request.args)
+            checked_body = self.checker.body(operation, body)
+        except ApiError as error:
+            return route, principal, body, error.reply()
+        except RawReply as raw:
+            return route, principal, body, raw.reply
+        except Exception as error:  # a bug in the fake's own pipeline
+            return route, principal, body, self._internal_error(error)
+        return route, principal, body, self._handle(route, Call(self.broker, self.catalog, path, query, checked_body, principal, request))
+
+    def _handle(self, route: Route, call: Call) -> Reply:
+        try:
+            with self.broker.lock:
+                result = route.handler(call)
+                reply = result if isinstance(result, Reply) else Reply(200, result)
+        except ApiError as error:
+            reply = error.reply()
+        except RawReply as raw:
+            return raw.reply
+        except Exception as error:
+            return self._internal_error(error)
+        if self.validate_responses:
+            try:
+                self.catalog.check_response(route.key, reply.status, reply.body)
+            except AssertionError as error:
+                return self._internal_error(error)
+        return reply
+
+    @staticmethod
+    def _parse_body(request: Request) -> Any:
+        """minirest decodes a body only when it is declared JSON; other bodies stay text
+        (the body check then answers 415 where a JSON body is expected)."""
+        data = request.get_data(cache=True)
+        if not data:
+            return None
+        if request.mimetype == "application/json":
+            try:
+                return json.loads(data)
+            except ValueError:
+                raise ApiError(400, "BAD_REQUEST", "Invalid json message received") from None
+        return data.decode(errors="replace")
+
+    def _internal_error(self, error: BaseException) -> Reply:
+        if self.on_error is not None:
+            self.on_error(error)
+        text = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return Reply(500, {"code": "INTERNAL_ERROR", "message": text})

@@ -1,0 +1,1 @@
+"""The fake cluster's state as plain Python objects (no HTTP here)."""

@@ -1,0 +1,93 @@
+"""MQTT topic names and filters as EMQX validates and matches them (`emqx_topic`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import Invalid
+
+MAX_TOPIC_LEN = 65535
+
+
+@dataclass(frozen=True)
+class TopicFilter:
+    """A subscription's filter split the way EMQX stores it: `$share/g/t/#` is group `g`
+    and filter `t/#`; `$queue/t` is group `$queue`."""
+
+    filter: str
+    share_group: str | None = None
+
+    @property
+    def full(self) -> str:
+        if self.share_group is None:
+            return self.filter
+        if self.share_group == "$queue":
+            return "$queue/" + self.filter
+        return f"$share/{self.share_group}/{self.filter}"
+
+
+def _check_levels(topic: str, wildcards_allowed: bool) -> None:
+    if not topic:
+        raise Invalid("empty_topic")
+    if len(topic.encode()) > MAX_TOPIC_LEN:
+        raise Invalid("topic_too_long")
+    if "\x00" in topic:
+        raise Invalid("topic_invalid_char")
+    levels = topic.split("/")
+    for index, level in enumerate(levels):
+        if "#" in level:
+            if not wildcards_allowed:
+                raise Invalid("topic_name_error")
+            if level != "#" or index != len(levels) - 1:
+                raise Invalid("topic_invalid_#")
+        if "+" in level:
+            if not wildcards_allowed:
+                raise Invalid("topic_name_error")
+            if level != "+":
+                raise Invalid("topic_invalid_char")
+
+
+class InvalidFilter(Invalid):
+    """A filter `emqx_topic:parse` rejects: the API fails the request (500 UNKNOWN_ERROR)."""
+
+
+def validate_name(topic: str) -> None:
+    """A topic name one may publish to: no wildcards."""
+    _check_levels(topic, wildcards_allowed=False)
+
+
+def parse_filter(text: str) -> TopicFilter:
+    """Split a subscription filter's `$share/<group>/` or `$queue/` prefix off, as
+    `emqx_topic:parse` does; it checks the prefix, not the levels (see `validate_filter`)."""
+    if text.startswith("$queue/"):
+        return TopicFilter(text[len("$queue/") :], "$queue")
+    if text.startswith("$share/"):
+        group, sep, rest = text[len("$share/") :].partition("/")
+        if not sep or not rest or not group or "+" in group or "#" in group or rest.startswith(("$share/", "$queue/")):
+            raise InvalidFilter(f'{{invalid_topic_filter,<<"{text}">>}}')
+        return TopicFilter(rest, group)
+    if text.startswith("$exclusive/"):  # exclusive subscriptions are off by default
+        raise InvalidFilter(f'{{invalid_topic_filter,<<"{text}">>}}')
+    return TopicFilter(text)
+
+
+def validate_filter(topic_filter: TopicFilter) -> None:
+    """The level rules a session applies before it accepts a subscription."""
+    _check_levels(topic_filter.filter, wildcards_allowed=True)
+
+
+def matches(name: str, topic_filter: str) -> bool:
+    """Whether topic `name` matches `topic_filter` (no `$share/` prefix). Topics starting
+    with `$` are not matched by a filter whose first level is a wildcard."""
+    if name.startswith("$") and topic_filter[:1] in ("+", "#"):
+        return False
+    name_levels = name.split("/")
+    filter_levels = topic_filter.split("/")
+    for index, level in enumerate(filter_levels):
+        if level == "#":
+            return True
+        if index >= len(name_levels):
+            return False
+        if level != "+" and level != name_levels[index]:
+            return False
+    return len(name_levels) == len(filter_levels)

@@ -1,0 +1,238 @@
+"""The handle: one object that owns the state, the WSGI app and the HTTP server."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import socket
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from .api.app import EmqxApp
+from .api.journal import Journal
+from .model.access import ADMINISTRATOR, ApiKey, BootstrapEntry, DashboardUser, parse_bootstrap_file
+from .model.broker import CE, DEFAULT_NODE, Broker, BrokerConfig
+from .model.sessions import Session
+
+#: The administrator API key every fake starts with unless told otherwise.
+DEFAULT_API_KEY = "pytest-emqx-mock"
+DEFAULT_API_SECRET = "pytest-emqx-mock-secret"
+
+
+class FakeServerError(AssertionError):
+    """An exception raised inside the fake while it served a request (a bug in the fake, or a
+    response that broke its schema); the original is its `__cause__`."""
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: a user's test output stays clean."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        if type == "error" and getattr(self.server, "verbose", False):
+            super().log(type, message, *args)
+
+
+class _Server(ThreadedWSGIServer):
+    """Werkzeug's threaded server, woken through a socket pair to stop at once instead of
+    after its 0.5 s shutdown poll."""
+
+    block_on_close = False  # do not wait for keep-alive connections on close
+    verbose = False
+
+    def __init__(self, listener: socket.socket, app: Any) -> None:
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._stopping = False
+        host, port = listener.getsockname()[:2]
+        super().__init__(host, port, app, _QuietHandler, fd=listener.fileno())
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                selector.register(self._wake_read, selectors.EVENT_READ)
+                while not self._stopping:
+                    for key, _ in selector.select():
+                        if key.fileobj is self and not self._stopping:
+                            self._handle_request_noblock()
+        finally:
+            self._wake_read.close()
+            self._wake_write.close()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake_write.send(b"\0")
+
+
+def load_bootstrap_file(path: str | os.PathLike[str], edition: str = CE) -> list[BootstrapEntry]:
+    """Read an EMQX bootstrap API-key file (`key:secret[:role]` per line)."""
+    return parse_bootstrap_file(Path(path).read_text(encoding="utf-8"), BrokerConfig(edition=edition).api_key_roles)
+
+
+class EmqxServer:
+    """A fake EMQX 5 cluster behind a real HTTP server on 127.0.0.1.
+
+    >>> with EmqxServer() as emqx:
+    ...     emqx.add_client("sensor-1")
+    ...     requests.get(emqx.api_url + "/clients", auth=emqx.auth)
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        edition: str = CE,
+        nodes: Iterable[str] = (DEFAULT_NODE,),
+        bootstrap_api_keys: Iterable[BootstrapEntry] | str | os.PathLike[str] | None = None,
+        admin_api_key: tuple[str, str] | None = (DEFAULT_API_KEY, DEFAULT_API_SECRET),
+        seed: int | None = None,
+        validate_responses: bool = True,
+        journal_capacity: int = 10_000,
+    ) -> None:
+        if isinstance(bootstrap_api_keys, (str, os.PathLike)):
+            bootstrap_api_keys = load_bootstrap_file(bootstrap_api_keys, edition)
+        entries = list(bootstrap_api_keys or ())
+        if admin_api_key is not None:
+            entries.insert(0, BootstrapEntry(*admin_api_key, ADMINISTRATOR))
+        self.admin_api_key = admin_api_key
+        self.host = host
+        self._requested_port = port
+        self.broker = Broker(BrokerConfig(edition=edition, nodes=tuple(nodes), bootstrap_api_keys=tuple(entries), seed=seed))
+        self.journal = Journal(journal_capacity)
+        self._errors: list[BaseException] = []
+        self._errors_lock = threading.Lock()
+        self.app = EmqxApp(self.broker, journal=self.journal, validate_responses=validate_responses, on_error=self._record_error)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> EmqxServer:
+        if self._server is not None:
+            raise RuntimeError("the fake EMQX server is already running")
+        listener = socket.create_server((self.host, self._requested_port), reuse_port=False)
+        try:
+            self._server = _Server(listener, self.app)
+        finally:
+            listener.close()  # the server serves a duplicate of it
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"emqx-mock:{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.stop()
+        thread.join()
+        server.server_close()
+        self._server = self._thread = None
+
+    def reset(self) -> None:
+        """Back to the initial state: bootstrap keys, the default dashboard user, the nodes;
+        empty journal, no recorded errors."""
+        self.broker.reset()
+        self.journal.clear()
+        with self._errors_lock:
+            self._errors.clear()
+
+    def __enter__(self) -> EmqxServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the fake EMQX server is not running")
+        return int(self._server.port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/v5"
+
+    @property
+    def edition(self) -> str:
+        return self.broker.edition
+
+    # -- credentials -------------------------------------------------------------------
+
+    @property
+    def api_key(self) -> str:
+        if self.admin_api_key is None:
+            raise RuntimeError("this server was started without the ready administrator key")
+        return self.admin_api_key[0]
+
+    @property
+    def api_secret(self) -> str:
+        if self.admin_api_key is None:
+            raise RuntimeError("this server was started without the ready administrator key")
+        return self.admin_api_key[1]
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """`(api_key, api_secret)` of the ready administrator key: `requests`' `auth=`."""
+        return (self.api_key, self.api_secret)
+
+    # -- errors inside the fake ----------------------------------------------------------
+
+    def _record_error(self, error: BaseException) -> None:
+        with self._errors_lock:
+            self._errors.append(error)
+
+    @property
+    def errors(self) -> list[BaseException]:
+        with self._errors_lock:
+            return list(self._errors)
+
+    def check_errors(self) -> None:
+        """Raise FakeServerError for the first exception raised inside the fake since the
+        last reset (and forget them all)."""
+        with self._errors_lock:
+            errors, self._errors = self._errors, []
+        if errors:
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise FakeServerError(f"the fake EMQX server failed while serving a request{more}: {errors[0]}") from errors[0]
+
+    # -- seeding -------------------------------------------------------------------------
+
+    def add_client(self, clientid: str | None = None, **fields: Any) -> Session:
+        """Seed a client session; see `Broker.add_client` for the fields."""
+        return self.broker.add_client(clientid, **fields)
+
+    def add_clients(self, count: int, **fields: Any) -> list[Session]:
+        return self.broker.add_clients(count, **fields)
+
+    def add_api_key(self, name: str, **options: Any) -> ApiKey:
+        return self.broker.add_api_key(name, **options)
+
+    def add_user(self, username: str, password: str, **options: Any) -> DashboardUser:
+        return self.broker.add_user(username, password, **options)
+
+    def client(self, clientid: str) -> Session:
+        """A seeded or API-created session, live: changes through the API show on it."""
+        with self.broker.lock:
+            return self.broker.sessions.get(clientid)
+
+    def login(self, username: str = "admin", password: str = "public") -> str:
+        """A bearer token for a dashboard user, as `POST /login` would issue."""
+        with self.broker.lock:
+            user = self.broker.users.login(username, password)
+            if user is None:
+                raise ValueError(f"no dashboard user {username!r} with that password")
+            return self.broker.tokens.issue(user).token
