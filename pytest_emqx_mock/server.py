@@ -69,6 +69,25 @@ class _Server(ThreadedWSGIServer):
         self._wake_write.send(b"\0")
 
 
+class ServerThread:
+    """A WSGI app served on a background thread by the quiet, fast-stopping server."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        listener = socket.create_server((host, port))
+        try:
+            self.server = _Server(listener, app)
+        finally:
+            listener.close()  # the server serves a duplicate of it
+        self.port = int(self.server.port)
+        self.thread = threading.Thread(target=self.server.serve_forever, name=f"emqx-mock:{self.port}", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.thread.join()
+        self.server.server_close()
+
+
 def load_bootstrap_file(path: str | os.PathLike[str], edition: str = CE) -> list[BootstrapEntry]:
     """Read an EMQX bootstrap API-key file (`key:secret[:role]` per line)."""
     return parse_bootstrap_file(Path(path).read_text(encoding="utf-8"), BrokerConfig(edition=edition).api_key_roles)
@@ -108,31 +127,20 @@ class EmqxServer:
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
         self.app = EmqxApp(self.broker, journal=self.journal, validate_responses=validate_responses, on_error=self._record_error)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> EmqxServer:
-        if self._server is not None:
+        if self._serving is not None:
             raise RuntimeError("the fake EMQX server is already running")
-        listener = socket.create_server((self.host, self._requested_port), reuse_port=False)
-        try:
-            self._server = _Server(listener, self.app)
-        finally:
-            listener.close()  # the server serves a duplicate of it
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"emqx-mock:{self.port}", daemon=True)
-        self._thread.start()
+        self._serving = ServerThread(self.app, self.host, self._requested_port)
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.stop()
-        thread.join()
-        server.server_close()
-        self._server = self._thread = None
+        if self._serving is not None:
+            self._serving.stop()
+            self._serving = None
 
     def reset(self) -> None:
         """Back to the initial state: bootstrap keys, the default dashboard user, the nodes;
@@ -150,13 +158,13 @@ class EmqxServer:
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._serving is not None
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._serving is None:
             raise RuntimeError("the fake EMQX server is not running")
-        return int(self._server.port)
+        return self._serving.port
 
     @property
     def url(self) -> str:

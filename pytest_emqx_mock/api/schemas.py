@@ -66,14 +66,17 @@ _Validator = validators.extend(
 
 
 def _strip_other_editions(node: Any, edition: str) -> Any:
+    """Drop the properties and parameters marked for another edition."""
     if isinstance(node, dict):
         result = {k: _strip_other_editions(v, edition) for k, v in node.items()}
-        props = result.get("properties")
-        if isinstance(props, dict):
-            dropped = [name for name, sub in props.items() if isinstance(sub, dict) and sub.get("x-edition", edition) != edition]
+        for container in ("properties", "parameters"):
+            members = result.get(container)
+            if not isinstance(members, dict):
+                continue
+            dropped = [name for name, sub in members.items() if isinstance(sub, dict) and sub.get("x-edition", edition) != edition]
             for name in dropped:
-                del props[name]
-            if "required" in result:
+                del members[name]
+            if container == "properties" and "required" in result:
                 result["required"] = [name for name in result["required"] if name not in dropped]
         return result
     if isinstance(node, list):

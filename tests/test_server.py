@@ -1,0 +1,163 @@
+"""The handle (start, stop, reset, URLs, credentials) and the pytest plugin around it."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import requests
+
+from pytest_emqx_mock import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
+
+
+def test_handle_starts_on_a_free_port_and_stops() -> None:
+    server = EmqxServer().start()
+    try:
+        api_url = server.api_url
+        assert server.url == f"http://127.0.0.1:{server.port}"
+        assert api_url == server.url + "/api/v5"
+        assert requests.get(api_url + "/clients", auth=server.auth).status_code == 200
+    finally:
+        server.stop()
+    assert not server.running
+    with pytest.raises(requests.ConnectionError):
+        requests.get(api_url + "/clients", auth=server.auth, timeout=2)
+
+
+def test_handle_is_a_context_manager_and_can_restart_on_the_same_port() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = EmqxServer(port=port)
+    for _ in range(2):
+        with server:
+            assert server.port == port
+            response = requests.get(server.api_url + "/clients", auth=server.auth)
+            assert response.json()["meta"] == {"page": 1, "limit": 100, "count": 0, "hasnext": False}
+
+
+def test_starting_twice_is_refused() -> None:
+    with EmqxServer() as server, pytest.raises(RuntimeError):
+        server.start()
+
+
+def test_the_ready_administrator_key() -> None:
+    with EmqxServer() as server:
+        assert server.auth == (DEFAULT_API_KEY, DEFAULT_API_SECRET)
+        assert requests.get(server.api_url + "/clients", auth=server.auth).status_code == 200
+    with EmqxServer(admin_api_key=("k1", "s1")) as server:
+        assert requests.get(server.api_url + "/clients", auth=("k1", "s1")).status_code == 200
+    with EmqxServer(admin_api_key=None) as server, pytest.raises(RuntimeError):
+        server.auth
+
+
+def test_reset_restores_the_initial_state() -> None:
+    with EmqxServer() as server:
+        token = server.login()
+        server.add_client("c1")
+        server.add_api_key("extra")
+        server.add_user("bob", "bob12345")
+        requests.get(server.api_url + "/clients", auth=server.auth)
+        server.reset()
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert requests.get(server.api_url + "/clients", headers=bearer).json() == {
+            "code": "BAD_TOKEN",
+            "message": "Get a token by POST /login",
+        }
+        bearer = {"Authorization": f"Bearer {server.login()}"}
+        keys = requests.get(server.api_url + "/api_key", headers=bearer).json()
+        assert [key["api_key"] for key in keys] == [DEFAULT_API_KEY]
+        users = requests.get(server.api_url + "/users", headers=bearer).json()
+        assert users == [{"description": "administrator", "username": "admin"}]
+        assert requests.get(server.api_url + "/clients", auth=server.auth).json()["data"] == []
+        assert [entry.path for entry in server.journal] == ["/api/v5/clients", "/api/v5/api_key", "/api/v5/users", "/api/v5/clients"]
+
+
+def test_a_response_that_breaks_its_schema_is_a_500_and_a_recorded_error() -> None:
+    with EmqxServer() as server:
+        server.add_client("c1", proto_ver=7)  # no such MQTT version: the client row breaks its schema
+        response = requests.get(server.api_url + "/clients/c1", auth=server.auth)
+        assert response.status_code == 500
+        assert response.json()["code"] == "INTERNAL_ERROR"
+        with pytest.raises(FakeServerError, match="proto_ver") as raised:
+            server.check_errors()
+        assert "ResponseSchemaError" in type(raised.value.__cause__).__name__
+        server.check_errors()  # reported once
+
+
+def test_the_seeding_api_is_visible_at_once(emqx_server: EmqxServer) -> None:
+    session = emqx_server.add_client("c1", subscriptions=["a/b", {"topic": "c/#", "qos": 1}], mqueue=["m1"])
+    assert emqx_server.client("c1") is session
+    row = requests.get(emqx_server.api_url + "/clients/c1", auth=emqx_server.auth).json()
+    assert (row["subscriptions_cnt"], row["mqueue_len"], row["inflight_cnt"]) == (2, 1, 0)
+
+
+PLUGIN_TESTS = """
+import requests
+
+def test_seeds(emqx_server):
+    emqx_server.add_client("left-over")
+    assert requests.get(emqx_server.api_url + "/clients", auth=emqx_server.auth).json()["meta"]["count"] == 1
+
+def test_starts_clean(emqx_server):
+    assert requests.get(emqx_server.api_url + "/clients", auth=emqx_server.auth).json()["data"] == []
+
+def test_edition(emqx_server):
+    token = requests.post(emqx_server.api_url + "/login", json={"username": "admin", "password": "public"}).json()
+    print("EDITION", emqx_server.edition, token["license"]["edition"], "role" in token)
+"""
+
+
+def test_plugin_resets_before_each_test_and_is_quiet(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(PLUGIN_TESTS)
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*EDITION ce ce False*"])
+    output = result.stdout.str() + result.stderr.str()
+    assert "GET /api/v5" not in output and "HTTP/1.1" not in output  # no access log
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_plugin_edition_option(pytester: pytest.Pytester, how: str) -> None:
+    test = f"{pytester.makepyfile(PLUGIN_TESTS).name}::test_edition"
+    if how == "ini":
+        pytester.makeini("[pytest]\nemqx_edition = ee\n")
+        result = pytester.runpytest_subprocess("-s", test)
+    else:
+        result = pytester.runpytest_subprocess("-s", test, "--emqx-edition", "ee")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*EDITION ee ee True*"])
+
+
+def test_plugin_port_option(pytester: pytest.Pytester) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pytester.makepyfile(f"def test_port(emqx_server):\n    assert emqx_server.port == {port}\n")
+    pytester.runpytest_subprocess("--emqx-port", str(port)).assert_outcomes(passed=1)
+
+
+def test_plugin_fails_the_test_whose_request_broke_the_fake(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import requests
+
+        def test_broken(emqx_server):
+            emqx_server.add_client("c1", proto_ver=7)
+            response = requests.get(emqx_server.api_url + "/clients/c1", auth=emqx_server.auth)
+            assert response.status_code == 500
+
+        def test_next_one_is_fine(emqx_server):
+            assert requests.get(emqx_server.api_url + "/clients", auth=emqx_server.auth).status_code == 200
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ResponseSchemaError: #/$defs/client: at proto_ver: 7 is not one of [[]3, 4, 5[]]",
+            "*direct cause of the following exception*",
+            "*FakeServerError: the fake EMQX server failed while serving a request*",
+            "FAILED*test_broken*",
+        ]
+    )
