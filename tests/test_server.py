@@ -129,7 +129,8 @@ def test_plugin_edition_option(pytester: pytest.Pytester, how: str) -> None:
     result.stdout.fnmatch_lines(["*EDITION ee ee True*"])
 
 
-def test_plugin_port_option(pytester: pytest.Pytester) -> None:
+def test_plugin_port_option(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # this run is not an xdist worker
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

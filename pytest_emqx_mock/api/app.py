@@ -49,6 +49,61 @@ def _raw_path(environ: dict[str, Any]) -> str:
     return quote(environ.get("PATH_INFO", "/"))
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} does not fit a float")
+    return number
+
+
+def _decode_like_jsx(data: bytes) -> Any:
+    """Decode a body the way minirest's jsx does: invalid UTF-8 replaced, a BOM, comments and
+    trailing commas tolerated; NaN, Infinity and numbers out of float range refused."""
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    options: dict[str, Any] = {"parse_constant": _no_constants, "parse_float": _finite_float}
+    try:
+        return json.loads(text, **options)
+    except ValueError:
+        return json.loads(_without_comments_and_trailing_commas(text), **options)
+
+
+def _without_comments_and_trailing_commas(text: str) -> str:
+    kept: list[str] = []
+    index, in_string = 0, False
+    while index < len(text):
+        char = text[index]
+        if in_string:
+            kept.append(char)
+            if char == "\\":
+                kept.append(text[index + 1 : index + 2])
+                index += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+            kept.append(char)
+        elif text.startswith("//", index):
+            index = text.find("\n", index)
+            index = len(text) if index < 0 else index
+            continue
+        elif text.startswith("/*", index):
+            end = text.find("*/", index + 2)
+            if end < 0:
+                raise ValueError("unterminated comment")
+            index = end + 2
+            continue
+        elif char == "," and text[index + 1 :].lstrip()[:1] in ("]", "}"):
+            pass  # a trailing comma
+        else:
+            kept.append(char)
+        index += 1
+    return "".join(kept)
+
+
 class EmqxApp:
     def __init__(
         self,
@@ -108,7 +163,7 @@ class EmqxApp:
             methods, path_args = match
             route = methods.get(request.method)
             if route is None:
-                return None, None, None, Reply(405, None, {"allow": ", ".join(methods)})
+                return None, None, None, Reply(405, None, {"allow": ", ".join(sorted(methods))})
             if not route.public:
                 principal = authenticate(request, route, self.broker)
             operation = self.catalog.operations[route.key]
@@ -150,7 +205,7 @@ class EmqxApp:
             return None
         if request.mimetype == "application/json":
             try:
-                return json.loads(data)
+                return _decode_like_jsx(data)
             except ValueError:
                 raise ApiError(400, "BAD_REQUEST", "Invalid json message received") from None
         return data.decode(errors="replace")

@@ -211,6 +211,7 @@ def subscription_view(session: Session, subscription: Subscription) -> dict[str,
         "rh": subscription.rh,
         "node": session.node,
         "clientid": session.clientid,
+        "durable": False,
     }
 
 
@@ -342,11 +343,12 @@ def _message_page(call: Call, entries: list[QueuedMessage], with_priority: bool)
     data: list[dict[str, Any]] = []
     used = 0
     for entry in selected:
-        size = 0 if encoding == "none" else len(entry.message.payload)
+        view = _message_view(entry, encoding, with_priority)
+        size = len(view.get("payload", "").encode())  # the encoded payload counts
         if data and used + size > budget:
             break
         used += size
-        data.append(_message_view(entry, encoding, with_priority))
+        data.append(view)
     meta = {
         "start": _position(entries[0], with_priority) if entries else "none",
         "position": _position(selected[-1], with_priority) if selected else requested,

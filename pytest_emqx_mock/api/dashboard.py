@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.access import ADMINISTRATOR, DashboardUser, password_problem
+from ..model.access import ADMINISTRATOR, USER_ROLES, DashboardUser, password_problem
 from ..model.broker import EE
 from ..model.errors import AlreadyExists, Invalid, NotFound
 from .replies import ApiError, Reply, handler_crash
@@ -30,7 +30,7 @@ def _required(body: dict[str, Any], *names: str) -> list[Any]:
 
 def _role(call: Call) -> str:
     role = call.body.get("role", ADMINISTRATOR)
-    if role not in ("administrator", "viewer"):
+    if role not in USER_ROLES:
         raise ApiError(400, "BAD_REQUEST", "Role does not exist")
     return role
 
@@ -71,9 +71,9 @@ def create_user(call: Call) -> dict[str, Any]:
     username, password = _required(call.body, "username", "password")
     if not username or not password:
         raise ApiError(400, "BAD_REQUEST", "Username or password undefined")
-    try:
+    try:  # the model checks username, password and role in EMQX's order
         user = call.broker.users.add(
-            username, password, description=call.body.get("description", ""), role=_role(call)
+            username, password, description=call.body.get("description", ""), role=call.body.get("role", ADMINISTRATOR)
         )
     except (Invalid, AlreadyExists) as error:
         raise ApiError(400, "BAD_REQUEST", str(error)) from None
@@ -82,17 +82,16 @@ def create_user(call: Call) -> dict[str, Any]:
 
 @routes.put("/users/{username}", api_key_block="users")
 def update_user(call: Call) -> dict[str, Any]:
-    _required(call.body, "description")
+    (description,) = _required(call.body, "description")
+    role = _role(call)  # checked before the lookup; CE has no role field: administrator
     try:
         user = call.broker.users.get(call.path["username"])
     except NotFound as error:
         raise ApiError(404, "USER_NOT_FOUND", str(error)) from None
-    if call.broker.edition == EE:
-        role = _role(call)
-        if role != user.role:
-            user.role = role
-            call.broker.tokens.revoke_user(user.username)
-    (user.description,) = _required(call.body, "description")
+    if role != user.role:  # EE: a role change logs the user out
+        user.role = role
+        call.broker.tokens.revoke_user(user.username)
+    user.description = description
     return user_view(call, user)
 
 

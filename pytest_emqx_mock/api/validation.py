@@ -11,7 +11,8 @@ hocon type the schema stands for:
   with only `minimum: 1`: `pos_integer()`; unbounded: `integer()`;
 * `"x-hocon": "qos"`, `"epoch_millisecond"`, `"epoch_second"`, `"bytesize"`: those EMQX types;
   `"singleton"` on a `const`: an atom literal in a union;
-* `"x-reasons"` on a string: the words of the field's own validator (`length`, `pattern`);
+* `"x-reasons"` on a string: the words of the field's own validator (`length`, `pattern`,
+  `enum`: a string validated against a list, not an enum of atoms);
 * string with `enum`: an enum of atoms; other strings: `binary()`;
 * object with `properties`: a struct; with `additionalProperties` only: `map()`;
 * `oneOf`: a union (first member that matches); `"x-csv": true` splits a query value on commas.
@@ -126,6 +127,10 @@ class RequestChecker:
                 raw: Any = schema["default"]
             elif schema.get("type") == "array":
                 raw = values
+            elif schema.get("x-csv") and len(values) > 1:
+                # the comma-splitting converter has no clause for a list of values
+                error = _Invalid(parameter.name, reason="converter_crashed", exception="{error,function_clause}")
+                raise _bad_request([error])
             else:
                 raw = values[0]
             try:
@@ -180,7 +185,7 @@ class RequestChecker:
             if isinstance(value, str) and value.strip() in ("true", "false"):
                 return value.strip() == "true"
             raise _Invalid(path, value=value, reason="Unable to parse boolean value")
-        if "enum" in schema:
+        if "enum" in schema and "enum" not in schema.get("x-reasons", {}):
             return _enum(path, schema["enum"], value)
         return _binary(path, schema, value)
 
@@ -342,6 +347,8 @@ def _binary(path: str, schema: dict[str, Any], value: Any) -> str:
         raise _Invalid(path, value=value, reason=reasons.get("length", "length out of range"))
     if "pattern" in schema and not re.search(schema["pattern"], value):
         raise _Invalid(path, value=value, reason=reasons.get("pattern", "pattern mismatch"))
+    if "enum" in schema and value not in schema["enum"]:  # a string checked by its own validator
+        raise _Invalid(path, value=value, reason=reasons["enum"])
     return value
 
 

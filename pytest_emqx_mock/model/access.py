@@ -27,7 +27,8 @@ MAX_API_KEYS = 100
 TOKEN_TTL_SECONDS = 60 * 60
 BOOTSTRAP_DESC = "Bootstrapped From File"
 
-_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+#: `emqx_base62`'s alphabet: 6-bit values 0-60 are one character, 61-63 two ("9A".."9C").
+_BASE62 = [*"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678", "9A", "9B", "9C"]
 
 
 def _sha512_hex16(text: str) -> str:
@@ -35,13 +36,15 @@ def _sha512_hex16(text: str) -> str:
 
 
 def _base62_secret() -> str:
-    """A secret like EMQX's: base62 of 32 random bytes."""
-    number = int.from_bytes(secrets.token_bytes(32), "big")
-    digits = []
-    while number:
-        number, digit = divmod(number, 62)
-        digits.append(_BASE62[digit])
-    return "".join(reversed(digits)) or "0"
+    """A secret as EMQX makes one: `emqx_base62:encode` of 32 random bytes, 43 symbols
+    (6 bits each, the last 4 bits) of one or two characters."""
+    bits = int.from_bytes(secrets.token_bytes(32), "big")
+    sizes = [6] * 42 + [4]
+    symbols, shift = [], 256
+    for size in sizes:
+        shift -= size
+        symbols.append(_BASE62[(bits >> shift) & ((1 << size) - 1)])
+    return "".join(symbols)
 
 
 def _hash_password(password: str, salt: str) -> str:
