@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 import requests
@@ -162,3 +163,13 @@ def test_plugin_fails_the_test_whose_request_broke_the_fake(pytester: pytest.Pyt
             "FAILED*test_broken*",
         ]
     )
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize(("edition", "loaded"), [("ee", ["ci-admin", "dashboard-reader", "publisher-bot"]), ("ce", ["ci-admin"])])
+def test_shipped_bootstrap_key_file_loads(edition: str, loaded: list[str]) -> None:
+    with EmqxServer(edition=edition, bootstrap_api_keys=FIXTURES / "bootstrap-api-keys.txt", admin_api_key=None) as server:
+        assert [key.api_key for key in server.broker.api_keys] == loaded
+        assert requests.get(server.api_url + "/clients", auth=("ci-admin", "ci-admin-secret")).status_code == 200

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import traceback
 from typing import Any, Callable, Iterable
+from urllib.parse import quote
 
 from werkzeug import Request, Response
 
@@ -44,9 +45,7 @@ def _raw_path(environ: dict[str, Any]) -> str:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
         return raw.split("?", 1)[0]
-    from urllib.parse import quote
-
-    return quote(environ.get("PATH_INFO", "/"))
+    return quote(environ.get("PATH_INFO", "/"))  # a WSGI server that keeps no raw path
 
 
 def _no_constants(name: str) -> Any:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 from ..model.clock import rfc3339_ms
 from ..model.errors import Invalid, NotFound
 from ..model.topics import InvalidFilter, parse_filter
-from ..model.sessions import QueuedMessage, Session, Subscription
+from ..model.sessions import NoLocalOnShared, QueuedMessage, Session, Subscription
 from .pagination import counted_meta, paginate
 from .replies import ApiError, Fragment, Fragments, Reply, handler_crash
 from .routing import Call, Routes
@@ -226,11 +226,10 @@ def _subscribe(session: Session, request: dict[str, Any]) -> dict[str, Any]:
     topic = request["topic"]
     try:
         session.subscribe(topic, **_subscribe_options(request))
-    except InvalidFilter:
+    except (InvalidFilter, NoLocalOnShared):
         raise
-    except Invalid as error:
-        if str(error).startswith("Invalid Subscribe options"):
-            raise
+    except Invalid:
+        pass  # the channel refused the filter after the API had answered
     return {**_subscribe_options(request), "topic": topic, "node": session.node, "clientid": session.clientid}
 
 
@@ -247,7 +246,7 @@ def subscribe(call: Call) -> dict[str, Any]:
         return _subscribe(session, call.body)
     except InvalidFilter as error:
         raise ApiError(500, "UNKNOWN_ERROR", str(error)) from None
-    except Invalid as error:
+    except NoLocalOnShared as error:
         raise ApiError(400, "INVALID_PARAMETER", str(error)) from None
 
 
@@ -260,7 +259,7 @@ def subscribe_bulk(call: Call) -> Any:
     for request in call.body:
         try:
             succeeded.append(_subscribe(session, request))
-        except (InvalidFilter, Invalid) as error:
+        except (InvalidFilter, NoLocalOnShared) as error:
             reason = str(error) if isinstance(error, InvalidFilter) else "invalid_subopts_nl"
             data = [session.clientid, request["topic"], _subscribe_options(request)]
             failed.insert(0, {"data": data, "reason": reason})

@@ -22,6 +22,7 @@ from .access import (
 )
 from .seeding import ClientDefaults
 from .sessions import Message, Session, Sessions
+from .topics import parse_filter
 
 CE = "ce"
 EE = "ee"
@@ -167,6 +168,13 @@ class Broker:
             self.tokens.revoke_user(user.username)
 
 
+def _topic_matching(subscription: str) -> str:
+    """A topic name the subscription filter matches: the default topic of a seeded message."""
+    levels = parse_filter(subscription).filter.split("/")
+    name = "/".join("x" if level == "+" else level for level in levels if level != "#")
+    return name or "t"
+
+
 def _message(spec: MessageSpec, session: Session) -> tuple[Message, int | str]:
     """A seeded queue entry: a Message, a bare payload, or a dict of Message fields."""
     if isinstance(spec, Message):
@@ -176,6 +184,7 @@ def _message(spec: MessageSpec, session: Session) -> tuple[Message, int | str]:
     fields = dict(spec)
     priority = fields.pop("priority", 0)
     payload = fields.pop("payload", b"")
-    fields.setdefault("topic", next(iter(session.subscriptions), "t/1"))
+    if "topic" not in fields:
+        fields["topic"] = _topic_matching(next(iter(session.subscriptions), "t/1"))
     message = Message(payload=payload.encode() if isinstance(payload, str) else bytes(payload), **fields)
     return message, priority

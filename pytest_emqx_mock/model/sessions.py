@@ -87,6 +87,10 @@ class Subscription:
         return parse_filter(self.topic).share_group
 
 
+class NoLocalOnShared(Invalid):
+    """No-local asked on a shared subscription [MQTT-3.8.3-4]."""
+
+
 class Session:
     """One client session. Every attribute assignment bumps `revision`, so readers can cache
     what they derive from a session (the HTTP layer caches each rendered client row)."""
@@ -173,11 +177,11 @@ class Session:
         return f"<Session {self.clientid!r} {state} on {self.node}>"
 
     def subscribe(self, topic: str, qos: int = 0, nl: int = 0, rap: int = 0, rh: int = 0) -> Subscription:
-        """Subscribe; raises InvalidFilter (a bad `$share`), Invalid (no-local on a shared
-        subscription, or a filter whose levels break the MQTT rules)."""
+        """Subscribe; raises InvalidFilter (a bad `$share`), NoLocalOnShared, or Invalid (a
+        filter whose levels break the MQTT rules)."""
         topic_filter = parse_filter(topic)
         if topic_filter.share_group is not None and nl:
-            raise Invalid("Invalid Subscribe options: `no_local` not allowed for shared-sub. See [MQTT-3.8.3-4]")
+            raise NoLocalOnShared("Invalid Subscribe options: `no_local` not allowed for shared-sub. See [MQTT-3.8.3-4]")
         validate_filter(topic_filter)
         subscription = Subscription(topic, qos, nl, rap, rh)
         self.subscriptions[topic] = subscription

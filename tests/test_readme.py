@@ -1,0 +1,42 @@
+"""The README's examples run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README, flags=re.S)
+
+
+def test_the_first_commands_install_start_and_test() -> None:
+    first_block = re.search(r"```bash\n(.*?)```", README, flags=re.S)
+    assert first_block is not None
+    lines = [line.split("#")[0].strip() for line in first_block.group(1).strip().splitlines()]
+    assert lines == ['python3 -m pip install -e ".[test]" && emqx-mock', "python3 -m pytest"]
+    assert "python3 -m pytest" in (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+
+
+def test_quickstart_test_passes(pytester: pytest.Pytester) -> None:
+    quickstart = next(block for block in _python_blocks() if "def test_" in block)
+    pytester.makepyfile(quickstart)
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+def test_seeding_example_runs(pytester: pytest.Pytester) -> None:
+    seeding = next(block for block in _python_blocks() if "add_client(" in block and "def test_" not in block)
+    body = "\n".join("    " + line for line in seeding.splitlines())
+    pytester.makepyfile(
+        "import requests\n\n"
+        f"def test_seeding(emqx_server):\n{body}\n"
+        "    rows = requests.get(emqx_server.api_url + '/clients?limit=1', auth=emqx_server.auth).json()\n"
+        "    assert rows['meta']['count'] == 1001\n"
+        "    meter = requests.get(emqx_server.api_url + '/clients/meter-7', auth=emqx_server.auth).json()\n"
+        "    assert (meter['connected'], meter['subscriptions_cnt'], meter['mqueue_len'], meter['inflight_cnt']) == (False, 2, 2, 1)\n"
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
