@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  REST API:        {server.api_url}")
     for api_key, api_secret, role in keys:
         print(f"  API key:         {api_key}:{api_secret}" + (f"  ({role})" if args.edition == "ee" else ""))
-    print(f"  Dashboard user:  admin / public")
+    print("  Dashboard user:  admin / public")
     if keys:
         print(f"  Try:             curl -u {keys[0][0]}:{keys[0][1]} {server.api_url}/clients")
     print("Press Ctrl-C to stop.", flush=True)

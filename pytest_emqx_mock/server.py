@@ -59,7 +59,7 @@ class _Server(ThreadedWSGIServer):
                 while not self._stopping:
                     for key, _ in selector.select():
                         if key.fileobj is self and not self._stopping:
-                            self._handle_request_noblock()
+                            self._handle_request_noblock()  # type: ignore[attr-defined]  # socketserver's own step
         finally:
             self._wake_read.close()
             self._wake_write.close()

@@ -1460,3 +1460,14 @@ def test_concurrent_kicks_lose_nothing(emqx_server: EmqxServer) -> None:
     assert ids(response) == [f"c{n:03d}" for n in range(199, 159, -1)]
     assert response.json()["meta"] == {"page": 1, "limit": 1000, "count": 40, "hasnext": False}
     assert len(emqx_server.broker.sessions) == 40
+
+
+def test_time_filters_match_the_shown_millisecond_exactly(emqx_server: EmqxServer) -> None:
+    emqx_server.add_client("c1", created_at=1_700_000_000.1239)  # shown as ...:20.123
+    url, auth = emqx_server.api_url, emqx_server.auth
+    created = requests.get(f"{url}/clients/c1", auth=auth).json()["created_at"]
+    assert created == "2023-11-14T22:13:20.123+00:00"
+    for query in (f"gte_created_at={created}&lte_created_at={created}", "gte_created_at=1700000000123&lte_created_at=1700000000123"):
+        rows = requests.get(f"{url}/clients?{query}".replace("+", "%2B"), auth=auth).json()["data"]
+        assert [row["clientid"] for row in rows] == ["c1"]
+    assert requests.get(f"{url}/clients?gte_created_at=1700000000124", auth=auth).json()["data"] == []

@@ -9,7 +9,7 @@ Truth: emqx5-api-surface.md sections 1-2, corrected by the research notes valida
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests

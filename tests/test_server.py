@@ -48,8 +48,8 @@ def test_the_ready_administrator_key() -> None:
         assert requests.get(server.api_url + "/clients", auth=server.auth).status_code == 200
     with EmqxServer(admin_api_key=("k1", "s1")) as server:
         assert requests.get(server.api_url + "/clients", auth=("k1", "s1")).status_code == 200
-    with EmqxServer(admin_api_key=None) as server, pytest.raises(RuntimeError):
-        server.auth
+    with EmqxServer(admin_api_key=None) as server, pytest.raises(RuntimeError, match="without the ready administrator key"):
+        _ = server.auth
 
 
 def test_reset_restores_the_initial_state() -> None:

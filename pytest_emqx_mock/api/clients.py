@@ -134,14 +134,19 @@ def _filters(query: dict[str, Any]) -> list[Callable[[Session], bool]]:
             raise _invalid_parameter(query, "proto_ver", "integer", query["proto_ver"])
         version = int(query["proto_ver"])
         tests.append(lambda s: s.proto_ver == version)
-    for bound, attribute in (("created_at", "created_at"), ("connected_at", "connected_at")):
-        if f"gte_{bound}" in query:
-            low = query[f"gte_{bound}"] / 1000
-            tests.append(lambda s, a=attribute, low=low: getattr(s, a) >= low)
-        if f"lte_{bound}" in query:
-            high = query[f"lte_{bound}"] / 1000
-            tests.append(lambda s, a=attribute, high=high: getattr(s, a) <= high)
+    for attribute in ("created_at", "connected_at"):
+        low, high = query.get(f"gte_{attribute}"), query.get(f"lte_{attribute}")
+        if low is not None or high is not None:
+            tests.append(_time_range(attribute, low, high))
     return tests
+
+
+def _time_range(attribute: str, low_ms: int | None, high_ms: int | None) -> Callable[[Session], bool]:
+    """`gte_*`/`lte_*` filters: an inclusive range at EMQX's precision, milliseconds (the
+    precision the API shows, so a client's own `created_at` matches both bounds)."""
+    low = float("-inf") if low_ms is None else low_ms
+    high = float("inf") if high_ms is None else high_ms
+    return lambda session: low <= int(getattr(session, attribute) * 1000) <= high
 
 
 @routes.get("/clients")

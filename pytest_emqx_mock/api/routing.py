@@ -109,7 +109,7 @@ class Router:
         segments = path[len(prefix) :].split("/")
         for template in self._by_length.get(len(segments), ()):
             args: dict[str, str] = {}
-            for pattern, segment in zip(template.segments, segments):
+            for pattern, segment in zip(template.segments, segments, strict=True):
                 if pattern.startswith("{"):
                     args[pattern[1:-1]] = unquote(segment)
                 elif pattern != segment:

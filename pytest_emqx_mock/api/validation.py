@@ -129,8 +129,8 @@ class RequestChecker:
                 raw = values
             elif schema.get("x-csv") and len(values) > 1:
                 # the comma-splitting converter has no clause for a list of values
-                error = _Invalid(parameter.name, reason="converter_crashed", exception="{error,function_clause}")
-                raise _bad_request([error])
+                crash = _Invalid(parameter.name, reason="converter_crashed", exception="{error,function_clause}")
+                raise _bad_request([crash])
             else:
                 raw = values[0]
             try:

@@ -107,15 +107,15 @@ class Broker:
         with self.lock:
             fields.setdefault("node", self.config.nodes[0])
             session = Session(clientid or self.defaults.clientid(), **self.defaults.fill(fields))
-            for spec in subscriptions:
-                session.subscribe(**({"topic": spec} if isinstance(spec, str) else dict(spec)))
+            for subscription in subscriptions:
+                session.subscribe(**({"topic": subscription} if isinstance(subscription, str) else dict(subscription)))
             inflight_specs = list(inflight)
             if len(inflight_specs) > session.inflight_max:
                 raise ValueError(f"inflight holds at most inflight_max={session.inflight_max} messages")
-            for spec in inflight_specs:
-                session.put_inflight(_message(spec, session)[0])
-            for spec in mqueue:
-                message, priority = _message(spec, session)
+            for entry in inflight_specs:
+                session.put_inflight(_message(entry, session)[0])
+            for entry in mqueue:
+                message, priority = _message(entry, session)
                 session.enqueue(message, priority)
             self.sessions.put(session)
             return session
