@@ -11,7 +11,8 @@ import traceback
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
 
-from werkzeug import Request, Response
+from werkzeug import Request
+from werkzeug.http import HTTP_STATUS_CODES
 
 from ..model.broker import Broker
 from . import api_keys, clients, dashboard
@@ -133,6 +134,7 @@ class EmqxApp:
         headers = dict(reply.headers)
         if payload:
             headers.setdefault("content-type", "application/json")
+        headers["content-length"] = str(len(payload))
         self.journal.record(
             JournalEntry(
                 method=request.method,
@@ -146,10 +148,8 @@ class EmqxApp:
                 operation=route.key if route else None,
             )
         )
-        response = Response(payload, status=reply.status, headers=headers)
-        if not payload:
-            response.headers.pop("Content-Type", None)
-        return response(environ, start_response)
+        start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}", list(headers.items()))
+        return [payload]
 
     def _answer(self, request: Request, environ: dict[str, Any]) -> tuple[Route | None, Principal | None, Any, Reply]:
         route: Route | None = None

@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import re
-import threading
-import weakref
 from typing import Any, Callable, Iterable
 
 from ..model.clock import rfc3339_ms
@@ -65,21 +63,9 @@ def client_row(session: Session) -> dict[str, Any]:
     return row
 
 
-_rows_lock = threading.Lock()
-_rows: weakref.WeakKeyDictionary[Session, tuple[int, Fragment]] = weakref.WeakKeyDictionary()
-
-
 def client_fragment(call: Call, session: Session) -> Fragment:
     """The session's row, rendered and validated only when the session has changed."""
-    with _rows_lock:
-        cached = _rows.get(session)
-    if cached is not None and cached[0] == session.revision:
-        return cached[1]
-    revision = session.revision
-    fragment = call.catalog.fragment("client", client_row(session))
-    with _rows_lock:
-        _rows[session] = (revision, fragment)
-    return fragment
+    return session.cached(lambda changed: call.catalog.fragment("client", client_row(changed)))
 
 
 def _session(call: Call) -> Session:

@@ -65,21 +65,18 @@ class Fragments(list):  # type: ignore[type-arg]
 
 def encode(body: Any, keep_order: bool = False) -> bytes:
     """Encode a reply body; Fragments and Fragments lists are spliced in as they are."""
-    encoder = _encoder if keep_order else _sorted_encoder
+    return _text(body, _encoder if keep_order else _sorted_encoder, keep_order).encode()
+
+
+def _text(body: Any, encoder: json.JSONEncoder, keep_order: bool) -> str:
     if isinstance(body, Fragment):
-        return body.json.encode()
+        return body.json
     if isinstance(body, Fragments):
-        return ("[" + ",".join(item.json for item in body) + "]").encode()
+        return "[" + ",".join([item.json for item in body]) + "]"
     if isinstance(body, dict) and any(isinstance(v, (Fragment, Fragments)) for v in body.values()):
         keys = body if keep_order else sorted(body)
-        parts = [
-            encoder.encode(key)
-            + ":"
-            + (encode(body[key]).decode() if isinstance(body[key], (Fragment, Fragments)) else encoder.encode(body[key]))
-            for key in keys
-        ]
-        return ("{" + ",".join(parts) + "}").encode()
-    return encoder.encode(body).encode()
+        return "{" + ",".join([encoder.encode(key) + ":" + _text(body[key], encoder, keep_order) for key in keys]) + "}"
+    return encoder.encode(body)
 
 
 def encode_text(value: Any) -> str:

@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .clock import now
 from .errors import Invalid, NotFound
@@ -96,6 +96,8 @@ class Session:
     what they derive from a session (the HTTP layer caches each rendered client row)."""
 
     revision: int
+    #: What a reader derived from this session, and at which revision (see `cached`).
+    _derived: tuple[int, Any] | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -104,6 +106,17 @@ class Session:
     def touch(self) -> None:
         """Mark a change made inside a container attribute (subscriptions, queues, stats)."""
         object.__setattr__(self, "revision", next(_revisions))
+
+    def cached(self, derive: Callable[[Session], Any]) -> Any:
+        """`derive(self)`, computed again only after the session has changed. Readers that
+        render every session on every request (the client list) pay for changes, not reads."""
+        revision = self.revision
+        derived = self._derived
+        if derived is not None and derived[0] == revision:
+            return derived[1]
+        value = derive(self)
+        object.__setattr__(self, "_derived", (revision, value))  # not a change of the session
+        return value
 
     def __init__(
         self,
