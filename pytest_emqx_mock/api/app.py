@@ -191,7 +191,7 @@ class EmqxApp:
         if self.validate_responses:
             try:
                 self.catalog.check_response(route.key, reply.status, reply.body)
-            except AssertionError as error:
+            except Exception as error:  # a schema violation, or a fault in checking one
                 return self._internal_error(error)
         return reply
 
