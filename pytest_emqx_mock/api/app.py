@@ -15,7 +15,22 @@ from werkzeug import Request
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..model.broker import Broker
-from . import api_keys, clients, dashboard
+from . import (
+    alarms,
+    api_keys,
+    banned,
+    clients,
+    cluster,
+    dashboard,
+    error_codes,
+    metrics,
+    nodes,
+    publish,
+    retainer,
+    status,
+    subscriptions,
+    topics,
+)
 from .auth import Principal, authenticate
 from .journal import Journal, JournalEntry
 from .replies import ApiError, RawReply, Reply, encode
@@ -24,7 +39,22 @@ from .schemas import catalog
 from .validation import RequestChecker
 
 #: Every EMQX API module the fake serves, each a thin translation of its EMQX namesake.
-API_MODULES = (dashboard, api_keys, clients)
+API_MODULES = (
+    dashboard,
+    api_keys,
+    clients,
+    subscriptions,
+    topics,
+    publish,
+    retainer,
+    banned,
+    nodes,
+    metrics,
+    status,
+    cluster,
+    alarms,
+    error_codes,
+)
 
 _NOT_FOUND_PAGE = "<html><head><title>404 - NOT FOUND</title></head><body><h1>404 - NOT FOUND</h1></body></html>"
 _NOT_FOUND_JSON = '{"code": "NOT_FOUND", "message": "Request Path Not Found"}'

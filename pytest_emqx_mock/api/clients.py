@@ -351,7 +351,7 @@ def _message_view(entry: QueuedMessage, encoding: str, with_priority: bool) -> d
     view: dict[str, Any] = {
         "msgid": message.msgid,
         "topic": message.topic,
-        "qos": message.qos,
+        "qos": entry.qos,
         "publish_at": int(message.publish_at * 1000),
         "from_clientid": message.from_clientid,
         "from_username": message.from_username,

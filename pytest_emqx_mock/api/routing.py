@@ -42,11 +42,18 @@ class Route:
     public: bool = False  # EMQX's `security: []`: no credentials needed
     #: EMQX refuses API keys here, naming this resource in the 401 message.
     api_key_block: str | None = None
+    #: The template is the whole path, not one under /api/v5 (EMQX's un-prefixed `/status`).
+    absolute: bool = False
 
     @property
     def key(self) -> str:
-        """The operation's name in the schema files: `"GET /clients/{clientid}"`."""
+        """The operation's name in the schema files: `"GET /clients/{clientid}"`; an absolute
+        route shares the schema of its /api/v5 twin."""
         return f"{self.method} {self.template}"
+
+    @property
+    def path(self) -> str:
+        return self.template if self.absolute else BASE_PATH + self.template
 
 
 @dataclass
@@ -89,11 +96,9 @@ class Router:
     def __init__(self, routes: list[Route]) -> None:
         by_template: dict[str, _Template] = {}
         for route in routes:
-            template = by_template.setdefault(
-                route.template, _Template(tuple(route.template.strip("/").split("/")), {})
-            )
+            template = by_template.setdefault(route.path, _Template(tuple(route.path.strip("/").split("/")), {}))
             if route.method in template.methods:
-                raise ValueError(f"{route.key} is registered twice")
+                raise ValueError(f"{route.method} {route.path} is registered twice")
             template.methods[route.method] = route
         self._by_length: dict[int, list[_Template]] = {}
         # Literal segments win over parameters: /clients/kickout/bulk is not a client.
@@ -102,11 +107,7 @@ class Router:
 
     def match(self, raw_path: str) -> tuple[dict[str, Route], dict[str, str]] | None:
         """The routes (by method) and decoded path parameters for a raw request path."""
-        path = "/".join(part for part in raw_path.split("/") if part)  # /api//v5 is /api/v5
-        prefix = BASE_PATH.strip("/") + "/"
-        if not path.startswith(prefix):
-            return None
-        segments = path[len(prefix) :].split("/")
+        segments = [part for part in raw_path.split("/") if part]  # /api//v5 is /api/v5
         for template in self._by_length.get(len(segments), ()):
             args: dict[str, str] = {}
             for pattern, segment in zip(template.segments, segments, strict=True):

@@ -5,6 +5,10 @@ Each file holds `$defs` (shared by name across files) and `operations`, keyed `"
 each with `parameters`, an optional `requestBody` and its `responses` by status. A property
 marked `"x-edition": "ee"` exists only in EMQX Enterprise: for edition `ce` it is removed, so CE
 responses may not carry it and CE requests that send it are refused as unknown fields.
+
+An operation may also carry `x-not-in-spec` (why EMQX 5.8.9 serves it though the 5.8.1 spec
+lacks it) and `x-deviations` (`{"<where> <what>": "<why>"}`: where our schema knowingly differs
+from the spec's); tests/test_schemas.py proves everything else against the official spec.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ around each handler, so each request and each seeding call is atomic.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -20,9 +22,23 @@ from .access import (
     DashboardUsers,
     Tokens,
 )
+from .banned import Ban, Bans
+from .clock import now
+from .cluster import RUNNING, Alarm, Node
+from .errors import Invalid, NotFound
+from .metrics import Metrics
+from .retainer import RetainedMessages
 from .seeding import ClientDefaults
-from .sessions import Message, Session, Sessions
-from .topics import parse_filter
+from .sessions import (
+    DROPPED,
+    QUEUED,
+    Message,
+    Session,
+    Sessions,
+    Subscription,
+    insert_timestamp_ns,
+)
+from .topics import parse_filter, validate_name
 
 CE = "ce"
 EE = "ee"
@@ -56,6 +72,20 @@ class BrokerConfig:
 
 MessageSpec = Message | str | bytes | Mapping[str, Any]
 SubscriptionSpec = str | Mapping[str, Any]
+PUBLISH_HISTORY = 10_000
+
+
+@dataclass(frozen=True)
+class Published:
+    """What one publish did: the message, and how many sessions it reached."""
+
+    message: Message
+    matched: int  # subscriptions chosen (a shared group counts once), after no-local
+    delivered: int  # of those, the ones that took the message (not dropped)
+
+
+class Banned(Invalid):
+    """A client that a ban keeps out."""
 
 
 @dataclass(eq=False)
@@ -69,6 +99,14 @@ class Broker:
 
     def reset(self) -> None:
         with self.lock:
+            self.nodes = {name: Node(name, version=self.config.version) for name in self.config.nodes}
+            self.metrics = Metrics()
+            self.retained = RetainedMessages()
+            self.bans = Bans()
+            self.alarms: list[Alarm] = []
+            #: The last messages published (through the API or from Python), oldest first.
+            self.published: collections.deque[Published] = collections.deque(maxlen=PUBLISH_HISTORY)
+            self._share_turns: dict[tuple[str, str], itertools.count[int]] = {}
             self.sessions = Sessions()
             self.api_keys = ApiKeys()
             self.api_keys.bootstrap(list(self.config.bootstrap_api_keys))
@@ -88,7 +126,13 @@ class Broker:
 
     @property
     def running_nodes(self) -> list[str]:
-        return list(self.config.nodes)
+        """Names of the running nodes, in cluster order."""
+        return [name for name, node in self.nodes.items() if node.status == RUNNING]
+
+    @property
+    def api_node(self) -> str:
+        """The node that serves the API (and so publishes what the API publishes)."""
+        return self.running_nodes[0] if self.running_nodes else self.config.nodes[0]
 
     # -- seeding ---------------------------------------------------------------------------
 
@@ -120,6 +164,34 @@ class Broker:
             self.sessions.put(session)
             return session
 
+    def connect(self, clientid: str | None = None, **fields: Any) -> Session:
+        """A client connects: like `add_client`, but refused (Banned) while a ban matches."""
+        with self.lock:
+            fields["connected"] = True
+            probe = self.defaults.fill(dict(fields))
+            name = clientid or self.defaults.clientid()
+            ban = self.bans.find(name, probe.get("username"), probe.get("ip_address"))
+            if ban is not None:
+                raise Banned(f"client {name!r} is banned ({ban.kind} {ban.who!r})")
+            return self.add_client(name, **fields)
+
+    def disconnect(self, clientid: str) -> Session | None:
+        """A client disconnects: its session stays (`connected: false`) while its expiry
+        interval allows, and is discarded at once when that is 0. Returns it if it stays."""
+        with self.lock:
+            session = self.sessions.get(clientid)
+            if session.expiry_interval <= 0:
+                self.sessions.remove(clientid)
+                return None
+            session.connected = False
+            session.disconnected_at = now()
+            return session
+
+    def expire(self, clientid: str) -> None:
+        """A disconnected session's expiry interval runs out: it is discarded."""
+        with self.lock:
+            self.sessions.remove(clientid)
+
     def add_clients(self, count: int, **fields: Any) -> list[Session]:
         """Seed `count` clients sharing `fields` (each gets its own generated clientid)."""
         with self.lock:
@@ -150,7 +222,123 @@ class Broker:
         with self.lock:
             return self.users.add(username, password, description=description, role=role)
 
+    def add_retained(self, topic: str, payload: str | bytes, **fields: Any) -> Message:
+        """Seed a retained message (as if published with retain)."""
+        with self.lock:
+            validate_name(topic)
+            message = Message(topic=topic, payload=payload.encode() if isinstance(payload, str) else payload, retain=True, **fields)
+            self.retained.store(message)
+            return message
+
+    def add_ban(self, kind: str, who: str, **fields: Any) -> Ban:
+        """Ban; connected clients the ban matches are kicked at once."""
+        with self.lock:
+            ban = Ban(kind, who, **fields)
+            self.bans.add(ban)
+            for session in self.sessions:
+                if session.connected and ban.matches(session.clientid, session.username, session.ip_address):
+                    self.sessions.remove(session.clientid)
+            return ban
+
+    def add_alarm(self, name: str, *, node: str | None = None, **fields: Any) -> Alarm:
+        with self.lock:
+            alarm = Alarm(name, node or self.api_node, **fields)
+            self.alarms.append(alarm)
+            return alarm
+
+    def set_node_status(self, name: str, status: str) -> Node:
+        """Start or stop a node ("running" / "stopped")."""
+        with self.lock:
+            if name not in self.nodes:
+                raise NotFound(f"Node not found: {name}")
+            self.nodes[name].status = status
+            return self.nodes[name]
+
     # -- operations the API performs -------------------------------------------------------
+
+    def publish(
+        self,
+        topic: str,
+        payload: str | bytes = b"",
+        *,
+        qos: int = 0,
+        retain: bool = False,
+        from_clientid: str = "http_api",
+        from_username: str = "",
+        properties: dict[str, Any] | None = None,
+    ) -> Published:
+        """Route a message to every matching subscription (one member of each shared group),
+        store or delete it as retained, and count it. `from_clientid` other than "http_api"
+        publishes as that MQTT client (no-local then applies)."""
+        with self.lock:
+            validate_name(topic)
+            message = Message(
+                topic=topic,
+                payload=payload.encode() if isinstance(payload, str) else payload,
+                qos=qos,
+                retain=retain,
+                from_clientid=from_clientid,
+                from_username=from_username,
+                properties=dict(properties or {}),
+            )
+            node = self.api_node
+            self.metrics.inc(node, "messages.publish")
+            if from_clientid != "http_api":
+                self.metrics.inc(node, "messages.received")
+                self.metrics.inc(node, f"messages.qos{qos}.received")
+            if retain:
+                self.retained.store(message)
+            chosen = self._subscribers(topic, from_clientid)
+            if not chosen:
+                self.metrics.inc(node, "messages.dropped")
+                self.metrics.inc(node, "messages.dropped.no_subscribers")
+            stamp = insert_timestamp_ns()
+            delivered = 0
+            for session, subscription in chosen:
+                delivered += self._deliver(session, subscription, message, stamp)
+            published = Published(message, len(chosen), delivered)
+            self.published.append(published)
+            return published
+
+    def _subscribers(self, topic: str, from_clientid: str) -> list[tuple[Session, Subscription]]:
+        """The subscriptions a message goes to: every plain one (no-local ones skip their own
+        client's messages), and one member of each shared group, taken in turn, connected
+        members first."""
+        chosen: list[tuple[Session, Subscription]] = []
+        groups: dict[tuple[str, str], list[tuple[Session, Subscription]]] = {}
+        for session, subscription in self.sessions.index.matching(topic):
+            if session.node not in self.nodes or self.nodes[session.node].status != RUNNING:
+                continue
+            parsed = parse_filter(subscription.topic)
+            if parsed.share_group is not None:
+                groups.setdefault((parsed.share_group, parsed.filter), []).append((session, subscription))
+            elif subscription.nl and session.clientid == from_clientid:
+                self.metrics.inc(session.node, "delivery.dropped")
+                self.metrics.inc(session.node, "delivery.dropped.no_local")
+            else:
+                chosen.append((session, subscription))
+        for group, members in groups.items():
+            connected = [member for member in members if member[0].connected] or members
+            turn = self._share_turns.setdefault(group, itertools.count())
+            chosen.append(connected[next(turn) % len(connected)])
+        return chosen
+
+    def _deliver(self, session: Session, subscription: Subscription, message: Message, stamp: int) -> bool:
+        qos = min(message.qos, subscription.qos)
+        outcome = session.deliver(message, qos, subscription.topic, stamp)
+        node = session.node
+        if outcome == DROPPED:
+            self.metrics.inc(node, "delivery.dropped")
+            self.metrics.inc(node, "delivery.dropped.queue_full")
+            self.metrics.inc(node, "messages.dropped")
+            return False
+        if outcome != QUEUED:
+            self.metrics.inc(node, "messages.delivered")
+            self.metrics.inc(node, "messages.sent")
+            self.metrics.inc(node, f"messages.qos{qos}.sent")
+            self.metrics.inc(node, "packets.publish.sent")
+            self.metrics.inc(node, "packets.sent")
+        return True
 
     def kick(self, clientid: str) -> None:
         """Disconnect a client and discard its session."""

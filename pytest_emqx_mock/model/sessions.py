@@ -4,6 +4,7 @@ message queue, and the counters EMQX reports for each."""
 from __future__ import annotations
 
 import bisect
+import collections
 import itertools
 import os
 import threading
@@ -13,7 +14,7 @@ from typing import Any, Callable, Iterator
 
 from .clock import now
 from .errors import Invalid, NotFound
-from .topics import parse_filter, validate_filter
+from .topics import matches, parse_filter, validate_filter
 
 #: Counters a client object reports, in EMQX's names (dotted names are literal keys).
 STAT_NAMES = (
@@ -66,6 +67,11 @@ class QueuedMessage:
     message: Message
     inserted_at_ns: int = field(default_factory=insert_timestamp_ns)
     priority: int | str = 0  # "infinity" is EMQX's highest mqueue priority
+    qos: int = -1  # as delivered (the lower of the message's and the subscription's); -1: the message's
+
+    def __post_init__(self) -> None:
+        if self.qos < 0:
+            self.qos = self.message.qos
 
     @property
     def sort_key(self) -> tuple[float, int]:
@@ -87,6 +93,24 @@ class Subscription:
         return parse_filter(self.topic).share_group
 
 
+#: What happened to a message delivered to a session.
+SENT = "sent"  # QoS 0 to a connected client: on the wire, nothing kept
+INFLIGHT = "inflight"  # QoS 1/2 to a connected client, awaiting its acknowledgement
+QUEUED = "queued"  # in the mqueue: the client is offline or its inflight window is full
+DROPPED = "dropped"  # the mqueue was full
+DELIVERY_HISTORY = 1000
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message delivered to a session, for tests to inspect (`Session.deliveries`)."""
+
+    message: Message
+    qos: int
+    subscription: str
+    outcome: str
+
+
 class NoLocalOnShared(Invalid):
     """No-local asked on a shared subscription [MQTT-3.8.3-4]."""
 
@@ -98,6 +122,8 @@ class Session:
     revision: int
     #: What a reader derived from this session, and at which revision (see `cached`).
     _derived: tuple[int, Any] | None = None
+    #: The registry the session is in, told of every subscription change (see `Sessions`).
+    _registry: Sessions | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -184,6 +210,8 @@ class Session:
         self.inflight: list[QueuedMessage] = []
         self.mqueue: list[QueuedMessage] = []
         self.authz_cache: list[dict[str, Any]] = []
+        #: The last messages delivered to this session, oldest first (at most DELIVERY_HISTORY).
+        self.deliveries: collections.deque[Delivery] = collections.deque(maxlen=DELIVERY_HISTORY)
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -197,15 +225,48 @@ class Session:
             raise NoLocalOnShared("Invalid Subscribe options: `no_local` not allowed for shared-sub. See [MQTT-3.8.3-4]")
         validate_filter(topic_filter)
         subscription = Subscription(topic, qos, nl, rap, rh)
+        self.unsubscribe(topic)
         self.subscriptions[topic] = subscription
+        if self._registry is not None:
+            self._registry.index.add(self, subscription)
         self.touch()
         return subscription
 
     def unsubscribe(self, topic: str) -> bool:
-        removed = self.subscriptions.pop(topic, None) is not None
-        if removed:
-            self.touch()
-        return removed
+        removed = self.subscriptions.pop(topic, None)
+        if removed is None:
+            return False
+        if self._registry is not None:
+            self._registry.index.remove(self, removed)
+        self.touch()
+        return True
+
+    def deliver(self, message: Message, qos: int, subscription: str, inserted_at_ns: int) -> str:
+        """Take a message as EMQX's in-memory session does: QoS 0 goes straight out to a
+        connected client; QoS 1/2 into the inflight window while it has room; the rest (and
+        everything for an offline session) into the mqueue, dropped when that is full."""
+        stats = self.stats
+        if self.connected and (qos == 0 or len(self.inflight) < self.inflight_max):
+            if qos:
+                self.inflight.append(QueuedMessage(message, inserted_at_ns, qos=qos))
+            outcome = SENT if qos == 0 else INFLIGHT
+            size = len(message.topic) + len(message.payload) + 4
+            stats["send_msg"] += 1
+            stats[f"send_msg.qos{qos}"] += 1
+            stats["send_pkt"] += 1
+            stats["send_cnt"] += 1
+            stats["send_oct"] += size
+        elif len(self.mqueue) < self.mqueue_max:
+            bisect.insort(self.mqueue, QueuedMessage(message, inserted_at_ns, qos=qos), key=_mqueue_order)
+            outcome = QUEUED
+        else:
+            self.mqueue_dropped += 1
+            stats["send_msg.dropped"] += 1
+            stats["send_msg.dropped.queue_full"] += 1
+            outcome = DROPPED
+        self.deliveries.append(Delivery(message, qos, subscription, outcome))
+        self.touch()
+        return outcome
 
     def enqueue(self, message: Message, priority: int | str = 0) -> bool:
         """Queue a message in the mqueue; False (and counted as dropped) when it is full."""
@@ -216,7 +277,7 @@ class Session:
             self.touch()
             return False
         entry = QueuedMessage(message, priority=priority)
-        bisect.insort(self.mqueue, entry, key=lambda queued: queued.sort_key)
+        bisect.insort(self.mqueue, entry, key=_mqueue_order)
         self.touch()
         return True
 
@@ -225,13 +286,62 @@ class Session:
         self.touch()
 
 
+def _mqueue_order(entry: QueuedMessage) -> tuple[float, int]:
+    return entry.sort_key
+
+
+class SubscriptionIndex:
+    """Every subscription of every registered session, by topic filter, so a publish finds
+    its subscribers without visiting every session."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, dict[tuple[str, str], tuple[Session, Subscription]]] = {}
+        self._wildcard: dict[str, dict[tuple[str, str], tuple[Session, Subscription]]] = {}
+        self.count = 0
+        self.shared_count = 0
+
+    def _table(self, topic_filter: str) -> dict[str, dict[tuple[str, str], tuple[Session, Subscription]]]:
+        return self._wildcard if ("+" in topic_filter or "#" in topic_filter) else self._exact
+
+    def add(self, session: Session, subscription: Subscription) -> None:
+        parsed = parse_filter(subscription.topic)
+        table = self._table(parsed.filter)
+        table.setdefault(parsed.filter, {})[(session.clientid, subscription.topic)] = (session, subscription)
+        self.count += 1
+        self.shared_count += parsed.share_group is not None
+
+    def remove(self, session: Session, subscription: Subscription) -> None:
+        parsed = parse_filter(subscription.topic)
+        table = self._table(parsed.filter)
+        subscribers = table.get(parsed.filter, {})
+        if subscribers.pop((session.clientid, subscription.topic), None) is not None:
+            self.count -= 1
+            self.shared_count -= parsed.share_group is not None
+        if not subscribers:
+            table.pop(parsed.filter, None)
+
+    def matching(self, topic: str) -> list[tuple[Session, Subscription]]:
+        """Every (session, subscription) whose filter matches topic name `topic`."""
+        found = list(self._exact.get(topic, {}).values())
+        for topic_filter, subscribers in self._wildcard.items():
+            if matches(topic, topic_filter):
+                found.extend(subscribers.values())
+        return found
+
+    def filters(self) -> list[str]:
+        """Every subscribed filter (without `$share/` prefixes), each once."""
+        return [*self._exact, *self._wildcard]
+
+
 class Sessions:
     """All sessions of the cluster, kept per node in clientid order so a page of the
-    unfiltered list is a slice (EMQX lists each node's clients in descending clientid order)."""
+    unfiltered list is a slice (EMQX lists each node's clients in descending clientid order),
+    and their subscriptions indexed for publishing."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, Session] = {}
         self._ids_by_node: dict[str, list[str]] = {}
+        self.index = SubscriptionIndex()
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -254,13 +364,22 @@ class Sessions:
             self.remove(session.clientid)
         self._by_id[session.clientid] = session
         bisect.insort(self._ids_by_node.setdefault(session.node, []), session.clientid)
+        session._registry = self
+        for subscription in session.subscriptions.values():
+            self.index.add(session, subscription)
 
     def remove(self, clientid: str) -> Session:
         session = self.get(clientid)
         del self._by_id[clientid]
         ids = self._ids_by_node[session.node]
         del ids[bisect.bisect_left(ids, clientid)]
+        for subscription in session.subscriptions.values():
+            self.index.remove(session, subscription)
+        session._registry = None
         return session
+
+    def __iter__(self) -> Iterator[Session]:
+        return iter(list(self._by_id.values()))
 
     def count_on(self, nodes: list[str]) -> int:
         return sum(len(self._ids_by_node.get(node, ())) for node in nodes)
