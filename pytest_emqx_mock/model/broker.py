@@ -27,6 +27,7 @@ from .clock import now
 from .cluster import RUNNING, Alarm, Node
 from .errors import Invalid, NotFound
 from .metrics import Metrics
+from .monitor import Monitor
 from .retainer import RetainedMessages
 from .seeding import ClientDefaults
 from .sessions import (
@@ -101,6 +102,7 @@ class Broker:
         with self.lock:
             self.nodes = {name: Node(name, version=self.config.version) for name in self.config.nodes}
             self.metrics = Metrics()
+            self.monitor = Monitor()
             self.retained = RetainedMessages()
             self.bans = Bans()
             self.alarms: list[Alarm] = []
