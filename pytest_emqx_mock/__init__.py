@@ -1,21 +1,29 @@
 """pytest-emqx-mock: a fake EMQX management REST API for tests."""
 
 from .model.access import ApiKey, BootstrapEntry, DashboardUser
-from .model.broker import Broker, BrokerConfig
-from .model.sessions import Message, QueuedMessage, Session, Subscription
+from .model.banned import Ban
+from .model.broker import Banned, Broker, BrokerConfig, Published
+from .model.cluster import Alarm, Node
+from .model.sessions import Delivery, Message, QueuedMessage, Session, Subscription
 from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
 
 __all__ = [
+    "Alarm",
     "ApiKey",
+    "Ban",
+    "Banned",
     "BootstrapEntry",
     "Broker",
     "BrokerConfig",
     "DashboardUser",
     "DEFAULT_API_KEY",
     "DEFAULT_API_SECRET",
+    "Delivery",
     "EmqxServer",
     "FakeServerError",
     "Message",
+    "Node",
+    "Published",
     "QueuedMessage",
     "Session",
     "Subscription",

@@ -14,8 +14,10 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from .api.app import EmqxApp
 from .api.journal import Journal
 from .model.access import ADMINISTRATOR, ApiKey, BootstrapEntry, DashboardUser, parse_bootstrap_file
-from .model.broker import CE, DEFAULT_NODE, Broker, BrokerConfig
-from .model.sessions import Session
+from .model.banned import Ban
+from .model.broker import CE, DEFAULT_NODE, Broker, BrokerConfig, Published
+from .model.cluster import Alarm, Node
+from .model.sessions import Message, Session
 
 #: The administrator API key every fake starts with unless told otherwise.
 DEFAULT_API_KEY = "pytest-emqx-mock"
@@ -231,6 +233,42 @@ class EmqxServer:
 
     def add_user(self, username: str, password: str, **options: Any) -> DashboardUser:
         return self.broker.add_user(username, password, **options)
+
+    def connect(self, clientid: str | None = None, **fields: Any) -> Session:
+        """A client connects: like `add_client`, refused with `Banned` while a ban matches."""
+        return self.broker.connect(clientid, **fields)
+
+    def disconnect(self, clientid: str) -> Session | None:
+        """A client disconnects; its session stays while its expiry interval allows."""
+        return self.broker.disconnect(clientid)
+
+    def expire(self, clientid: str) -> None:
+        """A disconnected session expires and is discarded."""
+        self.broker.expire(clientid)
+
+    def publish(self, topic: str, payload: str | bytes = b"", **options: Any) -> Published:
+        """Publish as the API does (or as an MQTT client, with `from_clientid=`)."""
+        return self.broker.publish(topic, payload, **options)
+
+    def add_retained(self, topic: str, payload: str | bytes, **fields: Any) -> Message:
+        return self.broker.add_retained(topic, payload, **fields)
+
+    def add_ban(self, kind: str, who: str, **fields: Any) -> Ban:
+        """Ban (`kind` is EMQX's `as`); matching connected clients are kicked at once."""
+        return self.broker.add_ban(kind, who, **fields)
+
+    def add_alarm(self, name: str, **fields: Any) -> Alarm:
+        return self.broker.add_alarm(name, **fields)
+
+    def set_node_status(self, node: str, status: str) -> Node:
+        """Stop ("stopped") or start ("running") a node of the cluster."""
+        return self.broker.set_node_status(node, status)
+
+    @property
+    def published(self) -> list[Published]:
+        """The messages published so far (through the API or from Python), oldest first."""
+        with self.broker.lock:
+            return list(self.broker.published)
 
     def client(self, clientid: str) -> Session:
         """A seeded or API-created session, live: changes through the API show on it."""

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable
 from ..model.clock import rfc3339_ms
 from ..model.errors import Invalid, NotFound
 from ..model.topics import InvalidFilter, parse_filter
-from ..model.sessions import NoLocalOnShared, QueuedMessage, Session, Subscription
+from ..model.sessions import STAT_NAMES, NoLocalOnShared, QueuedMessage, Session, Subscription
 from .pagination import counted_meta, paginate
 from .replies import ApiError, Fragment, Fragments, Reply, handler_crash
 from .routing import Call, Routes
@@ -59,7 +59,8 @@ def client_row(session: Session) -> dict[str, Any]:
             "awaiting_rel_max": session.awaiting_rel_max,
         }
     )
-    row.update(session.stats)
+    stats = session.stats
+    row.update({name: stats.get(name, 0) for name in STAT_NAMES})
     return row
 
 

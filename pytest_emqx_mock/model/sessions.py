@@ -80,7 +80,7 @@ class QueuedMessage:
         return (-rank, self.inserted_at_ns)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscription:
     topic: str  # as subscribed, `$share/<group>/` included
     qos: int = 0
@@ -119,11 +119,55 @@ class Session:
     """One client session. Every attribute assignment bumps `revision`, so readers can cache
     what they derive from a session (the HTTP layer caches each rendered client row)."""
 
+    # Slots: a fleet of 100,000 sessions must fit in a few hundred megabytes.
+    __slots__ = (
+        "clientid", "node", "username", "ip_address", "port", "listener", "proto_name",
+        "proto_ver", "clean_start", "keepalive", "expiry_interval", "connected", "created_at",
+        "connected_at", "disconnected_at", "is_bridge", "mountpoint", "enable_authn",
+        "client_attrs", "peersni", "auth_expire_at", "inflight_max", "mqueue_max",
+        "mqueue_dropped", "awaiting_rel_cnt", "awaiting_rel_max", "subscriptions_max", "stats",
+        "subscriptions", "inflight", "mqueue", "authz_cache", "_deliveries", "revision",
+        "_derived", "_registry",
+    )  # fmt: skip
+
+    clientid: str
+    node: str
+    username: str | None
+    ip_address: str | None
+    port: int | None
+    listener: str
+    proto_name: str
+    proto_ver: int
+    clean_start: bool
+    keepalive: int
+    expiry_interval: int
+    connected: bool
+    created_at: float
+    connected_at: float
+    disconnected_at: float | None
+    is_bridge: bool
+    mountpoint: str | None
+    enable_authn: bool
+    client_attrs: dict[str, str]
+    peersni: str | None
+    auth_expire_at: float | None
+    inflight_max: int
+    mqueue_max: int
+    mqueue_dropped: int
+    awaiting_rel_cnt: int
+    awaiting_rel_max: int
+    subscriptions_max: int | str
+    stats: collections.defaultdict[str, int]
+    subscriptions: dict[str, Subscription]
+    inflight: list[QueuedMessage]
+    mqueue: list[QueuedMessage]
+    authz_cache: list[dict[str, Any]]
+    _deliveries: collections.deque[Delivery] | None
     revision: int
     #: What a reader derived from this session, and at which revision (see `cached`).
-    _derived: tuple[int, Any] | None = None
+    _derived: tuple[int, Any] | None
     #: The registry the session is in, told of every subscription change (see `Sessions`).
-    _registry: Sessions | None = None
+    _registry: Sessions | None
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -175,43 +219,34 @@ class Session:
         stats: dict[str, int] | None = None,
     ) -> None:
         created = now() if created_at is None else created_at
-        self.clientid = clientid
-        self.node = node
-        self.username = username
-        self.ip_address = ip_address
-        self.port = port
-        self.listener = listener
-        self.proto_name = proto_name
-        self.proto_ver = proto_ver
-        self.clean_start = clean_start
-        self.keepalive = keepalive
-        self.expiry_interval = expiry_interval
-        self.connected = connected
-        self.created_at = created
-        self.connected_at = created if connected_at is None else connected_at
-        self.disconnected_at = disconnected_at
         if not connected and disconnected_at is None:
-            self.disconnected_at = now()
-        self.is_bridge = is_bridge
-        self.mountpoint = mountpoint
-        self.enable_authn = enable_authn
-        self.client_attrs = dict(client_attrs or {})
-        self.peersni = peersni
-        self.auth_expire_at = auth_expire_at
-        self.inflight_max = inflight_max
-        self.mqueue_max = mqueue_max
-        self.mqueue_dropped = 0
-        self.awaiting_rel_cnt = 0
-        self.awaiting_rel_max = awaiting_rel_max
-        self.subscriptions_max = subscriptions_max
-        self.stats = dict.fromkeys(STAT_NAMES, 0)
-        self.stats.update(stats or {})
-        self.subscriptions: dict[str, Subscription] = {}
-        self.inflight: list[QueuedMessage] = []
-        self.mqueue: list[QueuedMessage] = []
-        self.authz_cache: list[dict[str, Any]] = []
-        #: The last messages delivered to this session, oldest first (at most DELIVERY_HISTORY).
-        self.deliveries: collections.deque[Delivery] = collections.deque(maxlen=DELIVERY_HISTORY)
+            disconnected_at = now()
+        # Set without bumping the revision once per attribute: seeding speed matters.
+        initial: dict[str, Any] = {
+            "clientid": clientid, "node": node, "username": username, "ip_address": ip_address,
+            "port": port, "listener": listener, "proto_name": proto_name, "proto_ver": proto_ver,
+            "clean_start": clean_start, "keepalive": keepalive, "expiry_interval": expiry_interval,
+            "connected": connected, "created_at": created,
+            "connected_at": created if connected_at is None else connected_at,
+            "disconnected_at": disconnected_at, "is_bridge": is_bridge, "mountpoint": mountpoint,
+            "enable_authn": enable_authn, "client_attrs": dict(client_attrs or {}),
+            "peersni": peersni, "auth_expire_at": auth_expire_at, "inflight_max": inflight_max,
+            "mqueue_max": mqueue_max, "mqueue_dropped": 0, "awaiting_rel_cnt": 0,
+            "awaiting_rel_max": awaiting_rel_max, "subscriptions_max": subscriptions_max,
+            # only the counters that are not 0 are stored; the others read as 0
+            "stats": collections.defaultdict(int, {k: v for k, v in (stats or {}).items() if v}),
+            "subscriptions": {}, "inflight": [], "mqueue": [], "authz_cache": [],
+            "_deliveries": None, "_derived": None, "_registry": None, "revision": next(_revisions),
+        }  # fmt: skip
+        for name, value in initial.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def deliveries(self) -> collections.deque[Delivery]:
+        """The last messages delivered to this session, oldest first (at most DELIVERY_HISTORY)."""
+        if self._deliveries is None:
+            object.__setattr__(self, "_deliveries", collections.deque(maxlen=DELIVERY_HISTORY))
+        return self._deliveries  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .errors import Invalid
@@ -56,6 +57,7 @@ def validate_name(topic: str) -> None:
     _check_levels(topic, wildcards_allowed=False)
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_filter(text: str) -> TopicFilter:
     """Split a subscription filter's `$share/<group>/` or `$queue/` prefix off, as
     `emqx_topic:parse` does; it checks the prefix, not the levels (see `validate_filter`)."""
