@@ -1,8 +1,10 @@
 """Measure what every user pays for: server start and stop, per-test reset, and a 100-row
 `GET /api/v5/clients` page over 10,000 clients beside a bare Werkzeug app answering a prebuilt
-body of the same size (same server class and settings, same load generator).
+body of the same size (same server class and settings, same load generator); then the broker
+at scale: publishing to 1,000 subscribers, listing pages over 100,000 subscriptions and
+clients, and seeding 100,000 clients with a subscription each (time and memory).
 
-Run: python benchmarks/bench.py [--seconds 3] [--connections 4]
+Run: python3 benchmarks/bench.py [--seconds 1.5] [--rounds 5] [--connections 4]
 The load generator runs in a separate process (keep-alive connections on threads), so the
 client's work does not share the server's interpreter lock.
 """
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import multiprocessing
+import os
 import statistics
 import threading
 import time
@@ -49,16 +53,19 @@ def reset_ms(repeat: int = 5000) -> float:
     return statistics.median(_timed(server.reset, repeat)) * 1000
 
 
-def _load(port: int, path: str, seconds: float, connections: int, result: Any) -> None:
-    """Keep-alive GETs on `connections` threads for `seconds`; puts the count of 200s."""
+def _load(port: int, path: str, seconds: float, connections: int, result: Any, body: bytes | None = None) -> None:
+    """Keep-alive requests (GET, or POST of `body`) on `connections` threads for `seconds`;
+    puts the count of 200s."""
     done = []
     deadline = time.monotonic() + seconds
+    method = "GET" if body is None else "POST"
+    headers = {"Authorization": AUTH, "Content-Type": "application/json"}
 
     def worker() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port)
         count = 0
         while time.monotonic() < deadline:
-            connection.request("GET", path, headers={"Authorization": AUTH})
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
             count += response.status == 200
@@ -73,11 +80,11 @@ def _load(port: int, path: str, seconds: float, connections: int, result: Any) -
     result.put(sum(done))
 
 
-def requests_per_second(port: int, seconds: float, connections: int) -> float:
+def requests_per_second(port: int, seconds: float, connections: int, path: str = PAGE, body: bytes | None = None) -> float:
     queue: Any = multiprocessing.Queue()
-    _load(port, PAGE, 0.3, 1, queue)  # warm up
+    _load(port, path, 0.3, 1, queue, body)  # warm up
     queue.get()
-    process = multiprocessing.Process(target=_load, args=(port, PAGE, seconds, connections, queue))
+    process = multiprocessing.Process(target=_load, args=(port, path, seconds, connections, queue, body))
     process.start()
     count = queue.get()
     process.join()
@@ -90,6 +97,43 @@ def bare_app(body: bytes) -> Any:
         return [body]
 
     return app
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _median_ms(port: int, path: str, repeat: int = 30) -> float:
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        connection.request("GET", path, headers={"Authorization": AUTH})
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        samples.append(time.perf_counter() - started)
+    connection.close()
+    return statistics.median(samples) * 1000
+
+
+def broker_at_scale(seconds: float) -> None:
+    with EmqxServer(seed=2) as emqx:
+        emqx.add_clients(1000, subscriptions=["bench/fanout"])
+        publish = json.dumps({"topic": "bench/fanout", "payload": "hello", "qos": 0}).encode()
+        rate = requests_per_second(emqx.port, seconds * 2, 2, "/api/v5/publish", publish)
+        print(f"POST /api/v5/publish to 1000 matching subscribers: {rate:.0f} publishes/s")
+    with EmqxServer(seed=3) as emqx:
+        before, started = _rss_mb(), time.perf_counter()
+        for index in range(100_000):
+            emqx.add_client(f"device-{index:06d}", subscriptions=[f"devices/{index % 5000}/cmd"])
+        elapsed, grown = time.perf_counter() - started, _rss_mb() - before
+        print(f"seeding 100000 clients with a subscription each: {elapsed:.2f} s, +{grown:.0f} MB resident")
+        page = _median_ms(emqx.port, "/api/v5/subscriptions?limit=100")
+        print(f"GET /api/v5/subscriptions?limit=100 over 100000 subscriptions: {page:.1f} ms (median)")
+        fuzzy = _median_ms(emqx.port, "/api/v5/clients?like_clientid=device-0999&limit=100")
+        print(f"GET /api/v5/clients?like_clientid=... over 100000 clients: {fuzzy:.1f} ms (median)")
 
 
 def main() -> None:
@@ -126,6 +170,7 @@ def main() -> None:
     print(f"GET {PAGE} over {args.clients} clients ({len(body)} bytes), validation on: {fake:.0f} req/s (median of {args.rounds})")
     print(f"bare Werkzeug app, same body and server:  {bare:.0f} req/s (median of {args.rounds})")
     print(f"fake / bare: {fake / bare:.0%} (round by round: {', '.join(f'{r:.0%}' for r in ratios)})")
+    broker_at_scale(args.seconds)
 
 
 if __name__ == "__main__":

@@ -295,9 +295,12 @@ class Broker:
                 self.metrics.inc(node, "messages.dropped")
                 self.metrics.inc(node, "messages.dropped.no_subscribers")
             stamp = insert_timestamp_ns()
-            delivered = 0
+            outcomes: collections.Counter[tuple[str, str, int]] = collections.Counter()
             for session, subscription in chosen:
-                delivered += self._deliver(session, subscription, message, stamp)
+                qos = min(qos, subscription.qos)
+                outcomes[(session.node, session.deliver(message, qos, subscription.topic, stamp), qos)] += 1
+                qos = message.qos
+            delivered = self._count_deliveries(outcomes)
             published = Published(message, len(chosen), delivered)
             self.published.append(published)
             return published
@@ -325,22 +328,21 @@ class Broker:
             chosen.append(connected[next(turn) % len(connected)])
         return chosen
 
-    def _deliver(self, session: Session, subscription: Subscription, message: Message, stamp: int) -> bool:
-        qos = min(message.qos, subscription.qos)
-        outcome = session.deliver(message, qos, subscription.topic, stamp)
-        node = session.node
-        if outcome == DROPPED:
-            self.metrics.inc(node, "delivery.dropped")
-            self.metrics.inc(node, "delivery.dropped.queue_full")
-            self.metrics.inc(node, "messages.dropped")
-            return False
-        if outcome != QUEUED:
-            self.metrics.inc(node, "messages.delivered")
-            self.metrics.inc(node, "messages.sent")
-            self.metrics.inc(node, f"messages.qos{qos}.sent")
-            self.metrics.inc(node, "packets.publish.sent")
-            self.metrics.inc(node, "packets.sent")
-        return True
+    def _count_deliveries(self, outcomes: collections.Counter[tuple[str, str, int]]) -> int:
+        """Count one publish's deliveries into each subscriber node's metrics, once per kind
+        (a publish to 1,000 subscribers makes a few counter updates, not thousands).
+        Returns how many sessions took the message."""
+        delivered = 0
+        for (node, outcome, qos), count in outcomes.items():
+            if outcome == DROPPED:
+                for name in ("delivery.dropped", "delivery.dropped.queue_full", "messages.dropped"):
+                    self.metrics.inc(node, name, count)
+                continue
+            delivered += count
+            if outcome != QUEUED:
+                for name in ("messages.delivered", "messages.sent", f"messages.qos{qos}.sent", "packets.publish.sent", "packets.sent"):
+                    self.metrics.inc(node, name, count)
+        return delivered
 
     def kick(self, clientid: str) -> None:
         """Disconnect a client and discard its session."""

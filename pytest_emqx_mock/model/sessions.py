@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 from .clock import now
 from .errors import Invalid, NotFound
@@ -59,6 +59,14 @@ class Message:
     msgid: str = field(default_factory=new_msgid)
     properties: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def wire_size(self) -> int:
+        """Bytes of the PUBLISH packet's topic and payload, as `send_oct` counts them."""
+        return len(self.topic) + len(self.payload) + 4
+
+
+_SEND_QOS = ("send_msg.qos0", "send_msg.qos1", "send_msg.qos2")
+
 
 @dataclass(eq=False)
 class QueuedMessage:
@@ -101,8 +109,7 @@ DROPPED = "dropped"  # the mqueue was full
 DELIVERY_HISTORY = 1000
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One message delivered to a session, for tests to inspect (`Session.deliveries`)."""
 
     message: Message
@@ -285,12 +292,11 @@ class Session:
             if qos:
                 self.inflight.append(QueuedMessage(message, inserted_at_ns, qos=qos))
             outcome = SENT if qos == 0 else INFLIGHT
-            size = len(message.topic) + len(message.payload) + 4
             stats["send_msg"] += 1
-            stats[f"send_msg.qos{qos}"] += 1
+            stats[_SEND_QOS[qos]] += 1
             stats["send_pkt"] += 1
             stats["send_cnt"] += 1
-            stats["send_oct"] += size
+            stats["send_oct"] += message.wire_size
         elif len(self.mqueue) < self.mqueue_max:
             bisect.insort(self.mqueue, QueuedMessage(message, inserted_at_ns, qos=qos), key=_mqueue_order)
             outcome = QUEUED
