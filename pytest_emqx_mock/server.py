@@ -54,21 +54,24 @@ class _Server(ThreadedWSGIServer):
         super().__init__(host, port, app, _QuietHandler, fd=listener.fileno())
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
-        try:
-            with selectors.DefaultSelector() as selector:
-                selector.register(self, selectors.EVENT_READ)
-                selector.register(self._wake_read, selectors.EVENT_READ)
-                while not self._stopping:
-                    for key, _ in selector.select():
-                        if key.fileobj is self and not self._stopping:
-                            self._handle_request_noblock()  # type: ignore[attr-defined]  # socketserver's own step
-        finally:
-            self._wake_read.close()
-            self._wake_write.close()
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while not self._stopping:
+                for key, _ in selector.select():
+                    if key.fileobj is self and not self._stopping:
+                        self._handle_request_noblock()  # type: ignore[attr-defined]  # socketserver's own step
 
     def stop(self) -> None:
+        """Wake the serving loop and let it end (the caller joins its thread, then closes:
+        closing the wake-up pair from the loop raced with this write)."""
         self._stopping = True
         self._wake_write.send(b"\0")
+
+    def close(self) -> None:
+        self.server_close()
+        self._wake_read.close()
+        self._wake_write.close()
 
 
 class ServerThread:
@@ -87,7 +90,7 @@ class ServerThread:
     def stop(self) -> None:
         self.server.stop()
         self.thread.join()
-        self.server.server_close()
+        self.server.close()
 
 
 def load_bootstrap_file(path: str | os.PathLike[str], edition: str = CE) -> list[BootstrapEntry]:

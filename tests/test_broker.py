@@ -26,14 +26,17 @@ def test_qos_is_the_lower_of_message_and_subscription(emqx_server: EmqxServer) -
     assert (len(low.inflight), len(high.inflight)) == (0, 1)
 
 
-def test_inflight_window_then_mqueue_then_dropped(emqx_server: EmqxServer) -> None:
+def test_inflight_window_then_mqueue_then_its_oldest_dropped(emqx_server: EmqxServer) -> None:
     session = emqx_server.add_client("c", subscriptions=[{"topic": "t/#", "qos": 1}], inflight_max=2, mqueue_max=2)
     for index in range(6):
-        emqx_server.publish(f"t/{index}", f"m{index}", qos=1)
-    assert _outcomes(session) == ["inflight", "inflight", "queued", "queued", "dropped", "dropped"]
+        assert emqx_server.publish(f"t/{index}", f"m{index}", qos=1).delivered == 1
+    dropping = "queued, oldest dropped"
+    assert _outcomes(session) == ["inflight", "inflight", "queued", "queued", dropping, dropping]
     assert [entry.message.payload for entry in session.inflight] == [b"m0", b"m1"]
-    assert [entry.message.payload for entry in session.mqueue] == [b"m2", b"m3"]
+    assert [entry.message.payload for entry in session.mqueue] == [b"m4", b"m5"]  # m2, m3 made room
     assert session.mqueue_dropped == 2
+    counters = emqx_server.broker.metrics.node("emqx@127.0.0.1")
+    assert (counters["delivery.dropped.queue_full"], counters["messages.dropped"]) == (2, 2)
     assert (session.stats["send_msg"], session.stats["send_msg.qos1"]) == (2, 2)
     assert (session.stats["send_msg.dropped"], session.stats["send_msg.dropped.queue_full"]) == (2, 2)
 
@@ -92,6 +95,13 @@ def test_no_subscriber_counts_a_drop(emqx_server: EmqxServer, broker) -> None:  
     assert (published.matched, published.delivered) == (0, 0)
     counters = broker.metrics.node("emqx@127.0.0.1")
     assert (counters["messages.publish"], counters["messages.dropped"], counters["messages.dropped.no_subscribers"]) == (1, 1, 1)
+    assert (counters["messages.received"], counters["messages.qos0.received"]) == (1, 1)  # the API's too
+
+
+def test_no_local_never_matches_the_api_as_sender(emqx_server: EmqxServer) -> None:
+    named_like_the_api = emqx_server.add_client("http_api", subscriptions=[{"topic": "t", "nl": 1}])
+    assert emqx_server.publish("t", "x").matched == 1
+    assert len(named_like_the_api.deliveries) == 1
 
 
 def test_delivery_counters_land_on_the_subscribers_node() -> None:

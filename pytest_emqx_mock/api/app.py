@@ -7,6 +7,7 @@ and body checks (400) → handler (under the state lock) → response validation
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
@@ -96,9 +97,24 @@ def _decode_like_jsx(data: bytes) -> Any:
     text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
     options: dict[str, Any] = {"parse_constant": _no_constants, "parse_float": _finite_float}
     try:
-        return json.loads(text, **options)
+        value = json.loads(text, **options)
     except ValueError:
-        return json.loads(_without_comments_and_trailing_commas(text), **options)
+        value = json.loads(_without_comments_and_trailing_commas(text), **options)
+    return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """jsx turns a `\\ud800` escape without its pair into U+FFFD (a pair is one character)."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _without_comments_and_trailing_commas(text: str) -> str:

@@ -15,7 +15,9 @@ hocon type the schema stands for:
   `enum`: a string validated against a list, not an enum of atoms);
 * string with `enum`: an enum of atoms; other strings: `binary()`;
 * object with `properties`: a struct; with `additionalProperties` only: `map()`;
-* `oneOf`: a union (first member that matches); `"x-csv": true` splits a query value on commas.
+* `oneOf`: a union (first member that matches); `"x-csv": true` splits a query value on commas;
+* `"x-deprecated": true` on a struct field: hocon's `deprecated`, a field that is accepted (not
+  unknown) and dropped unchecked, whatever its value (`clientid` in `/publish`).
 """
 
 from __future__ import annotations
@@ -215,6 +217,8 @@ class RequestChecker:
         result: dict[str, Any] = {}
         errors: list[_Invalid] = []
         for name, sub in properties.items():
+            if self._resolve(sub).get("x-deprecated"):
+                continue  # accepted and dropped, never checked
             sub_path = f"{path}.{name}"
             if name not in present:
                 if name in schema.get("required", ()):
@@ -284,8 +288,10 @@ def _range_name(schema: dict[str, Any]) -> str:
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None and high is not None:
         return f"{low}..{high}"
-    if low == 1:
+    if low == 1 and high is None:
         return "pos_integer()"
+    if low == 0 and high is None:
+        return "non_neg_integer()"
     return "integer()"
 
 

@@ -31,8 +31,8 @@ from .monitor import Monitor
 from .retainer import RetainedMessages
 from .seeding import ClientDefaults
 from .sessions import (
-    DROPPED,
     QUEUED,
+    QUEUED_DROPPING_OLDEST,
     Message,
     Session,
     Sessions,
@@ -82,7 +82,8 @@ class Published:
 
     message: Message
     matched: int  # subscriptions chosen (a shared group counts once), after no-local
-    delivered: int  # of those, the ones that took the message (not dropped)
+    delivered: int  # of those, the sessions that took the message
+    failed: int = 0  # dispatches that failed (an EMQX node failing mid-publish)
 
 
 class Banned(Invalid):
@@ -284,10 +285,10 @@ class Broker:
                 properties=dict(properties or {}),
             )
             node = self.api_node
+            # the API's messages count as received too (`emqx_mgmt:publish/1`, `inc_msg`)
+            self.metrics.inc(node, "messages.received")
+            self.metrics.inc(node, f"messages.qos{qos}.received")
             self.metrics.inc(node, "messages.publish")
-            if from_clientid != "http_api":
-                self.metrics.inc(node, "messages.received")
-                self.metrics.inc(node, f"messages.qos{qos}.received")
             if retain:
                 self.retained.store(message)
             chosen = self._subscribers(topic, from_clientid)
@@ -317,7 +318,8 @@ class Broker:
             parsed = parse_filter(subscription.topic)
             if parsed.share_group is not None:
                 groups.setdefault((parsed.share_group, parsed.filter), []).append((session, subscription))
-            elif subscription.nl and session.clientid == from_clientid:
+            elif subscription.nl and session.clientid == from_clientid and from_clientid != "http_api":
+                # (the API's sender is an atom in EMQX: it never equals a client id)
                 self.metrics.inc(session.node, "delivery.dropped")
                 self.metrics.inc(session.node, "delivery.dropped.no_local")
             else:
@@ -334,12 +336,11 @@ class Broker:
         Returns how many sessions took the message."""
         delivered = 0
         for (node, outcome, qos), count in outcomes.items():
-            if outcome == DROPPED:
+            delivered += count
+            if outcome == QUEUED_DROPPING_OLDEST:
                 for name in ("delivery.dropped", "delivery.dropped.queue_full", "messages.dropped"):
                     self.metrics.inc(node, name, count)
-                continue
-            delivered += count
-            if outcome != QUEUED:
+            if outcome not in (QUEUED, QUEUED_DROPPING_OLDEST):
                 for name in ("messages.delivered", "messages.sent", f"messages.qos{qos}.sent", "packets.publish.sent", "packets.sent"):
                     self.metrics.inc(node, name, count)
         return delivered

@@ -105,7 +105,7 @@ class Subscription:
 SENT = "sent"  # QoS 0 to a connected client: on the wire, nothing kept
 INFLIGHT = "inflight"  # QoS 1/2 to a connected client, awaiting its acknowledgement
 QUEUED = "queued"  # in the mqueue: the client is offline or its inflight window is full
-DROPPED = "dropped"  # the mqueue was full
+QUEUED_DROPPING_OLDEST = "queued, oldest dropped"  # the mqueue was full: its oldest message went
 DELIVERY_HISTORY = 1000
 
 
@@ -297,30 +297,32 @@ class Session:
             stats["send_pkt"] += 1
             stats["send_cnt"] += 1
             stats["send_oct"] += message.wire_size
-        elif len(self.mqueue) < self.mqueue_max:
-            bisect.insort(self.mqueue, QueuedMessage(message, inserted_at_ns, qos=qos), key=_mqueue_order)
-            outcome = QUEUED
         else:
-            self.mqueue_dropped += 1
-            stats["send_msg.dropped"] += 1
-            stats["send_msg.dropped.queue_full"] += 1
-            outcome = DROPPED
+            outcome = self._queue(QueuedMessage(message, inserted_at_ns, qos=qos))
         self.deliveries.append(Delivery(message, qos, subscription, outcome))
         self.touch()
         return outcome
 
-    def enqueue(self, message: Message, priority: int | str = 0) -> bool:
-        """Queue a message in the mqueue; False (and counted as dropped) when it is full."""
+    def enqueue(self, message: Message, priority: int | str = 0) -> str:
+        """Queue a message in the mqueue (QUEUED, or QUEUED_DROPPING_OLDEST when full)."""
+        outcome = self._queue(QueuedMessage(message, priority=priority))
+        self.touch()
+        return outcome
+
+    def _queue(self, entry: QueuedMessage) -> str:
+        """Into the mqueue in priority order; when it is full, the oldest message of the new
+        one's priority is dropped to make room, and counted (`emqx_mqueue:in/2`)."""
+        outcome = QUEUED
         if len(self.mqueue) >= self.mqueue_max:
+            same = [queued for queued in self.mqueue if queued.priority == entry.priority]
+            oldest = min(same or self.mqueue, key=lambda queued: queued.inserted_at_ns)
+            self.mqueue.remove(oldest)
             self.mqueue_dropped += 1
             self.stats["send_msg.dropped"] += 1
             self.stats["send_msg.dropped.queue_full"] += 1
-            self.touch()
-            return False
-        entry = QueuedMessage(message, priority=priority)
+            outcome = QUEUED_DROPPING_OLDEST
         bisect.insort(self.mqueue, entry, key=_mqueue_order)
-        self.touch()
-        return True
+        return outcome
 
     def put_inflight(self, message: Message) -> None:
         self.inflight.append(QueuedMessage(message))
