@@ -257,7 +257,8 @@ class EmqxServer:
         return self.broker.add_retained(topic, payload, **fields)
 
     def add_ban(self, kind: str, who: str, **fields: Any) -> Ban:
-        """Ban (`kind` is EMQX's `as`); matching connected clients are kicked at once."""
+        """Ban (`kind` is EMQX's `as`): a clientid ban kicks that session at once; every kind
+        refuses the next connect of a client it matches."""
         return self.broker.add_ban(kind, who, **fields)
 
     def add_alarm(self, name: str, **fields: Any) -> Alarm:

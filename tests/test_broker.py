@@ -150,12 +150,22 @@ def test_disconnect_keeps_a_session_with_an_expiry_interval(emqx_server: EmqxSer
     assert emqx_server.publish("t", "x").matched == 0  # its subscription went with it
 
 
-def test_a_ban_kicks_and_refuses(emqx_server: EmqxServer) -> None:
-    emqx_server.add_client("bad-1", username="mallory", subscriptions=["t"])
-    emqx_server.add_client("good", username="alice")
-    emqx_server.add_ban("username", "mallory", reason="abuse")
-    assert "bad-1" not in emqx_server.broker.sessions and "good" in emqx_server.broker.sessions
+def test_a_clientid_ban_kicks_the_session(emqx_server: EmqxServer) -> None:
+    emqx_server.add_client("bad", subscriptions=["t"])
+    emqx_server.add_client("offline-bad", connected=False, expiry_interval=60)
+    emqx_server.add_client("good")
+    emqx_server.add_ban("clientid", "bad")
+    emqx_server.add_ban("clientid", "offline-bad")
+    assert sorted(s.clientid for s in emqx_server.broker.sessions) == ["good"]
     assert emqx_server.publish("t", "x").matched == 0
+    with pytest.raises(Banned):
+        emqx_server.connect("bad")
+
+
+def test_other_bans_refuse_the_next_connect(emqx_server: EmqxServer) -> None:
+    emqx_server.add_client("bad-1", username="mallory")
+    emqx_server.add_ban("username", "mallory", reason="abuse")
+    assert "bad-1" in emqx_server.broker.sessions  # EMQX kicks only for clientid bans
     with pytest.raises(Banned, match="mallory"):
         emqx_server.connect("bad-2", username="mallory")
     assert "bad-2" not in emqx_server.broker.sessions

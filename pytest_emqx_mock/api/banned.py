@@ -115,10 +115,7 @@ def create_ban(call: Call) -> dict[str, Any]:
     existing = bans.get(kind, who)
     if existing is not None:
         raise ApiError(400, "ALREADY_EXISTS", _jiffy(ban_view(existing)))
-    ban = Ban(kind, who, by=body.get("by", "mgmt_api"), reason=body.get("reason", ""), at=at, until=until)
-    bans.add(ban)
-    if kind == "clientid" and ban.who in call.broker.sessions:
-        call.broker.kick(ban.who)  # `emqx_banned:on_banned/1` kicks only for a client id
+    ban = call.broker.add_ban(kind, who, by=body.get("by", "mgmt_api"), reason=body.get("reason", ""), at=at, until=until)
     return ban_view(ban)
 
 

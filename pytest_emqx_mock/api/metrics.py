@@ -41,8 +41,11 @@ def metrics(call: Call) -> Any:
     and none when that is not a running node (EMQX's RPC to it fails and is skipped)."""
     broker = call.broker
     if call.query.get("aggregate", False):
-        rows = [node_metrics(broker, node) for node in broker.running_nodes]
-        return {name: sum(row[name] for row in rows) for name in rows[0]}
+        total = dict.fromkeys(node_metrics(broker, broker.api_node), 0)
+        for node in broker.running_nodes:
+            for name, value in node_metrics(broker, node).items():
+                total[name] += value
+        return total
     nodes = broker.running_nodes
     if "node" in call.query:
         nodes = [call.query["node"]] if call.query["node"] in nodes else []

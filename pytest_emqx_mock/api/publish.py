@@ -27,7 +27,7 @@ import binascii
 import re
 from typing import Any
 
-from ..model.broker import Broker, Published
+from ..model.broker import Broker
 from ..model.errors import Invalid
 from ..model.topics import validate_name
 from .replies import Reply, handler_crash

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence, TypeVar
 
-from ..model.routes import SubscriptionEntry, parse_topic, session_entries, tables
-from ..model.topics import InvalidFilter, matches
+from ..model.routes import SubscriptionEntry, parse_topic, session_entries, tables, topic_match
+from ..model.topics import InvalidFilter
 from .replies import ApiError
 from .routing import Call, Routes
 
@@ -157,7 +157,7 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
         if node not in nodes:  # a cluster member that is down: the rpc fails
             raise node_down(f"bad rpc call {erlang_atom(node)}, Reason nodedown")
         nodes = [node]
-    state = tables(broker.sessions)
+    state = tables(broker)
     per_node: list[Sequence[SubscriptionEntry]]
     if "clientid" in query:  # only that client's rows can match: no need to scan the others
         session = broker.sessions.find(query["clientid"])
@@ -171,7 +171,7 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
     meta: dict[str, Any] = {"page": page, "limit": limit}
     if "match_topic" in query:
         pattern = query["match_topic"]
-        entries, meta["hasnext"] = cluster_query(per_node, page, limit, lambda e: matches(e.filter, pattern))
+        entries, meta["hasnext"] = cluster_query(per_node, page, limit, lambda e: topic_match(e.filter, pattern))
     else:
         entries, meta["hasnext"] = cluster_query(per_node, page, limit)
         meta["count"] = sum(len(node_entries) for node_entries in per_node)

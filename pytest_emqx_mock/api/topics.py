@@ -24,7 +24,7 @@ def route_row(route: Route) -> dict[str, str]:
 def _live(call: Call, routes: list[Route]) -> list[Route]:
     """`routes` without those of nodes that are down."""
     running = set(call.broker.running_nodes)
-    if tables(call.broker.sessions).route_nodes <= running:
+    if tables(call.broker).route_nodes <= running:
         return routes
     return [route for route in routes if route.node in running]
 
@@ -52,7 +52,7 @@ def list_topics(call: Call) -> dict[str, Any]:
         except InvalidFilter:
             raise ApiError(400, "INVALID_PARAMTER", "topic_filter_invalid") from None
     node = query.get("node")
-    state = tables(call.broker.sessions)
+    state = tables(call.broker)
     filtered = "topic" in query or "node" in query
     if topic is not None:  # the bag is read by key, the filter table by its words
         rows = [r for r in _live(call, state.routes_of(topic)) if _matches(r, topic, group, node)]
@@ -79,7 +79,7 @@ def list_topics(call: Call) -> dict[str, Any]:
 
 @routes.get("/topics/{topic}")
 def get_topic(call: Call) -> list[dict[str, str]]:
-    found = _live(call, tables(call.broker.sessions).routes_of(call.path["topic"]))
+    found = _live(call, tables(call.broker).routes_of(call.path["topic"]))
     if not found:
         raise ApiError(404, "TOPIC_NOT_FOUND", "Topic not found")
     return [route_row(route) for route in found]

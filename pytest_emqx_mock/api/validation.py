@@ -11,6 +11,8 @@ hocon type the schema stands for:
   with only `minimum: 1`: `pos_integer()`; unbounded: `integer()`;
 * `"x-hocon": "qos"`, `"epoch_millisecond"`, `"epoch_second"`, `"bytesize"`: those EMQX types;
   `"singleton"` on a `const`: an atom literal in a union;
+* `"x-hocon-type"` on an integer: the type name hocon reports when JSON Schema's bounds cannot
+  say it (typerefl's `range(1, inf)` is `"1..inf"`, not `pos_integer()`);
 * `"x-reasons"` on a string: the words of the field's own validator (`length`, `pattern`,
   `enum`: a string validated against a list, not an enum of atoms);
 * string with `enum`: an enum of atoms; other strings: `binary()`;
@@ -285,6 +287,8 @@ def _readable_type(schema: dict[str, Any]) -> str:
 
 
 def _range_name(schema: dict[str, Any]) -> str:
+    if "x-hocon-type" in schema:
+        return str(schema["x-hocon-type"])
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None and high is not None:
         return f"{low}..{high}"

@@ -152,6 +152,7 @@ class Broker:
         are topic filters or `{"topic", "qos", "nl", "rap", "rh"}`; messages are payloads or
         `{"topic", "payload", "qos", "from_clientid", "from_username", "priority"}`."""
         with self.lock:
+            self.monitor.observe(self)  # a sample due before this change sees the state before it
             fields.setdefault("node", self.config.nodes[0])
             session = Session(clientid or self.defaults.clientid(), **self.defaults.fill(fields))
             for subscription in subscriptions:
@@ -170,6 +171,7 @@ class Broker:
     def connect(self, clientid: str | None = None, **fields: Any) -> Session:
         """A client connects: like `add_client`, but refused (Banned) while a ban matches."""
         with self.lock:
+            self.monitor.observe(self)  # a sample due before this change sees the state before it
             fields["connected"] = True
             probe = self.defaults.fill(dict(fields))
             name = clientid or self.defaults.clientid()
@@ -182,6 +184,7 @@ class Broker:
         """A client disconnects: its session stays (`connected: false`) while its expiry
         interval allows, and is discarded at once when that is 0. Returns it if it stays."""
         with self.lock:
+            self.monitor.observe(self)  # a sample due before this change sees the state before it
             session = self.sessions.get(clientid)
             if session.expiry_interval <= 0:
                 self.sessions.remove(clientid)
@@ -193,6 +196,7 @@ class Broker:
     def expire(self, clientid: str) -> None:
         """A disconnected session's expiry interval runs out: it is discarded."""
         with self.lock:
+            self.monitor.observe(self)  # a sample due before this change sees the state before it
             self.sessions.remove(clientid)
 
     def add_clients(self, count: int, **fields: Any) -> list[Session]:
@@ -228,19 +232,21 @@ class Broker:
     def add_retained(self, topic: str, payload: str | bytes, **fields: Any) -> Message:
         """Seed a retained message (as if published with retain)."""
         with self.lock:
+            self.monitor.observe(self)  # a sample due before this change sees the state before it
             validate_name(topic)
             message = Message(topic=topic, payload=payload.encode() if isinstance(payload, str) else payload, retain=True, **fields)
             self.retained.store(message)
             return message
 
     def add_ban(self, kind: str, who: str, **fields: Any) -> Ban:
-        """Ban; connected clients the ban matches are kicked at once."""
+        """Ban. As in EMQX (`emqx_banned:on_banned/1`), a clientid ban kicks that client's
+        session at once, connected or not; every kind refuses the client's next connect."""
         with self.lock:
+            self.monitor.observe(self)  # a sample due before this change sees the state before it
             ban = Ban(kind, who, **fields)
             self.bans.add(ban)
-            for session in self.sessions:
-                if session.connected and ban.matches(session.clientid, session.username, session.ip_address):
-                    self.sessions.remove(session.clientid)
+            if ban.kind == "clientid" and ban.who in self.sessions:
+                self.sessions.remove(ban.who)
             return ban
 
     def add_alarm(self, name: str, *, node: str | None = None, **fields: Any) -> Alarm:
@@ -252,6 +258,7 @@ class Broker:
     def set_node_status(self, name: str, status: str) -> Node:
         """Start or stop a node ("running" / "stopped")."""
         with self.lock:
+            self.monitor.observe(self)  # a sample due before this change sees the state before it
             if name not in self.nodes:
                 raise NotFound(f"Node not found: {name}")
             self.nodes[name].status = status
@@ -274,6 +281,7 @@ class Broker:
         store or delete it as retained, and count it. `from_clientid` other than "http_api"
         publishes as that MQTT client (no-local then applies)."""
         with self.lock:
+            self.monitor.observe(self)  # a sample due before this change sees the state before it
             validate_name(topic)
             message = Message(
                 topic=topic,
@@ -348,6 +356,7 @@ class Broker:
     def kick(self, clientid: str) -> None:
         """Disconnect a client and discard its session."""
         with self.lock:
+            self.monitor.observe(self)  # a sample due before this change sees the state before it
             self.sessions.remove(clientid)
 
     def delete_user(self, username: str) -> None:

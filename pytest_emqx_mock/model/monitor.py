@@ -285,6 +285,10 @@ class Monitor:
         if node is not None:
             return {key: value for key, value in of_node(node).items() if key not in CLUSTER_ONLY}
         cluster: dict[str, int] = {}
+        if not broker.running_nodes:  # a cluster with every node stopped: nothing to report
+            cluster = dict.fromkeys([*GAUGES, *RATES.values(), "retained_msg_count", "shared_subscriptions"], 0)
+            if broker.edition == "ee":
+                cluster["license_quota"] = LICENSE_QUOTA
         for name in broker.running_nodes:
             for key, value in of_node(name).items():
                 if key in CURRENT_SYNCED:

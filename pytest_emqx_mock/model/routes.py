@@ -25,11 +25,14 @@ import contextlib
 import gc
 import threading
 import weakref
-from typing import Any, Iterator, NamedTuple, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence, TypeVar, overload
 
 from . import sessions as _sessions
 from .sessions import Session, Sessions, Subscription
 from .topics import InvalidFilter, parse_filter
+
+if TYPE_CHECKING:
+    from .broker import Broker
 
 T = TypeVar("T")
 
@@ -78,6 +81,24 @@ def is_wildcard(topic_filter: str) -> bool:
     return any(level in ("+", "#") for level in topic_filter.split("/"))
 
 
+def topic_match(name: str, topic_filter: str) -> bool:
+    """`emqx_topic:match/2` exactly, malformed filters included: `#` matches the rest only as
+    the filter's last level (so `a/#/b` matches nothing but a literal `a/#/b`), and a name
+    starting with `$` is not matched by a filter starting with `+` or `#`."""
+    if name[:1] == "$" and topic_filter[:1] in ("+", "#"):
+        return False
+    names, filters = name.split("/"), topic_filter.split("/")
+    last = len(filters) - 1
+    for index, word in enumerate(filters):
+        if word == "#" and index == last:
+            return True
+        if index >= len(names):
+            return False
+        if word != "+" and word != names[index]:
+            return False
+    return len(names) == len(filters)
+
+
 def _word_key(word: str) -> tuple[int, str]:
     # '#' and '+' are atoms in a filter's words: atoms sort before binaries ('#' < '+').
     return (0, word) if word in ("+", "#") else (1, word)
@@ -121,7 +142,8 @@ class Tables:
     (`sync`): only the sessions whose subscriptions changed are re-read, so a large, mostly
     unchanged fleet costs a walk over the registry, not a sort."""
 
-    def __init__(self) -> None:
+    def __init__(self, sessions: Sessions) -> None:
+        self.sessions = sessions
         self._token: object = None
         self._records: dict[int, _Record] = {}
         self._ranks = 0
@@ -135,12 +157,12 @@ class Tables:
 
     # -- keeping up --------------------------------------------------------------------
 
-    def sync(self, sessions: Sessions) -> None:
-        token = _state_token(sessions)
+    def sync(self) -> None:
+        token = _state_token(self.sessions)
         if token == self._token:
             return
         with _gc_paused():  # the first sync of a large fleet makes ~400k small objects at once
-            self._sync(sessions)
+            self._sync(self.sessions)
         self._token = token
 
     def _sync(self, sessions: Sessions) -> None:
@@ -336,7 +358,10 @@ def _first(item: tuple[tuple[Any, ...], SubscriptionEntry]) -> tuple[Any, ...]:
     return item[0]
 
 
-_cache: weakref.WeakKeyDictionary[Sessions, Tables] = weakref.WeakKeyDictionary()
+#: Per broker (weakly: a broker the tests drop takes its tables along). Not per `Sessions`:
+#: the tables hold sessions, and a session holds its registry, so a registry could never be
+#: let go of as a weak key; a reset broker's new registry replaces its tables instead.
+_cache: weakref.WeakKeyDictionary[Any, Tables] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
@@ -355,13 +380,14 @@ def _revision_counter() -> int:
     return int(repr(_sessions._revisions)[len("count(") : -1])
 
 
-def tables(sessions: Sessions) -> Tables:
-    """The tables of `sessions`, brought up to date (call it under the broker's lock)."""
+def tables(broker: Broker) -> Tables:
+    """The tables of the broker's sessions, brought up to date (call it under its lock)."""
+    sessions = broker.sessions
     with _cache_lock:
-        state = _cache.get(sessions)
-        if state is None:
-            state = _cache[sessions] = Tables()
-    state.sync(sessions)
+        state = _cache.get(broker)
+        if state is None or state.sessions is not sessions:  # new, or reset since
+            state = _cache[broker] = Tables(sessions)
+    state.sync()
     return state
 
 
