@@ -22,3 +22,18 @@ def ee(ee_server: EmqxServer) -> Iterator[EmqxServer]:
     ee_server.reset()
     yield ee_server
     ee_server.check_errors()
+
+
+@pytest.fixture(scope="session")
+def cluster_server() -> Iterator[EmqxServer]:
+    """A fake cluster of two nodes, `emqx@n1` and `emqx@n2`."""
+    with EmqxServer(nodes=["emqx@n1", "emqx@n2"]) as server:
+        yield server
+
+
+@pytest.fixture
+def cluster(cluster_server: EmqxServer) -> Iterator[EmqxServer]:
+    """The two-node fake, reset; like `emqx_server`, a test fails if the fake failed."""
+    cluster_server.reset()
+    yield cluster_server
+    cluster_server.check_errors()

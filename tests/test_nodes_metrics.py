@@ -11,7 +11,7 @@ two-node cluster, and exact error bodies. The monitor is driven by a clock the t
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -57,20 +57,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.time
-
-
-@pytest.fixture(scope="module")
-def cluster_server() -> Iterator[EmqxServer]:
-    with EmqxServer(nodes=[N1, N2]) as server:
-        yield server
-
-
-@pytest.fixture
-def cluster(cluster_server: EmqxServer) -> Iterator[EmqxServer]:
-    """A two-node fake, reset; fails the test if the fake failed."""
-    cluster_server.reset()
-    yield cluster_server
-    cluster_server.check_errors()
 
 
 def with_clock(server: EmqxServer, start: float = T0) -> Clock:

@@ -10,7 +10,7 @@ statuses, exact bodies and headers, and the state afterwards.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -22,20 +22,6 @@ NODE = "emqx@127.0.0.1"
 N1, N2 = "emqx@n1", "emqx@n2"
 NO_AUTH = {"code": "AUTHORIZATION_HEADER_ERROR", "message": "Support authorization: basic/bearer "}
 T0 = 1700000000.123  # 2023-11-14T22:13:20.123+00:00
-
-
-@pytest.fixture(scope="module")
-def cluster_server() -> Iterator[EmqxServer]:
-    with EmqxServer(nodes=(N1, N2)) as server:
-        yield server
-
-
-@pytest.fixture
-def cluster(cluster_server: EmqxServer) -> Iterator[EmqxServer]:
-    """A two-node fake, reset; fails the test if the fake failed."""
-    cluster_server.reset()
-    yield cluster_server
-    cluster_server.check_errors()
 
 
 @pytest.fixture
