@@ -13,7 +13,13 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .api.app import EmqxApp
 from .api.journal import Journal
-from .model.access import ADMINISTRATOR, ApiKey, BootstrapEntry, DashboardUser, parse_bootstrap_file
+from .model.access import (
+    ADMINISTRATOR,
+    ApiKey,
+    BootstrapEntry,
+    DashboardUser,
+    parse_bootstrap_file,
+)
 from .model.banned import Ban
 from .model.broker import CE, DEFAULT_NODE, Broker, BrokerConfig, Published
 from .model.cluster import Alarm, Node

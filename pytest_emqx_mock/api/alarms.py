@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence, TypeVar
 
+from ..model.broker import Broker
 from ..model.clock import now, rfc3339_ms
 from ..model.cluster import Alarm
-from ..model.broker import Broker
 from .replies import ApiError, Reply
 from .routing import Call, Routes
 

@@ -18,7 +18,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..model.banned import Ban, BadWho, PcreError, compile_pcre, expired_ban_text, normalize_who
+from ..model.banned import (
+    BadWho,
+    Ban,
+    PcreError,
+    compile_pcre,
+    expired_ban_text,
+    normalize_who,
+)
 from ..model.clock import now, rfc3339_s
 from .pagination import paginate
 from .replies import ApiError, Reply, handler_crash

@@ -9,8 +9,15 @@ from typing import Any, Callable, Iterable
 
 from ..model.clock import rfc3339_ms
 from ..model.errors import Invalid, NotFound
+from ..model.sessions import (
+    STAT_NAMES,
+    NoLocalOnShared,
+    QueuedMessage,
+    Session,
+    Subscription,
+)
 from ..model.topics import InvalidFilter, parse_filter
-from ..model.sessions import STAT_NAMES, NoLocalOnShared, QueuedMessage, Session, Subscription
+from .erlang import node_down
 from .pagination import counted_meta, paginate
 from .replies import ApiError, Fragment, Fragments, Reply, handler_crash
 from .routing import Call, Routes
@@ -142,8 +149,9 @@ def list_clients(call: Call) -> dict[str, Any]:
     page, limit = query["page"], query["limit"]
     nodes = broker.running_nodes
     if "node" in query:
-        if query["node"] not in nodes:
-            raise ApiError(500, "NODE_DOWN", f'bad rpc call <<"{query["node"]}">>, Reason <<"invalid node">>')
+        error = node_down(broker, query["node"])
+        if error is not None:
+            raise error
         nodes = [query["node"]]
     fields = None if query["fields"] == "all" else query["fields"]
     tests = _filters(query)

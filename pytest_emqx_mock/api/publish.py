@@ -30,6 +30,7 @@ from typing import Any
 from ..model.broker import Broker
 from ..model.errors import Invalid
 from ..model.topics import validate_name
+from . import erlang
 from .replies import Reply, handler_crash
 from .routing import Call, Routes
 
@@ -82,19 +83,6 @@ def decode_base64(text: str) -> bytes | None:
         return None
 
 
-_LATIN1_ESCAPES = {0x22: b'\\"', 0x5C: b"\\\\", 0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t",
-                   0x0B: b"\\v", 0x08: b"\\b", 0x0C: b"\\f", 0x1B: b"\\e"}  # fmt: skip
-
-
-def erlang_binary(data: bytes) -> str:
-    """A binary as `io_lib:format("~0p")` writes it: `<<"text">>` when every byte is printable
-    Latin-1 (so UTF-8 text whose continuation bytes are all >= 0xA0), `<<1,2,3>>` otherwise."""
-    if all(32 <= byte <= 126 or byte >= 160 or byte in _LATIN1_ESCAPES for byte in data):
-        text = b"".join(_LATIN1_ESCAPES.get(byte, bytes((byte,))) for byte in data)
-        return '<<"' + text.decode() + '">>'
-    return "<<" + ",".join(str(byte) for byte in data) + ">>"
-
-
 def estimate_size(topic: str, payload: bytes) -> int:
     """`emqx_message:estimate_size/1`: fixed header 1, variable length 4, topic length 2,
     the topic, packet id 2, the payload."""
@@ -114,7 +102,7 @@ def make_message(request: dict[str, Any]) -> dict[str, Any]:
     if request["payload_encoding"] == "base64":
         payload = decode_base64(request["payload"])
         if payload is None:
-            term = "{decode_base64_payload_failed," + erlang_binary(request["payload"].encode()) + "}"
+            term = "{decode_base64_payload_failed," + erlang.binary(request["payload"].encode()) + "}"
             raise _Refused(RC_IMPLEMENTATION_SPECIFIC_ERROR, term)
     else:
         payload = request["payload"].encode()

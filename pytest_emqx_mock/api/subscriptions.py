@@ -8,11 +8,11 @@ rows; `match_topic` is a fuzzy filter applied to each chunk, and then there is n
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Sequence, TypeVar
 
-from ..model.routes import SubscriptionEntry, parse_topic, session_entries, tables, topic_match
-from ..model.topics import InvalidFilter
+from ..model.routes import SubscriptionEntry, parse_topic, session_entries, tables
+from ..model.topics import InvalidFilter, matches
+from .erlang import node_down
 from .replies import ApiError
 from .routing import Call, Routes
 
@@ -79,36 +79,6 @@ def cluster_query(
     return found, False
 
 
-# -- Erlang terms in error messages --------------------------------------------------------
-
-_BARE_ATOM = re.compile(r"^[a-z][A-Za-z0-9_@]*$")
-_RESERVED = frozenset(
-    "after and andalso band begin bnot bor bsl bsr bxor case catch cond div else end fun if let "
-    "maybe not of or orelse receive rem try when xor".split()
-)
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\b": "\\b", "\f": "\\f", "\x1b": "\\e"}
-
-
-def erlang_atom(name: str) -> str:
-    """An atom as `~p` prints it: bare when it may be, else in single quotes."""
-    if _BARE_ATOM.match(name) and name not in _RESERVED:
-        return name
-    return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def erlang_binary(text: str) -> str:
-    """A binary as `~p` prints it: `<<"text">>` when its bytes are printable Latin-1 (the
-    message keeps the bytes, so the UTF-8 text shows unchanged), else `<<b1,b2,...>>`."""
-    data = text.encode()
-    if all(32 <= byte <= 126 or byte >= 160 or chr(byte) in _ESCAPES for byte in data):
-        return '<<"' + "".join(_ESCAPES.get(char, char) for char in text) + '">>'
-    return "<<" + ",".join(str(byte) for byte in data) + ">>"
-
-
-def node_down(message: str) -> ApiError:
-    return ApiError(500, "NODE_DOWN", message)
-
-
 # -- the listing --------------------------------------------------------------------------
 
 
@@ -151,12 +121,10 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
         raise ApiError(400, "INVALID_PARAMETER", "match_topic_invalid")
     nodes = broker.running_nodes
     if "node" in query:
-        node = query["node"]
-        if node not in broker.nodes:  # no such atom: the node name is refused before any call
-            raise node_down(f'bad rpc call {erlang_binary(node)}, Reason <<"invalid node">>')
-        if node not in nodes:  # a cluster member that is down: the rpc fails
-            raise node_down(f"bad rpc call {erlang_atom(node)}, Reason nodedown")
-        nodes = [node]
+        error = node_down(broker, query["node"])
+        if error is not None:
+            raise error
+        nodes = [query["node"]]
     state = tables(broker)
     per_node: list[Sequence[SubscriptionEntry]]
     if "clientid" in query:  # only that client's rows can match: no need to scan the others
@@ -171,7 +139,7 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
     meta: dict[str, Any] = {"page": page, "limit": limit}
     if "match_topic" in query:
         pattern = query["match_topic"]
-        entries, meta["hasnext"] = cluster_query(per_node, page, limit, lambda e: topic_match(e.filter, pattern))
+        entries, meta["hasnext"] = cluster_query(per_node, page, limit, lambda e: matches(e.filter, pattern))
     else:
         entries, meta["hasnext"] = cluster_query(per_node, page, limit)
         meta["count"] = sum(len(node_entries) for node_entries in per_node)

@@ -21,6 +21,7 @@ from typing import Any, Iterator
 from .clock import now
 from .errors import Invalid
 from .sessions import Message
+from .topics import matches
 
 DEFAULT_INDEX_SPECS = [[1, 2, 3], [1, 3], [2, 3], [3]]
 
@@ -111,23 +112,6 @@ def valid_rate(value: Any) -> bool:
         return True
     interval = duration_ms((period or "1") + unit)
     return interval is not None and interval > 0
-
-
-# -- topic matching as emqx_topic:match/2 does it ---------------------------------------------
-
-
-def _match(name: str, topic_filter: str) -> bool:
-    """`emqx_topic:match/2` on words: `+` one level, `#` the rest (only as the last level;
-    elsewhere it matches nothing); `$`-topics never match a leading wildcard."""
-    names, filters = name.split("/"), topic_filter.split("/")
-    if name.startswith("$") and filters[0] in ("+", "#"):
-        return False
-    for index, level in enumerate(filters):
-        if level == "#":
-            return index == len(filters) - 1
-        if index >= len(names) or (level != "+" and level != names[index]):
-            return False
-    return len(names) == len(filters)
 
 
 def is_wildcard(topic: str) -> bool:
@@ -233,7 +217,7 @@ class RetainedMessages:
         matches (expired ones too). True if any was deleted."""
         if not is_wildcard(topic):
             return self._by_topic.pop(topic, None) is not None
-        doomed = [name for name in self._by_topic if _match(name, topic)]
+        doomed = [name for name in self._by_topic if matches(name, topic)]
         for name in doomed:
             del self._by_topic[name]
         return bool(doomed)
@@ -249,7 +233,7 @@ class RetainedMessages:
         entries = [
             entry
             for name, entry in self._by_topic.items()
-            if entry.live(at) and (topic_filter is None or _match(name, topic_filter))
+            if entry.live(at) and (topic_filter is None or matches(name, topic_filter))
         ]
         return [entry.message for entry in sorted(entries, key=lambda e: e.sort_key)]
 

@@ -13,8 +13,9 @@
   ordered_set keyed `{Words, {Dest}}` (ascending; a `+`/`#` word is an atom and sorts before
   any binary, a node before a `{Group, Node}` destination). `GET /topics` lists the bag first.
 
-Both are derived from the sessions' subscriptions and rebuilt when those change, so a page of
-100,000 subscriptions is a slice, not a sort.
+Both are derived from the sessions' subscriptions and kept sorted as they change (`tables()`
+re-reads only the sessions whose subscriptions changed), so a page of 100,000 subscriptions is
+a slice, not a sort. A route of a node that is down is the API's to leave out.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence, TypeVar, overload
 
-from . import sessions as _sessions
 from .sessions import Session, Sessions, Subscription
 from .topics import InvalidFilter, parse_filter
 
@@ -79,24 +79,6 @@ def is_wildcard(topic_filter: str) -> bool:
     if "+" not in topic_filter and "#" not in topic_filter:
         return False
     return any(level in ("+", "#") for level in topic_filter.split("/"))
-
-
-def topic_match(name: str, topic_filter: str) -> bool:
-    """`emqx_topic:match/2` exactly, malformed filters included: `#` matches the rest only as
-    the filter's last level (so `a/#/b` matches nothing but a literal `a/#/b`), and a name
-    starting with `$` is not matched by a filter starting with `+` or `#`."""
-    if name[:1] == "$" and topic_filter[:1] in ("+", "#"):
-        return False
-    names, filters = name.split("/"), topic_filter.split("/")
-    last = len(filters) - 1
-    for index, word in enumerate(filters):
-        if word == "#" and index == last:
-            return True
-        if index >= len(names):
-            return False
-        if word != "+" and word != names[index]:
-            return False
-    return len(names) == len(filters)
 
 
 def _word_key(word: str) -> tuple[int, str]:
@@ -367,17 +349,8 @@ _cache_lock = threading.Lock()
 
 def _state_token(sessions: Sessions) -> object:
     """Changes whenever a subscription is added or removed, or a session joins or leaves the
-    registry: `SubscriptionIndex.version` where the model keeps one, else the sessions'
-    global revision counter (every session change, subscriptions included, advances it)."""
-    version = getattr(sessions.index, "version", None)
-    if version is not None:
-        return ("version", version)
-    return ("revision", _revision_counter())
-
-
-def _revision_counter() -> int:
-    # itertools.count's repr is its next value, "count(N)": read without advancing it.
-    return int(repr(_sessions._revisions)[len("count(") : -1])
+    registry."""
+    return sessions.index.version
 
 
 def tables(broker: Broker) -> Tables:

@@ -15,7 +15,9 @@ _POOL_SIZE = 256
 def _name_pool(seed: int | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Usernames and client-id stems drawn from Faker once per seed: Faker's `user_name()`
     costs ~140 µs, too slow to call per client when seeding 100,000 of them."""
-    from faker import Faker  # imported on first use: it takes ~0.2 s, server start must not
+    from faker import (
+        Faker,  # imported on first use: it takes ~0.2 s, server start must not
+    )
 
     fake = Faker()
     fake.seed_instance(seed)

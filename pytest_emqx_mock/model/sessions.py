@@ -342,6 +342,8 @@ class SubscriptionIndex:
         self._wildcard: dict[str, dict[tuple[str, str], tuple[Session, Subscription]]] = {}
         self.count = 0
         self.shared_count = 0
+        #: Goes up with every change, so readers can cache what they derive from the index.
+        self.version = 0
 
     def _table(self, topic_filter: str) -> dict[str, dict[tuple[str, str], tuple[Session, Subscription]]]:
         return self._wildcard if ("+" in topic_filter or "#" in topic_filter) else self._exact
@@ -350,6 +352,7 @@ class SubscriptionIndex:
         parsed = parse_filter(subscription.topic)
         table = self._table(parsed.filter)
         table.setdefault(parsed.filter, {})[(session.clientid, subscription.topic)] = (session, subscription)
+        self.version += 1
         self.count += 1
         self.shared_count += parsed.share_group is not None
 
@@ -358,6 +361,7 @@ class SubscriptionIndex:
         table = self._table(parsed.filter)
         subscribers = table.get(parsed.filter, {})
         if subscribers.pop((session.clientid, subscription.topic), None) is not None:
+            self.version += 1
             self.count -= 1
             self.shared_count -= parsed.share_group is not None
         if not subscribers:

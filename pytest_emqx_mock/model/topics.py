@@ -79,17 +79,15 @@ def validate_filter(topic_filter: TopicFilter) -> None:
 
 
 def matches(name: str, topic_filter: str) -> bool:
-    """Whether topic `name` matches `topic_filter` (no `$share/` prefix). Topics starting
-    with `$` are not matched by a filter whose first level is a wildcard."""
-    if name.startswith("$") and topic_filter[:1] in ("+", "#"):
+    """`emqx_topic:match/2`: whether topic `name` matches `topic_filter` (no `$share/`
+    prefix). `+` is one level, `#` the rest but only as the last level (a malformed `a/#/b`
+    matches nothing), and a name starting with `$` is not matched by a leading wildcard."""
+    names, filters = name.split("/"), topic_filter.split("/")
+    if name[:1] == "$" and filters[0] in ("+", "#"):
         return False
-    name_levels = name.split("/")
-    filter_levels = topic_filter.split("/")
-    for index, level in enumerate(filter_levels):
+    for index, level in enumerate(filters):
         if level == "#":
-            return True
-        if index >= len(name_levels):
+            return index == len(filters) - 1
+        if index >= len(names) or (level != "+" and level != names[index]):
             return False
-        if level != "+" and level != name_levels[index]:
-            return False
-    return len(name_levels) == len(filter_levels)
+    return len(names) == len(filters)
