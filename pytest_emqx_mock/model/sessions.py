@@ -431,12 +431,13 @@ class Sessions:
     def count_on(self, nodes: list[str]) -> int:
         return sum(len(self._ids_by_node.get(node, ())) for node in nodes)
 
-    def listing(self, nodes: list[str]) -> Iterator[Session]:
-        """Every session on `nodes`, in EMQX's listing order."""
+    def listing(self, nodes: list[str], select_ids: Callable[[list[str]], list[str]] | None = None) -> Iterator[Session]:
+        """Every session on `nodes`, in EMQX's listing order; `select_ids` may first narrow
+        each node's client ids (given in listing order) without touching the sessions."""
         for node in nodes:
-            ids = self._ids_by_node.get(node, [])
-            for index in range(len(ids) - 1, -1, -1):
-                yield self._by_id[ids[index]]
+            ids = self._ids_by_node.get(node, [])[::-1]
+            for clientid in ids if select_ids is None else select_ids(ids):
+                yield self._by_id[clientid]
 
     def slice(self, nodes: list[str], start: int, stop: int) -> list[Session]:
         """Sessions `start` to `stop` of `listing(nodes)`, without walking the ones before."""
