@@ -221,7 +221,7 @@ class EmqxApp:
             return route, principal, body, raw.reply
         except Exception as error:  # a bug in the fake's own pipeline
             return route, principal, body, self._internal_error(error)
-        return route, principal, body, self._handle(route, Call(self.broker, self.catalog, path, query, checked_body, principal, request))
+        return route, principal, body, self._handle(route, Call(self.broker, self.catalog, path, query, checked_body, principal, request, body))
 
     def _handle(self, route: Route, call: Call) -> Reply:
         try:

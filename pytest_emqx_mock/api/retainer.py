@@ -56,13 +56,7 @@ def message_detail(message: Message) -> dict[str, Any]:
 def _raw_body(call: Call) -> dict[str, Any]:
     """The body as sent: EMQX checks it against the schema, then merges the unconverted body
     (`check_schema` without `translate_body`). Nulls count as absent."""
-    from .app import (
-        _decode_like_jsx,  # the pipeline's own decoder (imported late: app imports us)
-    )
-
-    data = call.request.get_data(cache=True)
-    body = _decode_like_jsx(data) if data else {}
-    return {key: value for key, value in body.items() if value is not None}
+    return {key: value for key, value in (call.raw_body or {}).items() if value is not None}
 
 
 def _check_rates(body: dict[str, Any]) -> None:

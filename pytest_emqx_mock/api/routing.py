@@ -29,6 +29,8 @@ class Call:
     body: Any
     principal: Principal | None
     request: Request
+    #: The body as sent (decoded JSON, before conversion): what EMQX merges into raw config.
+    raw_body: Any = None
 
 
 Handler = Callable[[Call], "Reply | Any"]

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from .clock import now
 from .errors import Invalid
 from .sessions import Message
-from .topics import matches
+from .topics import is_wildcard, matches
 
 DEFAULT_INDEX_SPECS = [[1, 2, 3], [1, 3], [2, 3], [3]]
 
@@ -112,10 +112,6 @@ def valid_rate(value: Any) -> bool:
         return True
     interval = duration_ms((period or "1") + unit)
     return interval is not None and interval > 0
-
-
-def is_wildcard(topic: str) -> bool:
-    return any(level in ("+", "#") for level in topic.split("/"))
 
 
 # -- the store ---------------------------------------------------------------------------------

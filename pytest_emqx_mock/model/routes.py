@@ -29,7 +29,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence, TypeVar, overload
 
 from .sessions import Session, Sessions, Subscription
-from .topics import InvalidFilter, parse_filter
+from .topics import InvalidFilter, is_wildcard, parse_filter
 
 if TYPE_CHECKING:
     from .broker import Broker
@@ -72,13 +72,6 @@ def format_share(topic_filter: str, group: str | None) -> str:
     if group == "$queue":
         return "$queue/" + topic_filter
     return f"$share/{group}/{topic_filter}"
-
-
-def is_wildcard(topic_filter: str) -> bool:
-    """`emqx_topic:wildcard/1`: some level is `+` or `#`."""
-    if "+" not in topic_filter and "#" not in topic_filter:
-        return False
-    return any(level in ("+", "#") for level in topic_filter.split("/"))
 
 
 def _word_key(word: str) -> tuple[int, str]:

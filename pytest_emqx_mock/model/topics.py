@@ -78,6 +78,13 @@ def validate_filter(topic_filter: TopicFilter) -> None:
     _check_levels(topic_filter.filter, wildcards_allowed=True)
 
 
+def is_wildcard(topic_filter: str) -> bool:
+    """`emqx_topic:wildcard/1`: some level is `+` or `#`."""
+    if "+" not in topic_filter and "#" not in topic_filter:
+        return False
+    return any(level in ("+", "#") for level in topic_filter.split("/"))
+
+
 def matches(name: str, topic_filter: str) -> bool:
     """`emqx_topic:match/2`: whether topic `name` matches `topic_filter` (no `$share/`
     prefix). `+` is one level, `#` the rest but only as the last level (a malformed `a/#/b`
