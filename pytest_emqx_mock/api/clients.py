@@ -17,7 +17,7 @@ from ..model.sessions import (
     Subscription,
 )
 from ..model.topics import InvalidFilter, parse_filter
-from .erlang import node_down
+from .erlang import listed_nodes
 from .pagination import counted_meta, paginate
 from .replies import ApiError, Fragment, Fragments, Reply, handler_crash
 from .routing import Call, Routes
@@ -154,12 +154,7 @@ def _time_range(attribute: str, low_ms: int | None, high_ms: int | None) -> Call
 def list_clients(call: Call) -> dict[str, Any]:
     query, broker = call.query, call.broker
     page, limit = query["page"], query["limit"]
-    nodes = broker.running_nodes
-    if "node" in query:
-        error = node_down(broker, query["node"])
-        if error is not None:
-            raise error
-        nodes = [query["node"]]
+    nodes = listed_nodes(broker, query.get("node"))
     fields = None if query["fields"] == "all" else query["fields"]
     tests = _filters(query)
     fuzzy = ("like_clientid" in query and "clientid" not in query) or ("like_username" in query and "username" not in query)

@@ -36,11 +36,14 @@ def binary(data: bytes) -> str:
     return "<<" + ",".join(str(byte) for byte in data) + ">>"
 
 
-def node_down(broker: Broker, node: str) -> ApiError | None:
-    """The 500 NODE_DOWN for a `node` query parameter naming no running node: a name that is
-    no atom in the cluster is refused before any call; a member that is down fails the rpc."""
+def listed_nodes(broker: Broker, node: str | None) -> list[str]:
+    """The nodes a node-scoped listing reads: every running node, or the one its `node`
+    parameter names. A name that is no atom in the cluster is refused before any call, and a
+    member that is down fails the rpc: both 500 NODE_DOWN."""
+    if node is None:
+        return broker.running_nodes
     if node not in broker.nodes:
-        return ApiError(500, "NODE_DOWN", f'bad rpc call {binary(node.encode())}, Reason <<"invalid node">>')
+        raise ApiError(500, "NODE_DOWN", f'bad rpc call {binary(node.encode())}, Reason <<"invalid node">>')
     if node not in broker.running_nodes:
-        return ApiError(500, "NODE_DOWN", f"bad rpc call {atom(node)}, Reason nodedown")
-    return None
+        raise ApiError(500, "NODE_DOWN", f"bad rpc call {atom(node)}, Reason nodedown")
+    return [node]

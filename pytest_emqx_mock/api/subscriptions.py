@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 from ..model.routes import SubscriptionEntry, parse_topic, session_entries, tables
 from ..model.topics import InvalidFilter, matches
-from .erlang import node_down
+from .erlang import listed_nodes
 from .replies import ApiError
 from .routing import Call, Routes
 
@@ -119,12 +119,7 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
     query, broker = call.query, call.broker
     if "match_topic" in query and not _valid_match_topic(query["match_topic"]):
         raise ApiError(400, "INVALID_PARAMETER", "match_topic_invalid")
-    nodes = broker.running_nodes
-    if "node" in query:
-        error = node_down(broker, query["node"])
-        if error is not None:
-            raise error
-        nodes = [query["node"]]
+    nodes = listed_nodes(broker, query.get("node"))
     state = tables(broker)
     per_node: list[Sequence[SubscriptionEntry]]
     if "clientid" in query:  # only that client's rows can match: no need to scan the others
