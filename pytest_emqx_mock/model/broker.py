@@ -304,11 +304,11 @@ class Broker:
                 self.metrics.inc(node, "messages.dropped")
                 self.metrics.inc(node, "messages.dropped.no_subscribers")
             stamp = insert_timestamp_ns()
-            outcomes: collections.Counter[tuple[str, str, int]] = collections.Counter()
+            outcomes: dict[tuple[str, str, int], int] = {}
             for session, subscription in chosen:
-                qos = min(qos, subscription.qos)
-                outcomes[(session.node, session.deliver(message, qos, subscription.topic, stamp), qos)] += 1
-                qos = message.qos
+                granted = qos if qos <= subscription.qos else subscription.qos
+                key = (session.node, session.deliver(message, granted, subscription.topic, stamp), granted)
+                outcomes[key] = outcomes.get(key, 0) + 1
             delivered = self._count_deliveries(outcomes)
             published = Published(message, len(chosen), delivered)
             self.published.append(published)
@@ -320,12 +320,13 @@ class Broker:
         members first."""
         chosen: list[tuple[Session, Subscription]] = []
         groups: dict[tuple[str, str], list[tuple[Session, Subscription]]] = {}
+        running = set(self.running_nodes)
         for session, subscription in self.sessions.index.matching(topic):
-            if session.node not in self.nodes or self.nodes[session.node].status != RUNNING:
+            if session.node not in running:
                 continue
-            parsed = parse_filter(subscription.topic)
-            if parsed.share_group is not None:
-                groups.setdefault((parsed.share_group, parsed.filter), []).append((session, subscription))
+            if subscription.share_group is not None:
+                group = (subscription.share_group, parse_filter(subscription.topic).filter)
+                groups.setdefault(group, []).append((session, subscription))
             elif subscription.nl and session.clientid == from_clientid and from_clientid != "http_api":
                 # (the API's sender is an atom in EMQX: it never equals a client id)
                 self.metrics.inc(session.node, "delivery.dropped")
@@ -338,7 +339,7 @@ class Broker:
             chosen.append(connected[next(turn) % len(connected)])
         return chosen
 
-    def _count_deliveries(self, outcomes: collections.Counter[tuple[str, str, int]]) -> int:
+    def _count_deliveries(self, outcomes: dict[tuple[str, str, int], int]) -> int:
         """Count one publish's deliveries into each subscriber node's metrics, once per kind
         (a publish to 1,000 subscribers makes a few counter updates, not thousands).
         Returns how many sessions took the message."""

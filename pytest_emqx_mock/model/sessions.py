@@ -95,10 +95,12 @@ class Subscription:
     nl: int = 0
     rap: int = 0
     rh: int = 0
+    #: The shared group (`$queue` for `$queue/`), None for a plain subscription: kept, not
+    #: parsed again on every publish.
+    share_group: str | None = field(init=False, default=None)
 
-    @property
-    def share_group(self) -> str | None:
-        return parse_filter(self.topic).share_group
+    def __post_init__(self) -> None:
+        self.share_group = parse_filter(self.topic).share_group
 
 
 #: What happened to a message delivered to a session.
@@ -299,7 +301,8 @@ class Session:
             stats["send_oct"] += message.wire_size
         else:
             outcome = self._queue(QueuedMessage(message, inserted_at_ns, qos=qos))
-        self.deliveries.append(Delivery(message, qos, subscription, outcome))
+        # tuple.__new__: a Delivery at a plain tuple's cost, once per subscriber per publish
+        self.deliveries.append(tuple.__new__(Delivery, (message, qos, subscription, outcome)))
         self.touch()
         return outcome
 
