@@ -170,6 +170,10 @@ def test_other_bans_refuse_the_next_connect(emqx_server: EmqxServer) -> None:
         emqx_server.connect("bad-2", username="mallory")
     assert "bad-2" not in emqx_server.broker.sessions
     emqx_server.connect("fine", username="bob")
+    with pytest.raises(Banned):
+        emqx_server.add_client("bad-3", username="mallory")  # seeding as connected is refused too
+    offline = emqx_server.add_client("bad-4", username="mallory", connected=False)
+    assert offline.connected is False and "bad-4" in emqx_server.broker.sessions
     emqx_server.add_ban("peerhost_net", "10.9.0.0/16")
     with pytest.raises(Banned):
         emqx_server.connect("net", ip_address="10.9.1.2")

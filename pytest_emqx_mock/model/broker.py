@@ -150,11 +150,15 @@ class Broker:
     ) -> Session:
         """Add (or take over) a session. Unset fields get realistic defaults; subscriptions
         are topic filters or `{"topic", "qos", "nl", "rap", "rh"}`; messages are payloads or
-        `{"topic", "payload", "qos", "from_clientid", "from_username", "priority"}`."""
+        `{"topic", "payload", "qos", "from_clientid", "from_username", "priority"}`. A
+        connected client that a ban matches is refused with `Banned`."""
         with self.lock:
             self.monitor.observe(self)  # a sample due before this change sees the state before it
             fields.setdefault("node", self.config.nodes[0])
             session = Session(clientid or self.defaults.clientid(), **self.defaults.fill(fields))
+            ban = self.bans.find(session.clientid, session.username, session.ip_address) if session.connected else None
+            if ban is not None:  # a banned client cannot connect, seeded or not
+                raise Banned(f"client {session.clientid!r} is banned ({ban.kind} {ban.who!r})")
             for subscription in subscriptions:
                 session.subscribe(**({"topic": subscription} if isinstance(subscription, str) else dict(subscription)))
             inflight_specs = list(inflight)
@@ -169,16 +173,8 @@ class Broker:
             return session
 
     def connect(self, clientid: str | None = None, **fields: Any) -> Session:
-        """A client connects: like `add_client`, but refused (Banned) while a ban matches."""
-        with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
-            fields["connected"] = True
-            probe = self.defaults.fill(dict(fields))
-            name = clientid or self.defaults.clientid()
-            ban = self.bans.find(name, probe.get("username"), probe.get("ip_address"))
-            if ban is not None:
-                raise Banned(f"client {name!r} is banned ({ban.kind} {ban.who!r})")
-            return self.add_client(name, **fields)
+        """A client connects (a connected `add_client`): refused with Banned while a ban matches."""
+        return self.add_client(clientid, **{**fields, "connected": True})
 
     def disconnect(self, clientid: str) -> Session | None:
         """A client disconnects: its session stays (`connected: false`) while its expiry
