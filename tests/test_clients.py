@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from api import delete, get, post, put
 
 from pytest_emqx_mock import EmqxServer
 
@@ -53,20 +54,8 @@ STATS = {
 # -- helpers ------------------------------------------------------------------------------
 
 
-def get(server: EmqxServer, path: str, params: Any = None) -> requests.Response:
-    return requests.get(server.api_url + path, params=params, auth=server.auth, timeout=30)
 
 
-def post(server: EmqxServer, path: str, body: Any) -> requests.Response:
-    return requests.post(server.api_url + path, json=body, auth=server.auth, timeout=30)
-
-
-def put(server: EmqxServer, path: str, body: Any) -> requests.Response:
-    return requests.put(server.api_url + path, json=body, auth=server.auth, timeout=30)
-
-
-def delete(server: EmqxServer, path: str) -> requests.Response:
-    return requests.delete(server.api_url + path, auth=server.auth, timeout=30)
 
 
 def ids(response: requests.Response) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from api import get
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.model.metrics import METRIC_NAMES
@@ -66,9 +67,6 @@ def with_clock(server: EmqxServer, start: float = T0) -> Clock:
         server.broker.monitor = Monitor(clock=clock)
     return clock
 
-
-def get(server: EmqxServer, path: str, params: Any = None) -> requests.Response:
-    return requests.get(server.api_url + path, params=params, auth=server.auth, timeout=30)
 
 
 def ok(server: EmqxServer, path: str, params: Any = None) -> Any:

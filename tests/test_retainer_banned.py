@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from api import delete, get, post, put
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.model.broker import Banned
@@ -45,20 +46,8 @@ FAR = 4_102_444_800  # 2100-01-01T00:00:00Z
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def get(server: EmqxServer, path: str, params: Any = None) -> requests.Response:
-    return requests.get(server.api_url + path, params=params, auth=server.auth, timeout=30)
 
 
-def post(server: EmqxServer, path: str, body: Any) -> requests.Response:
-    return requests.post(server.api_url + path, json=body, auth=server.auth, timeout=30)
-
-
-def put(server: EmqxServer, path: str, body: Any) -> requests.Response:
-    return requests.put(server.api_url + path, json=body, auth=server.auth, timeout=30)
-
-
-def delete(server: EmqxServer, path: str) -> requests.Response:
-    return requests.delete(server.api_url + path, auth=server.auth, timeout=30)
 
 
 def ok(response: requests.Response, status: int = 200) -> Any:

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from pytest_emqx_mock import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
+from pytest_emqx_mock import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
+    EmqxServer,
+    FakeServerError,
+)
 
 
 def test_handle_starts_on_a_free_port_and_stops() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from api import get, post
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.api import alarms as alarms_api
@@ -32,14 +33,6 @@ def frozen_now(monkeypatch: pytest.MonkeyPatch) -> float:
     return instant
 
 
-def get(server: EmqxServer, path: str, params: Any = None, **options: Any) -> requests.Response:
-    options.setdefault("auth", server.auth)
-    return requests.get(server.api_url + path, params=params, timeout=30, **options)
-
-
-def post(server: EmqxServer, path: str, body: Any = None, **options: Any) -> requests.Response:
-    options.setdefault("auth", server.auth)
-    return requests.post(server.api_url + path, json=body, timeout=30, **options)
 
 
 def bad_request(inner: dict[str, Any]) -> dict[str, str]:

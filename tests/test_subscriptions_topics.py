@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from api import get, post
 
 from pytest_emqx_mock import EmqxServer
 
@@ -39,12 +40,6 @@ def ip_cluster(ip_cluster_server: EmqxServer) -> Iterator[EmqxServer]:
     ip_cluster_server.check_errors()
 
 
-def get(server: EmqxServer, path: str, params: Any = None) -> requests.Response:
-    return requests.get(server.api_url + path, params=params, auth=server.auth, timeout=30)
-
-
-def post(server: EmqxServer, path: str, body: Any) -> requests.Response:
-    return requests.post(server.api_url + path, json=body, auth=server.auth, timeout=30)
 
 
 def ok(response: requests.Response) -> Any:
