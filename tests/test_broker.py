@@ -3,6 +3,8 @@ bans, retained messages, nodes and counters (the API tests check the same throug
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pytest_emqx_mock import Banned, EmqxServer
@@ -197,3 +199,52 @@ def test_published_history_is_visible_from_python(emqx_server: EmqxServer) -> No
     emqx_server.publish("t", "one")
     emqx_server.publish("u", "two")
     assert [(p.message.payload, p.matched) for p in emqx_server.published] == [(b"one", 1), (b"two", 0)]
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_messages_taken_later_equal_messages_delivered_at_once(seed: int) -> None:
+    """A publish leaves plain subscribers' messages in their filters' logs for the sessions
+    to take when next looked at; what they then hold must be exactly what delivering each
+    message at publish time gives (the broker's other path), for any mix of QoS, windows,
+    queue sizes, overlapping subscriptions and reads in between."""
+    import random
+
+    from pytest_emqx_mock.model.broker import Broker, BrokerConfig
+
+    def run(deliver_at_once: bool) -> Any:
+        rnd = random.Random(seed)
+        broker = Broker(BrokerConfig(seed=seed))
+        if deliver_at_once:
+            broker._may_log = lambda sender: False  # type: ignore[method-assign]
+        for index in range(6):
+            broker.add_client(
+                f"c{index}",
+                connected=rnd.random() < 0.7,
+                expiry_interval=60,
+                inflight_max=rnd.choice([1, 2, 5]),
+                mqueue_max=rnd.choice([0, 1, 3, 8]),
+                subscriptions=[{"topic": rnd.choice(["a/#", "a/+", "a/b", "+/b", "#"]), "qos": rnd.randrange(3)} for _ in range(rnd.randrange(1, 3))],
+                inflight=["seeded"] * rnd.randrange(2),
+                mqueue=[{"payload": "seeded", "priority": rnd.choice([0, 0, 0, 2])} for _ in range(rnd.randrange(3))],
+            )
+        for step in range(rnd.randrange(20, 60)):
+            broker.publish(rnd.choice(["a/b", "a/c", "x/b", "a/b/c"]), f"m{step}", qos=rnd.randrange(3))
+            if rnd.random() < 0.1:  # looking at a session in between
+                _ = broker.sessions.get(f"c{rnd.randrange(6)}").mqueue
+        return (
+            [
+                (
+                    s.clientid,
+                    [(q.message.payload, q.qos) for q in s.inflight],
+                    [(q.message.payload, q.qos) for q in s.mqueue],
+                    dict(s.stats),
+                    s.mqueue_dropped,
+                    [(d.message.payload, d.qos, d.subscription, d.outcome) for d in s.deliveries],
+                )
+                for s in broker.sessions
+            ],
+            broker.metrics.node("emqx@127.0.0.1"),
+            [(p.matched, p.delivered) for p in broker.published],
+        )
+
+    assert run(deliver_at_once=False) == run(deliver_at_once=True)

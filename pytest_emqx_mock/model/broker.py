@@ -33,6 +33,7 @@ from .seeding import ClientDefaults
 from .sessions import (
     QUEUED,
     QUEUED_DROPPING_OLDEST,
+    FilterLog,
     Message,
     Session,
     Sessions,
@@ -74,6 +75,8 @@ class BrokerConfig:
 MessageSpec = Message | str | bytes | Mapping[str, Any]
 SubscriptionSpec = str | Mapping[str, Any]
 PUBLISH_HISTORY = 10_000
+#: A filter log this long makes its sessions take what it holds (memory stays bounded).
+LOG_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,11 @@ class Broker:
             self.published: collections.deque[Published] = collections.deque(maxlen=PUBLISH_HISTORY)
             self._share_turns: dict[tuple[str, str], itertools.count[int]] = {}
             self.sessions = Sessions()
+            self.sessions.lock = self.lock
+            self.sessions.on_delivered = self._count_settled
+            self._pending_logs: dict[str, FilterLog] = {}
+            self._sequence = itertools.count()
+            self.metrics.before_read = self.settle
             self.api_keys = ApiKeys()
             self.api_keys.bootstrap(list(self.config.bootstrap_api_keys))
             self.users = DashboardUsers()
@@ -254,6 +262,7 @@ class Broker:
     def set_node_status(self, name: str, status: str) -> Node:
         """Start or stop a node ("running" / "stopped")."""
         with self.lock:
+            self.settle()  # what was published while the node ran still reached its sessions
             self.monitor.observe(self)  # a sample due before this change sees the state before it
             if name not in self.nodes:
                 raise NotFound(f"Node not found: {name}")
@@ -295,40 +304,85 @@ class Broker:
             self.metrics.inc(node, "messages.publish")
             if retain:
                 self.retained.store(message)
-            chosen = self._subscribers(topic, from_clientid)
-            if not chosen:
+            stamp = insert_timestamp_ns()
+            logged = 0
+            if self._may_log(from_clientid):
+                # every node runs and no-local cannot apply: the plain subscriptions take the
+                # message from their filters' logs when next looked at (FilterLog)
+                entry = (next(self._sequence), stamp, message)
+                for topic_filter, log, readers in self.sessions.index.logs_matching(topic):
+                    log.entries.append(entry)
+                    logged += readers
+                    self._pending_logs[topic_filter] = log
+                    if len(log.entries) >= LOG_LIMIT:
+                        self._settle_filter(topic_filter, log)
+                chosen = self._pick_members(self.sessions.index.shared_matching(topic))
+            else:
+                chosen = self._subscribers(topic, from_clientid)
+            if not chosen and not logged:
                 self.metrics.inc(node, "messages.dropped")
                 self.metrics.inc(node, "messages.dropped.no_subscribers")
-            stamp = insert_timestamp_ns()
             outcomes: dict[tuple[str, str, int], int] = {}
             for session, subscription in chosen:
                 granted = qos if qos <= subscription.qos else subscription.qos
                 key = (session.node, session.deliver(message, granted, subscription.topic, stamp), granted)
                 outcomes[key] = outcomes.get(key, 0) + 1
-            delivered = self._count_deliveries(outcomes)
-            published = Published(message, len(chosen), delivered)
+            delivered = self._count_deliveries(outcomes) + logged  # a session always takes it
+            published = Published(message, len(chosen) + logged, delivered)
             self.published.append(published)
             return published
+
+    def _may_log(self, from_clientid: str) -> bool:
+        """Whether a publish may go through the filter logs: every node runs (a stopped
+        node's sessions must miss it) and the sender has no no-local subscription."""
+        if len(self.running_nodes) != len(self.nodes):
+            return False
+        sender = self.sessions.find(from_clientid) if from_clientid != "http_api" else None
+        return sender is None or not any(s.nl for s in sender.subscriptions.values())
+
+    def settle(self) -> None:
+        """Let every session take what its filter logs hold for it, and forget what all have
+        taken: before the broker's counters are read, and before a node stops or starts."""
+        with self.lock:
+            pending, self._pending_logs = self._pending_logs, {}
+            for topic_filter, log in pending.items():
+                self._settle_filter(topic_filter, log)
+
+    def _settle_filter(self, topic_filter: str, log: FilterLog) -> None:
+        for session in self.sessions.index.readers(topic_filter):
+            session.settle()
+        log.trim(log.end)
+
+    def _count_settled(self, node: str, counts: dict[tuple[str, int], int]) -> None:
+        self._count_deliveries({(node, outcome, qos): count for (outcome, qos), count in counts.items()})
 
     def _subscribers(self, topic: str, from_clientid: str) -> list[tuple[Session, Subscription]]:
         """The subscriptions a message goes to: every plain one (no-local ones skip their own
         client's messages), and one member of each shared group, taken in turn, connected
         members first."""
         chosen: list[tuple[Session, Subscription]] = []
-        groups: dict[tuple[str, str], list[tuple[Session, Subscription]]] = {}
+        shared: list[tuple[Session, Subscription]] = []
         running = set(self.running_nodes)
         for session, subscription in self.sessions.index.matching(topic):
             if session.node not in running:
                 continue
             if subscription.share_group is not None:
-                group = (subscription.share_group, parse_filter(subscription.topic).filter)
-                groups.setdefault(group, []).append((session, subscription))
+                shared.append((session, subscription))
             elif subscription.nl and session.clientid == from_clientid and from_clientid != "http_api":
                 # (the API's sender is an atom in EMQX: it never equals a client id)
                 self.metrics.inc(session.node, "delivery.dropped")
                 self.metrics.inc(session.node, "delivery.dropped.no_local")
             else:
                 chosen.append((session, subscription))
+        return _in_subscription_order(chosen) + self._pick_members(shared)
+
+    def _pick_members(self, shared: list[tuple[Session, Subscription]]) -> list[tuple[Session, Subscription]]:
+        """One member of each shared group, taken in turn, connected members first."""
+        groups: dict[tuple[str, str], list[tuple[Session, Subscription]]] = {}
+        for session, subscription in shared:
+            group = (subscription.share_group or "", parse_filter(subscription.topic).filter)
+            groups.setdefault(group, []).append((session, subscription))
+        chosen = []
         for group, members in groups.items():
             connected = [member for member in members if member[0].connected] or members
             turn = self._share_turns.setdefault(group, itertools.count())
@@ -365,6 +419,21 @@ class Broker:
         with self.lock:
             user.set_password(new_password)
             self.tokens.revoke_user(user.username)
+
+
+def _in_subscription_order(chosen: list[tuple[Session, Subscription]]) -> list[tuple[Session, Subscription]]:
+    """A session with several subscriptions matching one message takes it once for each, in
+    the order it subscribed (as when it takes the message from its filter logs)."""
+    by_session: dict[int, list[tuple[Session, Subscription]]] = {}
+    for pair in chosen:
+        by_session.setdefault(id(pair[0]), []).append(pair)
+    ordered: list[tuple[Session, Subscription]] = []
+    for pairs in by_session.values():
+        if len(pairs) > 1:
+            order = list(pairs[0][0].subscriptions)
+            pairs.sort(key=lambda pair: order.index(pair[1].topic))
+        ordered.extend(pairs)
+    return ordered
 
 
 def _topic_matching(subscription: str) -> str:

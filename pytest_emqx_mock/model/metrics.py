@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Callable
 
 #: Every counter `GET /metrics` reports, in EMQX's order.
 METRIC_NAMES = (
@@ -48,6 +49,8 @@ class Metrics:
 
     def __init__(self) -> None:
         self._by_node: dict[str, Counter[str]] = {}
+        #: Called before counters are read (the broker lets deferred deliveries count first).
+        self.before_read: Callable[[], None] | None = None
 
     def inc(self, node: str, name: str, amount: int = 1) -> None:
         counters = self._by_node.get(node)
@@ -57,9 +60,13 @@ class Metrics:
 
     def node(self, node: str) -> dict[str, int]:
         """Every counter of one node, in EMQX's order."""
+        if self.before_read is not None:
+            self.before_read()
         counters = self._by_node.get(node, Counter())
         return {name: counters[name] for name in METRIC_NAMES}
 
     def total(self, nodes: list[str]) -> dict[str, int]:
         """Every counter summed over `nodes`."""
+        if self.before_read is not None:
+            self.before_read()
         return {name: sum(self._by_node.get(node, Counter())[name] for node in nodes) for name in METRIC_NAMES}
