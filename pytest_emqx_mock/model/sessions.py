@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import collections
 import contextlib
+import functools
 import itertools
 import os
 import threading
@@ -60,7 +61,7 @@ class Message:
     msgid: str = field(default_factory=new_msgid)
     properties: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def wire_size(self) -> int:
         """Bytes of the PUBLISH packet's topic and payload, as `send_oct` counts them."""
         return len(self.topic) + len(self.payload) + 4
@@ -310,15 +311,22 @@ class Session:
         taken each at publish time; the counts go to the registry for the broker's metrics."""
         registry = self._registry
         with registry.lock if registry is not None else _NO_LOCK:
-            batch: list[tuple[tuple[int, int, Message], Subscription]] = []
+            due: list[tuple[Subscription, list[tuple[int, int, Message]]]] = []
             for subscription in self.subscriptions.values():
                 log = subscription.log
                 if log is not None and subscription.cursor < log.end:
-                    batch.extend((entry, subscription) for entry in log.since(subscription.cursor))
+                    due.append((subscription, log.since(subscription.cursor)))
                     subscription.cursor = log.end
-            if not batch:
+            if not due:
                 return
-            if len(self.subscriptions) > 1:
+            if len(due) == 1 and due[0][0].qos == 0 and self.connected:
+                counts = self._send_all(*due[0])  # the common fan-out: one QoS 0 subscription
+                object.__setattr__(self, "revision", next(_revisions))
+                if registry is not None and registry.on_delivered is not None:
+                    registry.on_delivered(self.node, counts)
+                return
+            batch = [(entry, subscription) for subscription, entries in due for entry in entries]
+            if len(due) > 1:
                 batch.sort(key=lambda item: item[0][0])
             if all(queued.priority == 0 for queued in self._mqueue):
                 counts = self._take_all(batch)
@@ -418,6 +426,19 @@ class Session:
         for outcome, granted in zip(outcomes, grants, strict=True):
             counts[(outcome, granted)] = counts.get((outcome, granted), 0) + 1
         return counts
+
+    def _send_all(self, subscription: Subscription, entries: list[tuple[int, int, Message]]) -> dict[tuple[str, int], int]:
+        """What `_take` does to each entry when one QoS 0 subscription of a connected client
+        takes them: all go straight out, so only counters and the history's tail change."""
+        count = len(entries)
+        stats = self._stats
+        for name in ("send_msg", "send_msg.qos0", "send_pkt", "send_cnt"):
+            stats[name] += count
+        stats["send_oct"] += sum(entry[2].wire_size for entry in entries)
+        history = self._history()
+        for _, _, message in entries[-DELIVERY_HISTORY:]:
+            history.append(tuple.__new__(Delivery, (message, 0, subscription.topic, SENT)))
+        return {(SENT, 0): count}
 
     def deliver(self, message: Message, qos: int, subscription: str, inserted_at_ns: int) -> str:
         """Deliver one message now (after anything already due to the session)."""
