@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .api.app import EmqxApp
+from .api.faults import Faults
 from .api.journal import Journal
 from .model.access import (
     ADMINISTRATOR,
@@ -139,9 +140,13 @@ class EmqxServer:
         self._requested_port = port
         self.broker = Broker(BrokerConfig(edition=edition, nodes=tuple(nodes), bootstrap_api_keys=tuple(entries), seed=seed))
         self.journal = Journal(journal_capacity)
+        #: Faults to inject: `faults.error(...)`, `faults.respond(...)`, `faults.delay(...)`.
+        self.faults = Faults()
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
-        self.app = EmqxApp(self.broker, journal=self.journal, validate_responses=validate_responses, on_error=self._record_error)
+        self.app = EmqxApp(
+            self.broker, journal=self.journal, faults=self.faults, validate_responses=validate_responses, on_error=self._record_error
+        )
         self._serving: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -159,9 +164,10 @@ class EmqxServer:
 
     def reset(self) -> None:
         """Back to the initial state: bootstrap keys, the default dashboard user, the nodes;
-        empty journal, no recorded errors."""
+        empty journal, no faults, no recorded errors."""
         self.broker.reset()
         self.journal.clear()
+        self.faults.clear()
         with self._errors_lock:
             self._errors.clear()
 

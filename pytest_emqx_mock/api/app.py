@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import traceback
 from typing import Any, Callable, Iterable
 from urllib.parse import quote
@@ -33,6 +34,7 @@ from . import (
     topics,
 )
 from .auth import Principal, authenticate
+from .faults import Fault, Faults
 from .journal import Journal, JournalEntry
 from .replies import ApiError, RawReply, Reply, encode
 from .routing import Call, Route, Router
@@ -71,6 +73,21 @@ def _not_found(request: Request) -> Reply:
     if accept.startswith("application/json"):
         return Reply(404, _NOT_FOUND_JSON, {"content-type": "application/json"})
     return Reply(404, _NOT_FOUND_PAGE, {"content-type": "text/html"})
+
+
+def _probe(request: Request, route: Route, principal: Principal | None, body: Any) -> JournalEntry:
+    """The request as a fault's matcher sees it (what the journal will record, unanswered)."""
+    return JournalEntry(
+        method=request.method,
+        path=request.path,
+        query={key: request.args.getlist(key) for key in request.args},
+        headers={},
+        body=body,
+        credential=str(principal) if principal else None,
+        status=0,
+        response_body=b"",
+        operation=route.key,
+    )
 
 
 def _raw_path(environ: dict[str, Any]) -> str:
@@ -156,11 +173,13 @@ class EmqxApp:
         broker: Broker,
         *,
         journal: Journal | None = None,
+        faults: Faults | None = None,
         validate_responses: bool = True,
         on_error: ErrorSink | None = None,
     ) -> None:
         self.broker = broker
         self.journal = journal if journal is not None else Journal()
+        self.faults = faults if faults is not None else Faults()
         self.validate_responses = validate_responses
         self.on_error = on_error
         self.catalog = catalog(broker.edition)
@@ -172,8 +191,10 @@ class EmqxApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        route, principal, body, reply = self._answer(request, environ)
-        if isinstance(reply.body, str) and "content-type" in reply.headers:
+        route, principal, body, reply, fault = self._answer(request, environ)
+        if isinstance(reply.body, bytes):
+            payload = reply.body  # a fault's response, as given
+        elif isinstance(reply.body, str) and "content-type" in reply.headers:
             payload = reply.body.encode()  # a literal text body (the 404 page)
         else:
             payload = b"" if reply.body is None else encode(reply.body, reply.keep_order)
@@ -192,36 +213,46 @@ class EmqxApp:
                 status=reply.status,
                 response_body=payload,
                 operation=route.key if route else None,
+                fault=str(fault) if fault else None,
             )
         )
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)  # outside the state lock: other requests go on
         start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}", list(headers.items()))
         return [payload]
 
-    def _answer(self, request: Request, environ: dict[str, Any]) -> tuple[Route | None, Principal | None, Any, Reply]:
+    def _answer(
+        self, request: Request, environ: dict[str, Any]
+    ) -> tuple[Route | None, Principal | None, Any, Reply, Fault | None]:
         route: Route | None = None
         principal: Principal | None = None
         body: Any = None
+        fault: Fault | None = None
         try:
             match = self.router.match(_raw_path(environ))
             if match is None:
-                return None, None, None, _not_found(request)
+                return None, None, None, _not_found(request), None
             methods, path_args = match
             route = methods.get(request.method)
             if route is None:
-                return None, None, None, Reply(405, None, {"allow": ", ".join(sorted(methods))})
+                return None, None, None, Reply(405, None, {"allow": ", ".join(sorted(methods))}), None
             if not route.public:
                 principal = authenticate(request, route, self.broker)
             operation = self.catalog.operations[route.key]
             body = self._parse_body(request)
+            fault = self.faults.take(_probe(request, route, principal, body)) if self.faults else None
+            if fault is not None and fault.reply is not None:  # in place of the handler: no change
+                return route, principal, body, fault.reply, fault
             path, query = self.checker.parameters(operation, path_args, request.args)
             checked_body = self.checker.body(operation, body)
         except ApiError as error:
-            return route, principal, body, error.reply()
+            return route, principal, body, error.reply(), fault
         except RawReply as raw:
-            return route, principal, body, raw.reply
+            return route, principal, body, raw.reply, fault
         except Exception as error:  # a bug in the fake's own pipeline
-            return route, principal, body, self._internal_error(error)
-        return route, principal, body, self._handle(route, Call(self.broker, self.catalog, path, query, checked_body, principal, request, body))
+            return route, principal, body, self._internal_error(error), fault
+        call = Call(self.broker, self.catalog, path, query, checked_body, principal, request, body)
+        return route, principal, body, self._handle(route, call), fault
 
     def _handle(self, route: Route, call: Call) -> Reply:
         try:

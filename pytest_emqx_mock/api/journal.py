@@ -26,6 +26,7 @@ class JournalEntry:
     status: int
     response_body: bytes  # kept raw: decoding every page would cost more than serving it
     operation: str | None  # "GET /clients/{clientid}", None for an unknown path
+    fault: str | None = None  # the fault applied to this request, if any
 
     @property
     def response(self) -> Any:
@@ -40,7 +41,8 @@ class JournalEntry:
     def __str__(self) -> str:
         query = "&".join(f"{key}={value}" for key, values in self.query.items() for value in values)
         body = "" if self.body is None else " " + (json.dumps(self.body, sort_keys=True) if not isinstance(self.body, str) else repr(self.body))
-        return f"{self.method} {self.path}{'?' + query if query else ''}{body} -> {self.status}"
+        fault = f" (fault: {self.fault})" if self.fault else ""
+        return f"{self.method} {self.path}{'?' + query if query else ''}{body} -> {self.status}{fault}"
 
 
 class Journal:

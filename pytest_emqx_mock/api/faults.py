@@ -1,0 +1,113 @@
+"""Faults a test sets on the fake: an EMQX error, a response of its own, or latency, for the
+requests a matcher picks (see `matching`), for the next N of them, for a while, or until
+cleared, optionally with a seeded probability. An error or a response replaces the handler,
+so a request it answers changes no state."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .error_codes import ERROR_CODES
+from .matching import RequestMatcher, RequestSpec
+from .replies import Reply
+
+if TYPE_CHECKING:
+    from .journal import JournalEntry
+
+_DESCRIPTIONS = dict(ERROR_CODES)
+
+
+@dataclass(eq=False)
+class Fault:
+    matcher: RequestMatcher
+    reply: Reply | None = None  # an answer in place of the handler's
+    delay: float = 0.0  # seconds before the response goes out
+    times: int | None = None  # how many more requests it applies to; None: until cleared
+    deadline: float | None = None  # `time.monotonic()` after which it no longer applies
+    probability: float = 1.0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+    triggered: int = 0
+
+    def __str__(self) -> str:
+        if self.reply is None:
+            what = f"delay {self.delay:g} s"
+        elif isinstance(self.reply.body, dict) and "code" in self.reply.body and not self.reply.keep_order:
+            what = f"{self.reply.status} {self.reply.body['code']}"
+        else:
+            what = f"{self.reply.status} response"
+        return f"{what} on {self.matcher}"
+
+    def _live(self, now: float) -> bool:
+        return (self.times is None or self.times > 0) and (self.deadline is None or now < self.deadline)
+
+
+class Faults:
+    """The faults set on one fake, applied in the order they were set (the first that
+    applies to a request wins)."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def error(self, spec: RequestSpec, status: int, code: str, message: str | None = None, **scope: Any) -> Fault:
+        """Answer `{"code", "message"}` with `status`; the message defaults to EMQX's
+        description of the code."""
+        body = {"code": code, "message": _DESCRIPTIONS.get(code, code) if message is None else message}
+        return self._add(spec, scope, reply=Reply(status, body))
+
+    def respond(self, spec: RequestSpec, status: int = 200, body: Any = None, headers: dict[str, str] | None = None, **scope: Any) -> Fault:
+        """Answer anything: `body` is JSON-encoded unless it is bytes or text with a
+        content-type header of its own."""
+        return self._add(spec, scope, reply=Reply(status, body, dict(headers or {}), keep_order=True))
+
+    def delay(self, spec: RequestSpec, seconds: float, **scope: Any) -> Fault:
+        """Hold the (otherwise normal) response for `seconds`."""
+        return self._add(spec, scope, delay=seconds)
+
+    def _add(self, spec: RequestSpec, scope: dict[str, Any], **effect: Any) -> Fault:
+        """`scope`: `times=N`, `seconds=S` (a window from now), `probability=P` with `seed=`,
+        and the matcher's `credential=`, `body=`, `query=`."""
+        times, seconds = scope.pop("times", None), scope.pop("seconds", None)
+        probability, seed = scope.pop("probability", 1.0), scope.pop("seed", None)
+        fault = Fault(
+            RequestMatcher.of(spec, **scope),
+            times=times,
+            deadline=None if seconds is None else time.monotonic() + seconds,
+            probability=probability,
+            rng=random.Random(seed),
+            **effect,
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            return iter(list(self._faults))
+
+    def take(self, request: JournalEntry) -> Fault | None:
+        """The fault that applies to this request, counted as triggered (atomically: with
+        `times=1`, exactly one of many concurrent requests gets it)."""
+        now = time.monotonic()
+        with self._lock:
+            for fault in self._faults:
+                if not fault._live(now) or not fault.matcher.matches(request):
+                    continue
+                if fault.probability < 1.0 and fault.rng.random() >= fault.probability:
+                    continue
+                if fault.times is not None:
+                    fault.times -= 1
+                fault.triggered += 1
+                return fault
+        return None
