@@ -12,7 +12,7 @@ from typing import Any, Iterable
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .api.app import EmqxApp
-from .api.faults import Faults
+from .api.faults import Faults, sockets_to_reset
 from .api.journal import Journal
 from .model.access import (
     ADMINISTRATOR,
@@ -72,6 +72,14 @@ class _Server(ThreadedWSGIServer):
                 for key, _ in selector.select():
                     if key.fileobj is self and not self._stopping:
                         self._handle_request_noblock()  # type: ignore[attr-defined]  # socketserver's own step
+
+    def shutdown_request(self, request: Any) -> None:
+        """A connection a "reset" fault met is closed at once, SO_LINGER 0: a TCP reset."""
+        if request in sockets_to_reset:
+            sockets_to_reset.discard(request)
+            self.close_request(request)
+            return
+        super().shutdown_request(request)
 
     def stop(self) -> None:
         """Wake the serving loop and let it end (the caller joins its thread, then closes:

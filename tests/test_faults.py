@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import requests
 from api import delete, get, post
 
@@ -105,3 +106,28 @@ def test_a_one_shot_fault_hits_exactly_one_of_many_concurrent_requests(emqx_serv
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [200] * 11 + [503]
+
+
+@pytest.mark.parametrize("kind", ["reset", "empty", "malformed", "garbage"])
+def test_transport_faults_break_the_connection(emqx_server: EmqxServer, kind: str) -> None:
+    emqx_server.add_client("c1")
+    emqx_server.faults.transport("DELETE /clients/{clientid}", kind, times=1)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        delete(emqx_server, "/clients/c1")
+    assert "c1" in emqx_server.broker.sessions  # no handler ran
+    (entry,) = emqx_server.journal.requests("DELETE /clients/c1")
+    assert entry.fault == f"connection {kind} on DELETE /clients/{{clientid}}"
+    assert delete(emqx_server, "/clients/c1").status_code == 204  # the server goes on serving
+    assert emqx_server.errors == []
+
+
+def test_a_reset_is_a_tcp_reset(emqx_server: EmqxServer) -> None:
+    emqx_server.faults.transport("GET /clients", "reset")
+    with pytest.raises(requests.exceptions.ConnectionError) as failure:
+        get(emqx_server, "/clients")
+    assert "reset" in str(failure.value).lower()
+
+
+def test_an_unknown_transport_fault_is_refused(emqx_server: EmqxServer) -> None:
+    with pytest.raises(ValueError, match="transport fault must be one of"):
+        emqx_server.faults.transport("GET /clients", "explode")

@@ -34,7 +34,7 @@ from . import (
     topics,
 )
 from .auth import Principal, authenticate
-from .faults import Fault, Faults
+from .faults import Fault, Faults, break_connection
 from .journal import Journal, JournalEntry
 from .replies import ApiError, RawReply, Reply, encode
 from .routing import Call, Route, Router
@@ -218,6 +218,8 @@ class EmqxApp:
         )
         if fault is not None and fault.delay:
             time.sleep(fault.delay)  # outside the state lock: other requests go on
+        if fault is not None and fault.transport is not None:
+            return break_connection(fault, environ)
         start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}", list(headers.items()))
         return [payload]
 
@@ -241,8 +243,8 @@ class EmqxApp:
             operation = self.catalog.operations[route.key]
             body = self._parse_body(request)
             fault = self.faults.take(_probe(request, route, principal, body)) if self.faults else None
-            if fault is not None and fault.reply is not None:  # in place of the handler: no change
-                return route, principal, body, fault.reply, fault
+            if fault is not None and fault.replaces_handler:  # no handler, so no change
+                return route, principal, body, fault.reply or Reply(0), fault
             path, query = self.checker.parameters(operation, path_args, request.args)
             checked_body = self.checker.body(operation, body)
         except ApiError as error:
