@@ -1,10 +1,12 @@
 """The pytest plugin: one fake EMQX per test session (per xdist worker), reset before each
-test, handed to the test as the `emqx_server` fixture."""
+test, handed to the test as the `emqx_server` fixture; `@pytest.mark.emqx(...)` sets one test
+up (its own server where the edition, nodes or seed differ), and `--emqx-fresh` gives every
+test a server of its own."""
 
 from __future__ import annotations
 
 import os
-from typing import Generator
+from typing import Any, Generator, Iterable, Mapping
 
 import pytest
 
@@ -16,8 +18,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("emqx-mock", "fake EMQX server (pytest-emqx-mock)")
     group.addoption("--emqx-edition", choices=EDITIONS, default=None, help="EMQX edition to emulate: ce (default) or ee")
     group.addoption("--emqx-port", type=int, default=None, help="port for the fake EMQX (default: any free port)")
+    group.addoption(
+        "--emqx-fresh", action="store_true", default=None, help="a new fake EMQX for every test instead of a reset one"
+    )
     parser.addini("emqx_edition", "EMQX edition to emulate: ce (default) or ee", default="ce")
     parser.addini("emqx_port", "port for the fake EMQX (default: any free port)", default="0")
+    parser.addini("emqx_fresh", "a new fake EMQX for every test instead of a reset one", type="bool", default=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "emqx(edition=None, nodes=None, seed=None, clients=(), api_keys=(), users=(), retained=(), "
+        "faults=()): set the fake EMQX up for this test",
+    )
 
 
 def _port(config: pytest.Config) -> int:
@@ -39,12 +53,56 @@ def emqx_session_server(pytestconfig: pytest.Config) -> Generator[EmqxServer, No
         yield server
 
 
+#: Marker options that need a server of the test's own.
+_SERVER_OPTIONS = ("edition", "nodes", "seed")
+
+
 @pytest.fixture
-def emqx_server(emqx_session_server: EmqxServer) -> EmqxServer:
+def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer) -> Generator[EmqxServer, None, None]:
     """The fake EMQX in its initial state: the ready administrator API key
-    (`emqx_server.auth`), the dashboard user admin/public, one node, no clients."""
+    (`emqx_server.auth`), the dashboard user admin/public, one node, no clients; then what the
+    test's `@pytest.mark.emqx(...)` asks for."""
+    marker = request.node.get_closest_marker("emqx")
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    unknown = set(options) - {*_SERVER_OPTIONS, "clients", "api_keys", "users", "retained", "faults"}
+    if unknown:
+        raise pytest.UsageError(f"@pytest.mark.emqx has no option {', '.join(sorted(unknown))}")
+    own = {name: options[name] for name in _SERVER_OPTIONS if name in options}
+    fresh = request.config.getoption("--emqx-fresh") or request.config.getini("emqx_fresh")
+    if own or fresh:
+        own.setdefault("edition", emqx_session_server.edition)
+        with EmqxServer(**own) as server:
+            _set_up(server, options)
+            yield server
+        return
     emqx_session_server.reset()
-    return emqx_session_server
+    _set_up(emqx_session_server, options)
+    yield emqx_session_server
+
+
+def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
+    """Seed what the marker lists: clients (client ids, or `add_client` keyword dicts), API
+    keys (names or `add_api_key` dicts), users (`add_user` dicts), retained messages
+    (`add_retained` dicts) and faults (dicts naming the `faults` method: `{"error": spec,
+    "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"delay": spec, "seconds": 1}`...)."""
+    for client in _each(options.get("clients", ())):
+        server.add_client(**({"clientid": client} if isinstance(client, str) else dict(client)))
+    for key in _each(options.get("api_keys", ())):
+        server.add_api_key(**({"name": key} if isinstance(key, str) else dict(key)))
+    for user in _each(options.get("users", ())):
+        server.add_user(**dict(user))
+    for retained in _each(options.get("retained", ())):
+        server.add_retained(**dict(retained))
+    for fault in _each(options.get("faults", ())):
+        fault = dict(fault)
+        kinds = [kind for kind in ("error", "respond", "delay", "transport") if kind in fault]
+        if len(kinds) != 1:
+            raise pytest.UsageError(f"a marker fault names one of error/respond/delay/transport: {fault}")
+        getattr(server.faults, kinds[0])(fault.pop(kinds[0]), **fault)
+
+
+def _each(items: Iterable[Any] | str | Mapping[str, Any]) -> list[Any]:
+    return [items] if isinstance(items, (str, Mapping)) else list(items)
 
 
 @pytest.hookimpl(wrapper=True)

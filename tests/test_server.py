@@ -178,3 +178,69 @@ def test_shipped_bootstrap_key_file_loads(edition: str, loaded: list[str]) -> No
     with EmqxServer(edition=edition, bootstrap_api_keys=FIXTURES / "bootstrap-api-keys.txt", admin_api_key=None) as server:
         assert [key.api_key for key in server.broker.api_keys] == loaded
         assert requests.get(server.api_url + "/clients", auth=("ci-admin", "ci-admin-secret")).status_code == 200
+
+
+MARKER_TESTS = """
+import pytest
+import requests
+
+
+@pytest.mark.emqx(
+    clients=["c1", {"clientid": "c2", "connected": False}],
+    api_keys=["ci"],
+    retained=[{"topic": "r/1", "payload": "kept"}],
+    faults=[{"error": "GET /nodes", "status": 503, "code": "SERVICE_UNAVAILABLE"}],
+)
+def test_seeded(emqx_server):
+    url, auth = emqx_server.api_url, emqx_server.auth
+    assert requests.get(url + "/clients", auth=auth).json()["meta"]["count"] == 2
+    assert requests.get(url + "/nodes", auth=auth).status_code == 503
+    assert [m.topic for m in emqx_server.broker.retained] == ["r/1"]
+    assert [k.name for k in emqx_server.broker.api_keys][-1] == "ci"
+
+
+def test_next_test_is_clean(emqx_server):
+    assert requests.get(emqx_server.api_url + "/nodes", auth=emqx_server.auth).status_code == 200
+    assert emqx_server.edition == "ce"
+
+
+@pytest.mark.emqx(edition="ee", nodes=["emqx@n1", "emqx@n2"])
+def test_own_server(emqx_server, emqx_session_server):
+    assert emqx_server is not emqx_session_server
+    assert (emqx_server.edition, emqx_server.broker.running_nodes) == ("ee", ["emqx@n1", "emqx@n2"])
+
+
+@pytest.mark.emqx(colour="blue")
+def test_unknown_option(emqx_server):
+    pass
+"""
+
+
+def test_the_emqx_marker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(MARKER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.emqx has no option colour*"])
+
+
+@pytest.mark.parametrize("how", ["option", "ini"])
+def test_a_fresh_server_per_test(pytester: pytest.Pytester, how: str) -> None:
+    pytester.makepyfile(
+        """
+        servers = []
+
+        def test_one(emqx_server, emqx_session_server):
+            assert emqx_server is not emqx_session_server
+            servers.append(emqx_server)
+
+        def test_two(emqx_server, emqx_session_server):
+            assert emqx_server is not emqx_session_server and emqx_server is not servers[0]
+            assert not servers[0].running  # the first test's server was stopped
+        """
+    )
+    if how == "ini":
+        pytester.makeini("[pytest]\nemqx_fresh = true\n")
+        result = pytester.runpytest_subprocess()
+    else:
+        result = pytester.runpytest_subprocess("--emqx-fresh")
+    result.assert_outcomes(passed=2)
