@@ -6,6 +6,7 @@ test a server of its own."""
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Generator, Iterable, Mapping
 
 import pytest
@@ -105,11 +106,21 @@ def _each(items: Iterable[Any] | str | Mapping[str, Any]) -> list[Any]:
     return [items] if isinstance(items, (str, Mapping)) else list(items)
 
 
+class UnmatchedRequestWarning(UserWarning):
+    """A test sent requests to paths the fake does not serve (it answered 404)."""
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Fail the test whose requests raised inside the fake, with that traceback."""
+    """Fail the test whose requests raised inside the fake (with that traceback), or whose
+    expected faults never triggered; warn of requests to paths the fake does not serve."""
     result = yield
     server = getattr(item, "funcargs", {}).get("emqx_server")
     if isinstance(server, EmqxServer):
         server.check_errors()
+        server.check_expectations()
+        unmatched = server.unmatched_requests()
+        if unmatched:
+            listing = ", ".join(f"{entry.method} {entry.path}" for entry in unmatched)
+            warnings.warn(UnmatchedRequestWarning(f"requests to paths the fake EMQX does not serve: {listing}"), stacklevel=1)
     return result

@@ -13,7 +13,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .api.app import EmqxApp
 from .api.faults import Faults, sockets_to_reset
-from .api.journal import Journal
+from .api.journal import Journal, JournalEntry
 from .model.access import (
     ADMINISTRATOR,
     ApiKey,
@@ -245,6 +245,16 @@ class EmqxServer:
         if errors:
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             raise FakeServerError(f"the fake EMQX server failed while serving a request{more}: {errors[0]}") from errors[0]
+
+    def check_expectations(self) -> None:
+        """Raise AssertionError for faults set with `expect=True` that never triggered."""
+        missed = self.faults.untriggered()
+        if missed:
+            raise AssertionError("expected faults never triggered: " + "; ".join(str(fault) for fault in missed))
+
+    def unmatched_requests(self) -> list[JournalEntry]:
+        """The requests to paths the fake does not serve (its 404s), oldest first."""
+        return [entry for entry in self.journal.entries() if entry.operation is None and entry.status == 404]
 
     # -- seeding -------------------------------------------------------------------------
 

@@ -244,3 +244,30 @@ def test_a_fresh_server_per_test(pytester: pytest.Pytester, how: str) -> None:
     else:
         result = pytester.runpytest_subprocess("--emqx-fresh")
     result.assert_outcomes(passed=2)
+
+
+def test_teardown_reports_missed_expectations_and_unmatched_requests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import requests
+
+        def test_expected_fault_never_met(emqx_server):
+            emqx_server.faults.error("GET /nodes", 503, "SERVICE_UNAVAILABLE", expect=True)
+
+        def test_expected_fault_met(emqx_server):
+            emqx_server.faults.error("GET /nodes", 503, "SERVICE_UNAVAILABLE", expect=True)
+            requests.get(emqx_server.api_url + "/nodes", auth=emqx_server.auth)
+
+        def test_a_path_the_fake_does_not_serve(emqx_server):
+            requests.get(emqx_server.api_url + "/no/such/api", auth=emqx_server.auth)
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*AssertionError: expected faults never triggered: 503 SERVICE_UNAVAILABLE on GET /nodes",
+            "*UnmatchedRequestWarning: requests to paths the fake EMQX does not serve: GET /api/v5/no/such/api",
+            "FAILED*test_expected_fault_never_met*",
+        ]
+    )

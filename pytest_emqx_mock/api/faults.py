@@ -39,6 +39,7 @@ class Fault:
     deadline: float | None = None  # `time.monotonic()` after which it no longer applies
     probability: float = 1.0
     rng: random.Random = field(default_factory=random.Random, repr=False)
+    expected: bool = False  # set with `expect=True`: never triggered is a test failure
     triggered: int = 0
 
     @property
@@ -93,15 +94,18 @@ class Faults:
 
     def _add(self, spec: RequestSpec, scope: dict[str, Any], **effect: Any) -> Fault:
         """`scope`: `times=N`, `seconds=S` (a window from now), `probability=P` with `seed=`,
-        and the matcher's `credential=`, `body=`, `query=`."""
+        `expect=True` (the test fails if no request meets it), and the matcher's
+        `credential=`, `body=`, `query=`."""
         times, seconds = scope.pop("times", None), scope.pop("seconds", None)
         probability, seed = scope.pop("probability", 1.0), scope.pop("seed", None)
+        expected = scope.pop("expect", False)
         fault = Fault(
             RequestMatcher.of(spec, **scope),
             times=times,
             deadline=None if seconds is None else time.monotonic() + seconds,
             probability=probability,
             rng=random.Random(seed),
+            expected=expected,
             **effect,
         )
         with self._lock:
@@ -110,6 +114,11 @@ class Faults:
 
     def __bool__(self) -> bool:
         return bool(self._faults)
+
+    def untriggered(self) -> list[Fault]:
+        """The faults set with `expect=True` that no request has met."""
+        with self._lock:
+            return [fault for fault in self._faults if fault.expected and not fault.triggered]
 
     def clear(self) -> None:
         with self._lock:
