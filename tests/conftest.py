@@ -16,12 +16,17 @@ def ee_server() -> Iterator[EmqxServer]:
         yield server
 
 
+def reset_for_a_test(server: EmqxServer) -> Iterator[EmqxServer]:
+    """A private fake, reset; like `emqx_server`, the test fails if the fake failed."""
+    server.reset()
+    yield server
+    server.check_errors()
+
+
 @pytest.fixture
 def ee(ee_server: EmqxServer) -> Iterator[EmqxServer]:
-    """The Enterprise fake, reset; like `emqx_server`, a test fails if the fake failed."""
-    ee_server.reset()
-    yield ee_server
-    ee_server.check_errors()
+    """The Enterprise fake, reset."""
+    yield from reset_for_a_test(ee_server)
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +38,5 @@ def cluster_server() -> Iterator[EmqxServer]:
 
 @pytest.fixture
 def cluster(cluster_server: EmqxServer) -> Iterator[EmqxServer]:
-    """The two-node fake, reset; like `emqx_server`, a test fails if the fake failed."""
-    cluster_server.reset()
-    yield cluster_server
-    cluster_server.check_errors()
+    """The two-node fake, reset."""
+    yield from reset_for_a_test(cluster_server)

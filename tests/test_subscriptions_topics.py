@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 from api import get, post
+from conftest import reset_for_a_test
 
 from pytest_emqx_mock import EmqxServer
 
@@ -34,10 +35,8 @@ def ip_cluster_server() -> Iterator[EmqxServer]:
 
 @pytest.fixture
 def ip_cluster(ip_cluster_server: EmqxServer) -> Iterator[EmqxServer]:
-    """The two-node fake, reset; the test fails if the fake failed."""
-    ip_cluster_server.reset()
-    yield ip_cluster_server
-    ip_cluster_server.check_errors()
+    """The two-node fake, reset."""
+    yield from reset_for_a_test(ip_cluster_server)
 
 
 

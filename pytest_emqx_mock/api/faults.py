@@ -124,7 +124,7 @@ class Faults:
         with self._lock:
             self._faults.clear()
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Fault]:
         with self._lock:
             return iter(list(self._faults))
 

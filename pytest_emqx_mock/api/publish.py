@@ -145,8 +145,6 @@ def bulk_status(statuses: list[int]) -> int:
 
 def _publish(broker: Broker, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     published = broker.publish(**message)
-    # A Published has no failed dispatches yet (the model has no faults): the 503 path waits
-    # for a `failed` count.
     return outcome(published.message.msgid, published.matched, published.failed)
 
 

@@ -34,7 +34,6 @@ class Parameter:
     name: str
     location: str  # "query" or "path"
     schema: dict[str, Any]
-    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ class SchemaCatalog:
                 self.operations[key] = OperationSchema(
                     key=key,
                     parameters=tuple(
-                        Parameter(name, spec["in"], spec["schema"], spec.get("required", spec["in"] == "path"))
+                        Parameter(name, spec["in"], spec["schema"])
                         for name, spec in operation.get("parameters", {}).items()
                     ),
                     request_body=operation.get("requestBody"),

@@ -8,7 +8,6 @@ from typing import Any
 from .clock import now
 
 RUNNING = "running"
-STOPPED = "stopped"
 
 
 @dataclass(eq=False)

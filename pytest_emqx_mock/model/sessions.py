@@ -546,7 +546,7 @@ class SubscriptionIndex:
         self.version = 0
 
     def _table(self, topic_filter: str) -> dict[str, dict[tuple[str, str], tuple[Session, Subscription]]]:
-        return self._wildcard if ("+" in topic_filter or "#" in topic_filter) else self._exact
+        return self._wildcard if is_wildcard(topic_filter) else self._exact
 
     def add(self, session: Session, subscription: Subscription) -> None:
         parsed = parse_filter(subscription.topic)
