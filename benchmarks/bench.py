@@ -1,4 +1,5 @@
-"""Measure what every user pays for: server start and stop, per-test reset, and a 100-row
+"""Measure what every user pays for: server start and stop, per-test reset, loading a scenario
+of 10,000 clients (and a snapshot and restore of it), and a 100-row
 `GET /api/v5/clients` page over 10,000 clients beside a bare Werkzeug app answering a prebuilt
 body of the same size (same server class and settings, same load generator); then the broker
 at scale: publishing to 1,000 subscribers, listing pages over 100,000 subscriptions and
@@ -156,6 +157,87 @@ def broker_at_scale(seconds: float, rounds: int) -> None:
         print(f"GET /api/v5/clients?like_clientid=... over 100000 clients: {fuzzy:.1f} ms (median)")
 
 
+def journal_and_faults_overhead(emqx: EmqxServer, http_rate: float, repeat: int = 2000) -> None:
+    """What the journal and the fault check cost a request when no fault is set: the app
+    called in-process (no HTTP noise) as shipped, against the same app with the journal's
+    entry neither built nor recorded and no fault lookup; the difference set against the
+    time of a whole request over HTTP (the figure the target is about) and of the app alone."""
+    from werkzeug.test import EnvironBuilder
+
+    from pytest_emqx_mock.api import app as app_module
+
+    app = emqx.app
+    environ = EnvironBuilder(path=PAGE, headers={"Authorization": AUTH}).get_environ()
+
+    def one_call() -> None:
+        list(app(dict(environ), lambda status, headers: None))
+
+    def per_call_us() -> float:
+        one_call()
+        return statistics.median(_timed(one_call, repeat)) * 1e6
+
+    shipped: list[float] = []
+    bare: list[float] = []
+    entry_class, record = app_module.JournalEntry, app.journal.record
+    try:
+        for _ in range(5):  # alternate, so drift in the machine's speed hits both alike
+            shipped.append(per_call_us())
+            app_module.JournalEntry = lambda **fields: None  # type: ignore[assignment,misc]
+            app.journal.record = lambda entry: None  # type: ignore[method-assign]
+            bare.append(per_call_us())
+            app_module.JournalEntry, app.journal.record = entry_class, record  # type: ignore[method-assign]
+    finally:
+        app_module.JournalEntry, app.journal.record = entry_class, record  # type: ignore[method-assign]
+    cost = statistics.median(shipped) - statistics.median(bare)
+    request_us = 1e6 / http_rate
+    print(
+        f"journal + fault check, no fault set: {cost:.1f} us per request "
+        f"({cost / request_us:.1%} of a {request_us:.0f} us request over HTTP; "
+        f"{cost / statistics.median(shipped):.1%} of the app's own {statistics.median(shipped):.0f} us)"
+    )
+
+
+def fleet_scenario(clients: int) -> dict[str, Any]:
+    """A hand-written-like scenario: clients with an address, a username, two subscriptions,
+    and one in ten away with two messages queued."""
+    rows = []
+    for index in range(clients):
+        row: dict[str, Any] = {
+            "clientid": f"device-{index:05d}",
+            "username": f"fleet-{index % 50}",
+            "ip_address": f"10.{index >> 16 & 255}.{index >> 8 & 255}.{index & 255}",
+            "created_at": "2025-03-01T08:00:00Z",
+            "subscriptions": [{"topic": f"devices/{index}/cmd", "qos": 1}, "fleet/broadcast"],
+        }
+        if index % 10 == 0:
+            row.update(connected=False, clean_start=False, expiry_interval=7200, mqueue=["reboot", {"payload": "update", "qos": 1}])
+        rows.append(row)
+    return {"version": 1, "clients": rows}
+
+
+def scenario_loading(clients: int = 10_000, repeat: int = 3) -> None:
+    """Loading a scenario of `clients` clients from a dict and from a JSON file (the target:
+    well under 1 s), then a snapshot of it, a restore, and a save to a state file."""
+    import tempfile
+
+    scenario = fleet_scenario(clients)
+    server = EmqxServer()
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "fleet.json")
+        with open(path, "w") as file:
+            json.dump(scenario, file)
+        from_dict = statistics.median(_timed(lambda: server.load_scenario(scenario), repeat))
+        from_file = statistics.median(_timed(lambda: server.load_scenario(path), repeat))
+        saved: dict[str, Any] = {}
+        snapshot = statistics.median(_timed(lambda: saved.update(server.snapshot()), repeat))
+        restore = statistics.median(_timed(lambda: server.restore(saved), repeat))
+        save = statistics.median(_timed(lambda: server.save_state(os.path.join(directory, "state.json")), repeat))
+    print(
+        f"scenario of {clients} clients: load {from_dict:.2f} s from a dict, {from_file:.2f} s from a JSON file; "
+        f"snapshot {snapshot:.2f} s, restore {restore:.2f} s, save_state {save:.2f} s (medians of {repeat})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.5, help="load duration of one round")
@@ -166,6 +248,7 @@ def main() -> None:
 
     print(f"server start + stop: {start_stop_ms():.2f} ms (median of 50)")
     print(f"reset, default state: {reset_ms():.4f} ms (median of 5000)")
+    scenario_loading()
 
     with EmqxServer(seed=1) as emqx:
         started = time.perf_counter()
@@ -184,6 +267,7 @@ def main() -> None:
                 bare_rates.append(requests_per_second(bare_server.port, args.seconds, args.connections))
         finally:
             bare_server.stop()
+        journal_and_faults_overhead(emqx, statistics.median(fake_rates))
         assert not emqx.errors, emqx.errors
     fake, bare = statistics.median(fake_rates), statistics.median(bare_rates)
     ratios = [f / b for f, b in zip(fake_rates, bare_rates, strict=True)]

@@ -4,6 +4,7 @@ from .model.access import ApiKey, BootstrapEntry, DashboardUser
 from .model.banned import Ban
 from .model.broker import Banned, Broker, BrokerConfig, Published
 from .model.cluster import Alarm, Node
+from .model.scenario import ScenarioError
 from .model.sessions import Delivery, Message, QueuedMessage, Session, Subscription
 from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
 
@@ -25,6 +26,7 @@ __all__ = [
     "Node",
     "Published",
     "QueuedMessage",
+    "ScenarioError",
     "Session",
     "Subscription",
 ]

@@ -6,9 +6,11 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Sequence
 
 from .model.broker import EDITIONS
+from .model.scenario import ScenarioError, file_format
 from .server import EmqxServer, load_bootstrap_file
 
 
@@ -18,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve a fake EMQX 5 management REST API (/api/v5) for development and tests.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=18083, help="port to listen on (default: %(default)s, as EMQX)")
+    parser.add_argument("--port", type=int, default=18083, help="port to listen on (default: %(default)s, as EMQX; 0 picks a free one, shown at start)")
     parser.add_argument("--edition", choices=EDITIONS, default="ce", help="EMQX edition to emulate (default: %(default)s)")
     parser.add_argument(
         "--bootstrap-api-keys",
@@ -26,13 +28,28 @@ def _parser() -> argparse.ArgumentParser:
         help="EMQX bootstrap API-key file, one key:secret[:role] per line; "
         "replaces the default administrator key",
     )
-    parser.add_argument("--seed", type=int, help="seed for generated client data, to make it reproducible")
+    parser.add_argument("--random-seed", type=int, metavar="N", help="seed for generated client data, to make it reproducible")
+    parser.add_argument("--seed", metavar="FILE", help="load a scenario file (.json, .yaml, .yml) at start")
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep the state across restarts: load FILE at start if it exists (after --seed), "
+        "and save the state to it on exit",
+    )
+    parser.add_argument(
+        "--no-control-api",
+        dest="control_api",
+        action="store_false",
+        help="do not serve the control API (/_mock: seeding, faults, journal, snapshot, reset)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    options: dict[str, object] = {"host": args.host, "port": args.port, "edition": args.edition, "seed": args.seed}
+    options: dict[str, object] = {
+        "host": args.host, "port": args.port, "edition": args.edition, "seed": args.random_seed, "control_api": args.control_api
+    }
     if args.bootstrap_api_keys:
         try:
             entries = load_bootstrap_file(args.bootstrap_api_keys, args.edition)
@@ -41,6 +58,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         options.update(bootstrap_api_keys=entries, admin_api_key=None)
     server = EmqxServer(**options)  # type: ignore[arg-type]
+    restored = bool(args.state) and Path(args.state).exists()
+    try:
+        if args.state:
+            file_format(args.state)  # a state file it could not write fails now, not on exit
+        if args.seed:
+            server.load_scenario(args.seed)
+        if restored:
+            server.load_scenario(args.state)
+    except ScenarioError as error:
+        print(f"emqx-mock: {error}", file=sys.stderr)
+        return 2
     try:
         server.start()
     except OSError as error:
@@ -52,19 +80,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     for api_key, api_secret, role in keys:
         print(f"  API key:         {api_key}:{api_secret}" + (f"  ({role})" if args.edition == "ee" else ""))
     print("  Dashboard user:  admin / public")
+    if args.control_api:
+        print(f"  Control API:     {server.control_url}  (no credentials)")
+    if args.seed:
+        print(f"  Scenario:        {args.seed}")
+    if args.state:
+        print(f"  State file:      {args.state}  ({'loaded, ' if restored else ''}saved on exit)")
     if keys:
         print(f"  Try:             curl -u {keys[0][0]}:{keys[0][1]} {server.api_url}/clients")
-    print("Press Ctrl-C to stop.", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # SIGTERM raises KeyboardInterrupt as Ctrl-C does: a handler setting an Event could deadlock
+    # on the lock of the Event the main thread is entering.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        stop.wait()
+        # Printed inside the try: a script may stop the server the moment this line shows.
+        print("Press Ctrl-C to stop.", flush=True)
+        threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
+        saved = _save_state(server, args.state) if args.state else True
         print("emqx-mock stopped.", flush=True)
-    return 0
+    return 0 if saved else 1
+
+
+def _save_state(server: EmqxServer, path: str) -> bool:
+    try:
+        server.save_state(path)
+    except (OSError, TypeError, ValueError) as error:  # the file as it was: the write is atomic
+        print(f"emqx-mock: cannot save the state to {path}: {error}", file=sys.stderr)
+        return False
+    print(f"State saved to {path}.", flush=True)
+    return True
 
 
 if __name__ == "__main__":

@@ -30,15 +30,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "emqx(edition=None, nodes=None, seed=None, clients=(), api_keys=(), users=(), retained=(), "
-        "faults=()): set the fake EMQX up for this test",
+        "emqx(edition=None, nodes=None, seed=None, scenario=None, clients=(), api_keys=(), users=(), "
+        "retained=(), faults=()): set the fake EMQX up for this test (scenario: a scenario file, "
+        "relative to the rootdir, or a dict)",
     )
 
 
 def _port(config: pytest.Config) -> int:
     port = config.getoption("--emqx-port")
     port = int(config.getini("emqx_port")) if port is None else port
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    # xdist's own record, not $PYTEST_XDIST_WORKER: a pytest run started from a worker inherits that
+    worker = getattr(config, "workerinput", {}).get("workerid", "")
     if port and worker.startswith("gw"):
         port += int(worker[2:])  # each xdist worker needs a port of its own
     return port
@@ -65,9 +67,11 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     test's `@pytest.mark.emqx(...)` asks for."""
     marker = request.node.get_closest_marker("emqx")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    unknown = set(options) - {*_SERVER_OPTIONS, "clients", "api_keys", "users", "retained", "faults"}
+    unknown = set(options) - {*_SERVER_OPTIONS, "scenario", "clients", "api_keys", "users", "retained", "faults"}
     if unknown:
         raise pytest.UsageError(f"@pytest.mark.emqx has no option {', '.join(sorted(unknown))}")
+    if isinstance(options.get("scenario"), (str, os.PathLike)):
+        options["scenario"] = request.config.rootpath / options["scenario"]
     own = {name: options[name] for name in _SERVER_OPTIONS if name in options}
     fresh = request.config.getoption("--emqx-fresh") or request.config.getini("emqx_fresh")
     if own or fresh:
@@ -82,10 +86,13 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
 
 
 def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
-    """Seed what the marker lists: clients (client ids, or `add_client` keyword dicts), API
+    """Load the marker's scenario (a file, its path made absolute from the rootdir, or a dict),
+    then seed what the marker lists: clients (client ids, or `add_client` keyword dicts), API
     keys (names or `add_api_key` dicts), users (`add_user` dicts), retained messages
-    (`add_retained` dicts) and faults (dicts naming the `faults` method: `{"error": spec,
-    "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"delay": spec, "seconds": 1}`...)."""
+    (`add_retained` dicts) and faults (descriptions for `Faults.add`: `{"error": spec,
+    "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"node_down": "emqx@n2"}`...)."""
+    if "scenario" in options:
+        server.load_scenario(options["scenario"])
     for client in _each(options.get("clients", ())):
         server.add_client(**({"clientid": client} if isinstance(client, str) else dict(client)))
     for key in _each(options.get("api_keys", ())):
@@ -95,11 +102,10 @@ def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
     for retained in _each(options.get("retained", ())):
         server.add_retained(**dict(retained))
     for fault in _each(options.get("faults", ())):
-        fault = dict(fault)
-        kinds = [kind for kind in ("error", "respond", "delay", "transport") if kind in fault]
-        if len(kinds) != 1:
-            raise pytest.UsageError(f"a marker fault names one of error/respond/delay/transport: {fault}")
-        getattr(server.faults, kinds[0])(fault.pop(kinds[0]), **fault)
+        try:
+            server.faults.add(fault)
+        except ValueError as error:
+            raise pytest.UsageError(f"@pytest.mark.emqx fault {fault}: {error}") from None
 
 
 def _each(items: Iterable[Any] | str | Mapping[str, Any]) -> list[Any]:

@@ -7,13 +7,16 @@ import selectors
 import socket
 import threading
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .api.app import EmqxApp
+from .api.control import PREFIX as CONTROL_PREFIX
+from .api.control import ControlApi
 from .api.faults import Faults, sockets_to_reset
 from .api.journal import Journal, JournalEntry
+from .model import scenario
 from .model.access import (
     ADMINISTRATOR,
     ApiKey,
@@ -137,6 +140,8 @@ class EmqxServer:
         seed: int | None = None,
         validate_responses: bool = True,
         journal_capacity: int = 10_000,
+        journal_max_bytes: int = 16 * 1024 * 1024,
+        control_api: bool = True,
     ) -> None:
         if isinstance(bootstrap_api_keys, (str, os.PathLike)):
             bootstrap_api_keys = load_bootstrap_file(bootstrap_api_keys, edition)
@@ -147,14 +152,16 @@ class EmqxServer:
         self.host = host
         self._requested_port = port
         self.broker = Broker(BrokerConfig(edition=edition, nodes=tuple(nodes), bootstrap_api_keys=tuple(entries), seed=seed))
-        self.journal = Journal(journal_capacity)
-        #: Faults to inject: `faults.error(...)`, `faults.respond(...)`, `faults.delay(...)`.
-        self.faults = Faults()
+        self.journal = Journal(journal_capacity, journal_max_bytes)
+        #: Faults to inject: `faults.error(...)`, `faults.delay(...)`, `faults.node_down(...)`...
+        self.faults = Faults(self.broker)
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
         self.app = EmqxApp(
             self.broker, journal=self.journal, faults=self.faults, validate_responses=validate_responses, on_error=self._record_error
         )
+        #: What the HTTP server serves: the EMQX app, behind the control API (`/_mock`) unless disabled.
+        self.wsgi_app: ControlApi | EmqxApp = ControlApi(self, self.app, on_error=self._record_error) if control_api else self.app
         self._serving: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -162,7 +169,7 @@ class EmqxServer:
     def start(self) -> EmqxServer:
         if self._serving is not None:
             raise RuntimeError("the fake EMQX server is already running")
-        self._serving = ServerThread(self.app, self.host, self._requested_port)
+        self._serving = ServerThread(self.wsgi_app, self.host, self._requested_port)
         return self
 
     def stop(self) -> None:
@@ -173,9 +180,9 @@ class EmqxServer:
     def reset(self) -> None:
         """Back to the initial state: bootstrap keys, the default dashboard user, the nodes;
         empty journal, no faults, no recorded errors."""
+        self.faults.clear()  # first: ending a cluster fault touches the nodes the reset replaces
         self.broker.reset()
         self.journal.clear()
-        self.faults.clear()
         with self._errors_lock:
             self._errors.clear()
 
@@ -202,6 +209,13 @@ class EmqxServer:
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/v5"
+
+    @property
+    def control_url(self) -> str:
+        """The control API's root (`GET` it for the list of endpoints)."""
+        if not isinstance(self.wsgi_app, ControlApi):
+            raise RuntimeError("this server was started without the control API")
+        return f"{self.url}{CONTROL_PREFIX}"
 
     @property
     def edition(self) -> str:
@@ -320,3 +334,30 @@ class EmqxServer:
             if user is None:
                 raise ValueError(f"no dashboard user {username!r} with that password")
             return self.broker.tokens.issue(user).token
+
+    # -- scenarios and snapshots ---------------------------------------------------------
+
+    def load_scenario(self, source: str | os.PathLike[str] | Mapping[str, Any]) -> None:
+        """Replace the state with a scenario's (a .json, .yaml or .yml file, or a dict; see
+        `model.scenario`), then set its faults. All or nothing: a bad scenario raises
+        ScenarioError naming the file and the field, and loads nothing. Faults set before stay
+        (faults are not state); a later `reset()` returns to the server's own initial state."""
+        document, name = scenario.read(source)
+        prepared = scenario.prepare(self.broker, document, name, faults=Faults)
+        prepared.install()
+        for description in prepared.faults:
+            self.faults.add(description)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state as a JSON-able scenario, independent of later changes: `restore`
+        it (or save it to a file and load that) to return to this point."""
+        return scenario.snapshot(self.broker)
+
+    def restore(self, snapshot: Mapping[str, Any]) -> None:
+        """Return to a `snapshot()` (faults set since stay: they are not state)."""
+        self.load_scenario(snapshot)
+
+    def save_state(self, path: str | os.PathLike[str]) -> None:
+        """Write `snapshot()` to a .json, .yaml or .yml file atomically: the file is replaced
+        whole or, if anything fails, left as it was."""
+        scenario.save(path, self.snapshot())

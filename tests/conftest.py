@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 from typing import Iterator
 
 import pytest
@@ -7,6 +8,39 @@ import pytest
 from pytest_emqx_mock import EmqxServer
 
 pytest_plugins = ["pytester"]
+
+
+def _hold(port: int) -> int:
+    """Leave `port` (0: one the kernel picks) in TIME_WAIT for a minute; return it."""
+    with socket.create_server(("127.0.0.1", port)) as listener:
+        port = int(listener.getsockname()[1])
+        with socket.create_connection(("127.0.0.1", port)):
+            accepted, _ = listener.accept()
+            accepted.close()  # closed from the listening side first: the TIME_WAIT stays on this port
+    return port
+
+
+def reserve_ports(count: int = 1) -> int:
+    """The first of `count` consecutive ports to start servers on by number. A port only
+    probed free (bound to 0, then closed) may go to another xdist worker's server or outgoing
+    connection before ours binds it; these are held in TIME_WAIT for a minute, which the
+    kernel's own choice of a port skips while a server binding one with SO_REUSEADDR
+    (`EmqxServer`, `emqx-mock`) may take it."""
+    for _ in range(50):
+        first = _hold(0)
+        try:
+            for port in range(first + 1, first + count):
+                _hold(port)
+        except OSError:
+            continue  # a neighbour is in use: look elsewhere
+        return first
+    raise RuntimeError(f"found no {count} consecutive free ports")
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port to start a server on by number (see `reserve_ports`)."""
+    return reserve_ports()
 
 
 @pytest.fixture(scope="session")

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import selectors
+import json
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 import requests
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _command() -> list[str]:
@@ -34,62 +29,68 @@ class _Running:
             [*_command(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.banner: list[str] = []
-        deadline = time.monotonic() + 30
-        with selectors.DefaultSelector() as selector:
-            assert self.process.stdout is not None
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            while not any("Press Ctrl-C" in line for line in self.banner):
-                if time.monotonic() > deadline or not selector.select(timeout=1) and self.process.poll() is not None:
-                    self.stop()
-                    raise AssertionError(f"emqx-mock did not start: {self.banner} {self.process.stderr.read()}")  # type: ignore[union-attr]
-                line = self.process.stdout.readline()
-                if line:
-                    self.banner.append(line.rstrip("\n"))
+        assert self.process.stdout is not None
+        watchdog = threading.Timer(30, self.process.kill)  # a command that never gets ready fails the test, not hangs it
+        watchdog.start()
+        try:
+            for line in self.process.stdout:
+                self.banner.append(line.rstrip("\n"))
+                if line.startswith("Press Ctrl-C"):
+                    return
+        finally:
+            watchdog.cancel()
+        code, _, err = self.stop()
+        raise AssertionError(f"emqx-mock did not start (exit {code}): {self.banner} {err}")
 
-    def stop(self) -> tuple[int, str]:
-        self.process.send_signal(signal.SIGINT)
-        out, _ = self.process.communicate(timeout=30)
-        return self.process.returncode, out
+    def stop(self, signum: int = signal.SIGINT) -> tuple[int, str, str]:
+        """Send `signum` (unless it has ended); the exit code, then the rest of stdout and stderr."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        out, err = self.process.communicate(timeout=30)
+        return self.process.returncode, out, err
 
 
 def test_defaults_print_working_credentials_and_ctrl_c_stops_cleanly() -> None:
-    port = _free_port()
-    running = _Running("--port", str(port))
+    running = _Running("--port", "0")  # a free port, which the banner names
     try:
         banner = "\n".join(running.banner)
-        assert f"listening on http://127.0.0.1:{port}" in banner
+        listening = re.search(r"listening on http://127\.0\.0\.1:([1-9][0-9]*)$", banner, flags=re.M)
+        assert listening is not None, banner
+        port = int(listening.group(1))
         assert "API key:         pytest-emqx-mock:pytest-emqx-mock-secret" in banner
         assert "Dashboard user:  admin / public" in banner
         assert f"curl -u pytest-emqx-mock:pytest-emqx-mock-secret http://127.0.0.1:{port}/api/v5/clients" in banner
-        response = requests.get(f"http://127.0.0.1:{port}/api/v5/clients", auth=("pytest-emqx-mock", "pytest-emqx-mock-secret"))
+        response = requests.get(f"http://127.0.0.1:{port}/api/v5/clients", auth=("pytest-emqx-mock", "pytest-emqx-mock-secret"), timeout=30)
         assert response.json() == {"data": [], "meta": {"page": 1, "limit": 100, "count": 0, "hasnext": False}}
-        login = requests.post(f"http://127.0.0.1:{port}/api/v5/login", json={"username": "admin", "password": "public"})
+        login = requests.post(f"http://127.0.0.1:{port}/api/v5/login", json={"username": "admin", "password": "public"}, timeout=30)
         assert login.json()["license"] == {"edition": "ce"}
     finally:
-        code, out = running.stop()
+        code, out, _ = running.stop()
     assert code == 0
     assert "emqx-mock stopped." in out
     assert "GET /api/v5" not in out  # quiet: no access log
 
 
-def test_bootstrap_file_and_edition(tmp_path: Path) -> None:
+def test_bootstrap_file_and_edition_on_a_given_port_and_sigterm_stops_cleanly(tmp_path: Path, free_port: int) -> None:
     keys = tmp_path / "keys"
     keys.write_text("viewer-key:viewer-secret:viewer\nadmin-key:admin-secret\n")
-    port = _free_port()
-    running = _Running("--port", str(port), "--edition", "ee", "--bootstrap-api-keys", str(keys))
+    running = _Running("--port", str(free_port), "--edition", "ee", "--bootstrap-api-keys", str(keys))
     try:
         banner = "\n".join(running.banner)
+        assert f"listening on http://127.0.0.1:{free_port}" in banner
         assert "(ee)" in banner
         assert "viewer-key:viewer-secret  (viewer)" in banner
         assert "pytest-emqx-mock" not in banner  # the file's keys replace the default key
-        url = f"http://127.0.0.1:{port}/api/v5/clients"
-        assert requests.get(url, auth=("viewer-key", "viewer-secret")).status_code == 200
-        assert requests.get(url, auth=("pytest-emqx-mock", "pytest-emqx-mock-secret")).status_code == 401
-        kick = requests.delete(url + "/c1", auth=("viewer-key", "viewer-secret"))
+        url = f"http://127.0.0.1:{free_port}/api/v5/clients"
+        assert requests.get(url, auth=("viewer-key", "viewer-secret"), timeout=30).status_code == 200
+        assert requests.get(url, auth=("pytest-emqx-mock", "pytest-emqx-mock-secret"), timeout=30).status_code == 401
+        kick = requests.delete(url + "/c1", auth=("viewer-key", "viewer-secret"), timeout=30)
         assert kick.status_code == 403
-        assert requests.delete(url + "/c1", auth=("admin-key", "admin-secret")).status_code == 404
+        assert requests.delete(url + "/c1", auth=("admin-key", "admin-secret"), timeout=30).status_code == 404
     finally:
-        assert running.stop()[0] == 0
+        code, out, _ = running.stop(signal.SIGTERM)
+    assert code == 0
+    assert "emqx-mock stopped." in out
 
 
 def test_unreadable_bootstrap_file_and_busy_port(tmp_path: Path) -> None:
@@ -109,5 +110,68 @@ def test_unreadable_bootstrap_file_and_busy_port(tmp_path: Path) -> None:
 def test_help_lists_the_options(option: str) -> None:
     result = subprocess.run([*_command(), option], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
-    for name in ("--host", "--port", "--edition", "--bootstrap-api-keys", "--seed"):
+    for name in ("--host", "--port", "--edition", "--bootstrap-api-keys", "--random-seed", "--seed", "--state"):
         assert name in result.stdout
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _api_url(running: _Running) -> str:
+    listening = re.search(r"listening on (http://127\.0\.0\.1:[1-9][0-9]*)$", "\n".join(running.banner), flags=re.M)
+    assert listening is not None, running.banner
+    return listening.group(1) + "/api/v5"
+
+
+AUTH = ("pytest-emqx-mock", "pytest-emqx-mock-secret")
+
+
+def test_seed_loads_a_scenario_file() -> None:
+    fleet = FIXTURES / "small-fleet.yaml"
+    running = _Running("--port", "0", "--seed", str(fleet))
+    try:
+        assert f"  Scenario:        {fleet}" in running.banner
+        clients = requests.get(_api_url(running) + "/clients", auth=AUTH, timeout=30).json()
+        assert clients["meta"]["count"] == 14
+    finally:
+        assert running.stop()[0] == 0
+
+
+def test_a_bad_seed_file_names_file_and_field_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "fleet.yaml"
+    bad.write_text("clients:\n  - {clientid: a, subscriptions: [{topic: t, qos: 7}]}\n")
+    result = subprocess.run([*_command(), "--port", "0", "--seed", str(bad)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr == f"emqx-mock: {bad}: clients[0].subscriptions[0].qos: must be 0, 1 or 2, not 7\n"
+    assert "listening" not in result.stdout
+    unwritable = subprocess.run([*_command(), "--port", "0", "--state", str(tmp_path / "state.txt")], capture_output=True, text=True, timeout=30)
+    assert unwritable.returncode == 2
+    assert unwritable.stderr == f"emqx-mock: {tmp_path / 'state.txt'}: a scenario file is .json, .yaml or .yml\n"
+
+
+def test_state_is_kept_across_restarts(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    first = _Running("--port", "0", "--state", str(state))
+    try:
+        assert f"  State file:      {state}  (saved on exit)" in first.banner
+        url = _api_url(first)
+        assert requests.post(url + "/banned", json={"as": "clientid", "who": "rogue-1", "reason": "abuse"}, auth=AUTH, timeout=30).status_code == 200
+        retain = {"topic": "config/site", "payload": "v2", "retain": True}
+        assert requests.post(url + "/publish", json=retain, auth=AUTH, timeout=30).status_code == 202  # no subscribers
+    finally:
+        code, out, _ = first.stop(signal.SIGTERM)
+    assert code == 0
+    assert f"State saved to {state}." in out
+    assert [ban["who"] for ban in json.loads(state.read_text())["bans"]] == ["rogue-1"]
+
+    # the state file wins over a seed scenario: the seed is for the first start only
+    second = _Running("--port", "0", "--seed", str(FIXTURES / "small-fleet.yaml"), "--state", str(state))
+    try:
+        assert f"  State file:      {state}  (loaded, saved on exit)" in second.banner
+        url = _api_url(second)
+        assert [ban["who"] for ban in requests.get(url + "/banned", auth=AUTH, timeout=30).json()["data"]] == ["rogue-1"]
+        retained = requests.get(url + "/mqtt/retainer/message/config%2Fsite", auth=AUTH, timeout=30).json()
+        assert retained["payload"] == "djI="  # "v2"
+        assert requests.get(url + "/clients", auth=AUTH, timeout=30).json()["meta"]["count"] == 0
+    finally:
+        assert second.stop()[0] == 0

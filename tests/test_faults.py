@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import socket
 import threading
+import time
+from typing import Any
 
 import pytest
 import requests
@@ -75,8 +79,8 @@ def test_a_seeded_probability_repeats_its_pattern() -> None:
 
 
 def test_a_time_window(emqx_server: EmqxServer) -> None:
-    emqx_server.faults.error("GET /clients", 503, "SERVICE_UNAVAILABLE", seconds=600)
-    emqx_server.faults.error("GET /nodes", 503, "SERVICE_UNAVAILABLE", seconds=0)  # already over
+    emqx_server.faults.error("GET /clients", 503, "SERVICE_UNAVAILABLE", duration=600)
+    emqx_server.faults.error("GET /nodes", 503, "SERVICE_UNAVAILABLE", duration=0)  # already over
     assert get(emqx_server, "/clients").status_code == 503
     assert get(emqx_server, "/nodes").status_code == 200
 
@@ -131,3 +135,158 @@ def test_a_reset_is_a_tcp_reset(emqx_server: EmqxServer) -> None:
 def test_an_unknown_transport_fault_is_refused(emqx_server: EmqxServer) -> None:
     with pytest.raises(ValueError, match="transport fault must be one of"):
         emqx_server.faults.transport("GET /clients", "explode")
+
+
+def test_random_latency_is_drawn_from_a_seeded_range(emqx_server: EmqxServer) -> None:
+    draws = []
+    for _ in range(2):
+        fault = emqx_server.faults.delay("GET /clients", (0.01, 0.05), seed=3)
+        draws.append([fault.latency() for _ in range(5)])
+        emqx_server.faults.clear()
+    assert draws[0] == draws[1]
+    assert all(0.01 <= draw <= 0.05 for draw in draws[0]) and len(set(draws[0])) == 5
+    emqx_server.faults.delay("GET /clients", (0.02, 0.03), seed=3)
+    started = time.monotonic()
+    assert get(emqx_server, "/clients").json()["data"] == []
+    assert time.monotonic() - started >= 0.02  # never sooner than the range allows
+    (entry,) = emqx_server.journal.requests("GET /clients")
+    assert entry.fault == "delay 0.02-0.03 s on GET /clients"
+
+
+def test_a_trickled_body_arrives_in_pieces_after_its_headers(emqx_server: EmqxServer) -> None:
+    emqx_server.add_clients(3)
+    expected = get(emqx_server, "/clients").content
+    emqx_server.faults.delay("GET /clients", 2.0, trickle=True)
+    with socket.create_connection(("127.0.0.1", emqx_server.port)) as connection:
+        token = base64.b64encode(":".join(emqx_server.auth).encode()).decode()
+        connection.sendall(f"GET /api/v5/clients HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {token}\r\n\r\n".encode())
+        received = b""
+        while b"\r\n\r\n" not in received:
+            received += connection.recv(65536)
+        head, body = received.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert len(body) < len(expected)  # the headers came first; the body is still on its way
+        pieces = 1
+        while len(body) < len(expected):
+            body += connection.recv(65536)
+            pieces += 1
+    assert body == expected
+    assert pieces > 2
+    (entry,) = emqx_server.journal.requests("GET /clients", query={})[-1:]
+    assert entry.fault == "trickle 2 s on GET /clients"
+
+
+def test_a_node_down_leaves_the_cluster_until_the_fault_ends(cluster: EmqxServer) -> None:
+    cluster.add_client("on-n1", node="emqx@n1", subscriptions=["a/1"])
+    cluster.add_client("on-n2", node="emqx@n2", subscriptions=["b/1"])
+    fault = cluster.faults.node_down("emqx@n2")
+    assert [node["node_status"] for node in get(cluster, "/nodes").json()] == ["running", "stopped"]
+    assert get(cluster, "/nodes/emqx@n2").json() == {"code": "NOT_FOUND", "message": "Node not found: emqx@n2"}
+    assert get(cluster, "/clients", {"node": "emqx@n2"}).json() == {"code": "NODE_DOWN", "message": "bad rpc call emqx@n2, Reason nodedown"}
+    assert [c["clientid"] for c in get(cluster, "/clients").json()["data"]] == ["on-n1"]
+    assert [t["topic"] for t in get(cluster, "/topics").json()["data"]] == ["a/1"]
+    assert get(cluster, "/stats", {"aggregate": "true"}).json()["connections.count"] == 1
+    assert str(fault) == "node emqx@n2 down"
+    assert cluster.faults.remove(fault.id) is True
+    assert [node["node_status"] for node in get(cluster, "/nodes").json()] == ["running", "running"]
+    assert get(cluster, "/stats", {"aggregate": "true"}).json()["connections.count"] == 2
+    assert cluster.faults.remove(fault.id) is False
+
+
+def test_a_node_down_for_a_while_comes_back_by_itself(cluster: EmqxServer) -> None:
+    cluster.faults.node_down("emqx@n2", duration=0.05)
+    assert cluster.broker.nodes["emqx@n2"].status == "stopped"
+    deadline = time.monotonic() + 10
+    while cluster.broker.nodes["emqx@n2"].status == "stopped" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cluster.broker.nodes["emqx@n2"].status == "running"
+    assert list(cluster.faults) == []
+
+
+def test_clearing_faults_restores_the_nodes_as_they_were(cluster: EmqxServer) -> None:
+    cluster.faults.rpc_timeout("emqx@n1", 5)
+    cluster.faults.node_down("emqx@n2")
+    cluster.faults.clear()
+    assert [(n.status, n.rpc_timeout) for n in cluster.broker.nodes.values()] == [("running", None), ("running", None)]
+    cluster.set_node_status("emqx@n2", "stopped")
+    cluster.faults.remove(cluster.faults.node_down("emqx@n2").id)
+    assert cluster.broker.nodes["emqx@n2"].status == "stopped"  # it was down before the fault
+
+
+def test_an_rpc_timeout_waits_then_fails_the_calls_that_reach_the_node(cluster: EmqxServer) -> None:
+    cluster.add_client("on-n1", node="emqx@n1")
+    fault = cluster.faults.rpc_timeout("emqx@n2", 0.2)
+    started = time.monotonic()
+    response = get(cluster, "/clients")
+    assert time.monotonic() - started >= 0.2  # it hung first
+    assert (response.status_code, response.json()) == (500, {"code": "NODE_DOWN", "message": "bad rpc call emqx@n2, Reason timeout"})
+    assert get(cluster, "/subscriptions", {"node": "emqx@n2"}).status_code == 500
+    metrics = get(cluster, "/nodes/emqx@n2/metrics")
+    assert (metrics.status_code, metrics.json()) == (400, {"code": "BAD_REQUEST", "message": "timeout"})
+    assert get(cluster, "/nodes/emqx@n2/stats").json() == {"code": "BAD_REQUEST", "message": "timeout"}
+    assert [c["clientid"] for c in get(cluster, "/clients", {"node": "emqx@n1"}).json()["data"]] == ["on-n1"]
+    assert [node["node_status"] for node in get(cluster, "/nodes").json()] == ["running", "running"]
+    assert str(fault) == "node emqx@n2 rpc timeout after 0.2 s"
+    cluster.faults.clear()
+    assert get(cluster, "/clients").status_code == 200
+
+
+def test_cluster_faults_refuse_unknown_nodes(cluster: EmqxServer) -> None:
+    with pytest.raises(ValueError, match="^Node not found: emqx@n9$"):
+        cluster.faults.node_down("emqx@n9")
+    with pytest.raises(ValueError, match="^Node not found: emqx@n9$"):
+        cluster.faults.rpc_timeout("emqx@n9")
+    assert list(cluster.faults) == []
+
+
+def test_faults_from_descriptions(cluster: EmqxServer) -> None:
+    faults = cluster.faults
+    error = faults.add({"error": "GET /clients", "status": 503, "code": "SERVICE_UNAVAILABLE", "times": 1})
+    regex = faults.add({"respond": {"method": "get", "path_regex": "^/api/v5/nodes$"}, "status": 502, "body": {"x": 1}})
+    slow = faults.add({"delay": {"path": "/publish"}, "seconds": [0.0, 0.01], "seed": 1})
+    broken = faults.add({"transport": "GET /alarms", "kind": "empty", "expect": True})
+    down = faults.add({"node_down": "emqx@n2"})
+    assert [fault.as_json() for fault in faults] == [
+        {"id": error.id, "fault": "503 SERVICE_UNAVAILABLE on GET /clients", "triggered": 0, "remaining": 1},
+        {"id": regex.id, "fault": "502 response on GET ^/api/v5/nodes$", "triggered": 0, "remaining": None},
+        {"id": slow.id, "fault": "delay 0-0.01 s on * /publish", "triggered": 0, "remaining": None},
+        {"id": broken.id, "fault": "connection empty on GET /alarms", "triggered": 0, "remaining": None},
+        {"id": down.id, "fault": "node emqx@n2 down", "triggered": 0, "remaining": None},
+    ]
+    assert len({fault.id for fault in faults}) == 5
+    assert get(cluster, "/clients").status_code == 503
+    assert get(cluster, "/nodes").json() == {"x": 1}
+    assert cluster.broker.nodes["emqx@n2"].status == "stopped"
+
+
+@pytest.mark.parametrize(
+    ("description", "message"),
+    [
+        ({"status": 503}, "a fault names exactly one of error, respond, delay, transport, node_down, rpc_timeout"),
+        ({"error": "/x", "delay": "/y", "seconds": 1}, "a fault names exactly one of error, respond, delay, transport, node_down, rpc_timeout"),
+        ({"error": "GET /clients", "status": 503}, "error: missing a required argument: 'code'"),
+        ({"error": "GET /clients", "status": 503, "code": "X", "colour": "red"}, "error: unknown field colour"),
+        ({"error": "GET /clients", "status": 99, "code": "X"}, "error: status must be an HTTP status from 100 to 599"),
+        ({"error": "GET /clients", "status": "503", "code": "X"}, "error: status must be an HTTP status from 100 to 599"),
+        ({"error": "GET /clients", "status": 503, "code": "X", "times": 0}, "error: times must be an integer >= 1"),
+        ({"error": "GET /clients", "status": 503, "code": "X", "probability": 2}, "error: probability must be a number from 0 to 1"),
+        ({"error": 7, "status": 503, "code": "X"}, 'error: a request is "METHOD /path", a path, or a pattern'),
+        ({"error": {"verb": "GET"}, "status": 503, "code": "X"}, "error: a request has no field verb"),
+        ({"respond": {"path_regex": "("}, "status": 200}, "respond: path_regex: missing ), unterminated subpattern at position 0"),
+        ({"respond": "/x", "headers": {"a": 1}}, "respond: headers must map names to strings"),
+        ({"delay": "/x", "seconds": -1}, "delay: seconds must be a number >= 0 or a [low, high] range"),
+        ({"delay": "/x", "seconds": [2, 1]}, "delay: seconds must be a number >= 0 or a [low, high] range"),
+        ({"delay": "/x", "seconds": 1, "duration": "soon"}, "delay: duration must be a number of seconds >= 0"),
+        ({"transport": "/x", "kind": "explode"}, "transport: transport fault must be one of ('reset', 'empty', 'malformed', 'garbage'), not 'explode'"),
+        ({"node_down": "emqx@n9"}, "node_down: Node not found: emqx@n9"),
+        ({"node_down": "emqx@n2", "times": 1}, "node_down: got an unexpected keyword argument 'times'"),
+        ({"rpc_timeout": "emqx@n2", "seconds": "long"}, "rpc_timeout: seconds must be a number >= 0"),
+        ("error", "a fault is an object naming its kind"),
+    ],
+)
+def test_a_bad_description_sets_no_fault(cluster: EmqxServer, description: Any, message: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        cluster.faults.add(description)
+    assert str(refused.value) == message
+    assert list(cluster.faults) == []
+    assert [node.status for node in cluster.broker.nodes.values()] == ["running", "running"]

@@ -125,3 +125,23 @@ def test_unknown_paths_are_journaled_without_an_operation(emqx_server: EmqxServe
     (entry,) = emqx_server.journal.requests("/no/such/thing")
     assert (entry.status, entry.operation) == (404, None)
     assert emqx_server.journal.requests("/no/{thing}") == []  # a template names a routed operation
+
+
+def test_the_journal_keeps_the_newest_requests_within_its_bounds() -> None:
+    with EmqxServer(journal_capacity=3) as emqx:
+        for limit in range(1, 6):
+            get(emqx, "/clients", params={"limit": str(limit)})
+        assert [entry.query["limit"] for entry in emqx.journal] == [["3"], ["4"], ["5"]]
+    with EmqxServer() as emqx:
+        emqx.add_clients(2)
+        page = len(get(emqx, "/clients", params={"limit": "1"}).content)
+        emqx.journal.max_bytes = 2 * page + page // 2  # room for two such pages, not three
+        for _ in range(3):
+            get(emqx, "/clients", params={"limit": "1"})
+        assert [len(entry.response_body) for entry in emqx.journal] == [page, page]
+        get(emqx, "/clients", params={"limit": "2"})  # a larger page pushes both out
+        assert [entry.query["limit"] for entry in emqx.journal] == [["2"]]
+        emqx.journal.clear()
+        get(emqx, "/clients", params={"limit": "1"})
+        get(emqx, "/clients", params={"limit": "1"})
+        assert len(emqx.journal) == 2  # clearing forgot the bytes held too

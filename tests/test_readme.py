@@ -18,14 +18,20 @@ def test_the_first_commands_install_start_and_test() -> None:
     first_block = re.search(r"```bash\n(.*?)```", README, flags=re.S)
     assert first_block is not None
     lines = [line.split("#")[0].strip() for line in first_block.group(1).strip().splitlines()]
-    assert lines == ['python3 -m pip install -e ".[test]" && emqx-mock', "python3 -m pytest"]
-    assert "python3 -m pytest -q" in (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert lines == ['python3 -m pip install -e ".[test]" && emqx-mock', "python3 -m pytest -n 2"]
+    assert "python3 -m pytest -q -n 2" in (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
 
 
 def test_every_example_test_passes(pytester: pytest.Pytester) -> None:
     examples = [block for block in _python_blocks() if "def test_" in block]
     assert len(examples) >= 3  # quickstart, publish-then-inspect, ban
     pytester.makepyfile(**{f"test_example_{index}": block for index, block in enumerate(examples)})
+    for block in re.findall(r"```yaml\n(.*?)```", README, flags=re.S):  # the scenario files they load
+        named = re.match(r"# (\S+)\n", block)
+        if named:
+            path = pytester.path / named.group(1)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(block)
     tests = sum(block.count("\ndef test_") + block.startswith("def test_") for block in examples)
     pytester.runpytest_subprocess().assert_outcomes(passed=tests)
 

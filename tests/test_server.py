@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 import requests
+from conftest import reserve_ports
 
 from pytest_emqx_mock import (
     DEFAULT_API_KEY,
@@ -30,14 +30,11 @@ def test_handle_starts_on_a_free_port_and_stops() -> None:
         requests.get(api_url + "/clients", auth=server.auth, timeout=2)
 
 
-def test_handle_is_a_context_manager_and_can_restart_on_the_same_port() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = EmqxServer(port=port)
+def test_handle_is_a_context_manager_and_can_restart_on_the_same_port(free_port: int) -> None:
+    server = EmqxServer(port=free_port)
     for _ in range(2):
         with server:
-            assert server.port == port
+            assert server.port == free_port
             response = requests.get(server.api_url + "/clients", auth=server.auth)
             assert response.json()["meta"] == {"page": 1, "limit": 100, "count": 0, "hasnext": False}
 
@@ -135,13 +132,42 @@ def test_plugin_edition_option(pytester: pytest.Pytester, how: str) -> None:
     result.stdout.fnmatch_lines(["*EDITION ee ee True*"])
 
 
-def test_plugin_port_option(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # this run is not an xdist worker
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    pytester.makepyfile(f"def test_port(emqx_server):\n    assert emqx_server.port == {port}\n")
-    pytester.runpytest_subprocess("--emqx-port", str(port)).assert_outcomes(passed=1)
+@pytest.mark.parametrize("inherited_worker", [None, "gw3"])
+def test_plugin_port_option(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, free_port: int, inherited_worker: str | None
+) -> None:
+    """`--emqx-port N` is the port, also in a pytest run started from an xdist worker (such a
+    run inherits the worker's $PYTEST_XDIST_WORKER but is no worker)."""
+    if inherited_worker is None:
+        monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    else:
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", inherited_worker)
+    pytester.makepyfile(f"def test_port(emqx_server):\n    assert emqx_server.port == {free_port}\n")
+    pytester.runpytest_subprocess("--emqx-port", str(free_port)).assert_outcomes(passed=1)
+
+
+def test_each_xdist_worker_has_a_fake_of_its_own(pytester: pytest.Pytester) -> None:
+    """Under `-n 2 --emqx-port N`, worker gwK serves on N + K and resets its fake between its tests."""
+    port = reserve_ports(2)
+    pytester.makepyfile(
+        f"""
+        import os
+        from pathlib import Path
+
+        import pytest
+        import requests
+
+        @pytest.mark.parametrize("n", range(3))
+        def test_seed(emqx_server, n):
+            emqx_server.add_client(f"c{{n}}")
+            assert requests.get(emqx_server.api_url + "/clients", auth=emqx_server.auth).json()["meta"]["count"] == 1
+            Path(r"{pytester.path}", os.environ["PYTEST_XDIST_WORKER"] + f"-{{n}}").write_text(str(emqx_server.port))
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "--dist", "each", "--emqx-port", str(port), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6)
+    ports = {worker: {(pytester.path / f"{worker}-{n}").read_text() for n in range(3)} for worker in ("gw0", "gw1")}
+    assert ports == {"gw0": {str(port)}, "gw1": {str(port + 1)}}
 
 
 def test_plugin_fails_the_test_whose_request_broke_the_fake(pytester: pytest.Pytester) -> None:

@@ -10,7 +10,7 @@ import json
 import re
 import time
 import traceback
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import quote
 
 from werkzeug import Request
@@ -34,7 +34,7 @@ from . import (
     topics,
 )
 from .auth import Principal, authenticate
-from .faults import Fault, Faults, break_connection
+from .faults import TRICKLE_PIECES, Fault, Faults, break_connection
 from .journal import Journal, JournalEntry
 from .replies import ApiError, RawReply, Reply, encode
 from .routing import Call, Route, Router
@@ -167,6 +167,21 @@ def _without_comments_and_trailing_commas(text: str) -> str:
     return "".join(kept)
 
 
+def _trickle(payload: bytes, seconds: float) -> Iterator[bytes]:
+    """The body in pieces spread over `seconds`: the headers and the first piece at once (the
+    server sends headers with the first piece), each next one after an equal pause."""
+    size = max(1, -(-len(payload) // TRICKLE_PIECES))
+    starts = range(0, len(payload), size)
+    if len(starts) < 2:  # nothing to spread: wait, then send it whole
+        time.sleep(seconds)
+        yield payload
+        return
+    for start in starts:
+        if start:
+            time.sleep(seconds / (len(starts) - 1))
+        yield payload[start : start + size]
+
+
 class EmqxApp:
     def __init__(
         self,
@@ -179,7 +194,7 @@ class EmqxApp:
     ) -> None:
         self.broker = broker
         self.journal = journal if journal is not None else Journal()
-        self.faults = faults if faults is not None else Faults()
+        self.faults = faults if faults is not None else Faults(broker)
         self.validate_responses = validate_responses
         self.on_error = on_error
         self.catalog = catalog(broker.edition)
@@ -216,11 +231,15 @@ class EmqxApp:
                 fault=str(fault) if fault else None,
             )
         )
-        if fault is not None and fault.delay:
-            time.sleep(fault.delay)  # outside the state lock: other requests go on
+        # held back outside the state lock: other requests go on meanwhile
+        delay = reply.delay + (fault.latency() if fault is not None else 0.0)
         if fault is not None and fault.transport is not None:
+            time.sleep(delay)
             return break_connection(fault, environ)
         start_response(f"{reply.status} {HTTP_STATUS_CODES.get(reply.status, 'UNKNOWN')}", list(headers.items()))
+        if fault is not None and fault.trickle:
+            return _trickle(payload, delay)
+        time.sleep(delay)
         return [payload]
 
     def _answer(

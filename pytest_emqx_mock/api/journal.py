@@ -13,6 +13,7 @@ from typing import Any, Iterator, NoReturn
 from .matching import RequestMatcher, RequestSpec
 
 DEFAULT_CAPACITY = 10_000
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,30 @@ class JournalEntry:
 
 
 class Journal:
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        self._entries: collections.deque[JournalEntry] = collections.deque(maxlen=capacity)
+    """The last `capacity` requests, fewer when their bodies would hold more than
+    `max_bytes`: a long run of large pages must not fill the memory (or slow every request
+    down with it)."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self._entries: collections.deque[JournalEntry] = collections.deque()
+        self._bytes = 0  # the response bodies held
         self._lock = threading.Lock()
         self._recorded = threading.Condition(self._lock)  # wakes `wait_for`
 
     def record(self, entry: JournalEntry) -> None:
         with self._recorded:
             self._entries.append(entry)
+            self._bytes += len(entry.response_body)
+            while len(self._entries) > self.capacity or (self._bytes > self.max_bytes and len(self._entries) > 1):
+                self._bytes -= len(self._entries.popleft().response_body)
             self._recorded.notify_all()
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
     def entries(self) -> list[JournalEntry]:
         with self._lock:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Mapping, Union
 
 from .routing import BASE_PATH
 
@@ -16,6 +16,28 @@ if TYPE_CHECKING:
 
 #: What a caller may pass: a matcher, `"METHOD /path"` or `"/path"`, or a compiled pattern.
 RequestSpec = Union["RequestMatcher", str, "re.Pattern[str]"]
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def _described(value: Mapping[str, Any]) -> RequestMatcher:
+    """`{"method", "path"}` or `{"method", "path_regex"}`."""
+    unknown = set(value) - {"method", "path", "path_regex"}
+    _check(not unknown, f"a request has no field {', '.join(sorted(unknown))}")
+    _check(not ("path" in value and "path_regex" in value), "a request has a path or a path_regex, not both")
+    method = value.get("method")
+    _check(method is None or isinstance(method, str), "method must be a string")
+    path: Any = value.get("path")
+    if "path_regex" in value:
+        try:
+            path = re.compile(value["path_regex"])
+        except (re.error, TypeError) as error:
+            raise ValueError(f"path_regex: {error}") from None
+    _check(path is None or isinstance(path, (str, re.Pattern)), "path must be a string")
+    return RequestMatcher(method=method.upper() if method else None, path=path)
 
 
 def _contains(actual: Any, expected: Any) -> bool:
@@ -44,6 +66,20 @@ class RequestMatcher:
         if isinstance(spec, str) and " " in spec:
             method, path = spec.split(" ", 1)
         return cls(method=method.upper() if method else None, path=path, **criteria)
+
+    @classmethod
+    def parse(cls, spec: Any, **criteria: Any) -> RequestMatcher:
+        """`of` for input from outside Python's type checks (fault descriptions, scenario
+        files, the control API): the spec may also be `{"method", "path" | "path_regex"}`.
+        Raises ValueError naming what is wrong."""
+        if isinstance(spec, Mapping):
+            spec = _described(spec)
+        _check(isinstance(spec, (str, re.Pattern, RequestMatcher)), 'a request is "METHOD /path", a path, or a pattern')
+        unknown = set(criteria) - {"credential", "body", "query"}
+        _check(not unknown, f"unknown field {', '.join(sorted(unknown))}")
+        _check(criteria.get("credential") is None or isinstance(criteria["credential"], str), "credential must be a string")
+        _check(criteria.get("query") is None or isinstance(criteria["query"], Mapping), "query must be an object")
+        return cls.of(spec, **criteria)
 
     def matches(self, entry: JournalEntry) -> bool:
         if self.method is not None and entry.method != self.method:

@@ -31,6 +31,15 @@ def running_node(broker: Broker, name: str) -> str:
     return name
 
 
+def answering_node(broker: Broker, name: str) -> str:
+    """A running node whose rpc answers: one that hangs fails the call after the wait, and
+    `with_node/2` turns its `{error, timeout}` into 400 BAD_REQUEST."""
+    timeout = broker.nodes[running_node(broker, name)].rpc_timeout
+    if timeout is not None:
+        raise ApiError(400, "BAD_REQUEST", "timeout", delay=timeout)
+    return name
+
+
 # -- /metrics -------------------------------------------------------------------------------
 
 

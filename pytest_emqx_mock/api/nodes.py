@@ -6,7 +6,7 @@ from typing import Any
 
 from ..model.broker import EE, Broker
 from ..model.monitor import uptime_ms
-from .metrics import node_metrics, running_node
+from .metrics import answering_node, node_metrics, running_node
 from .routing import Call, Routes
 
 routes = Routes()
@@ -69,11 +69,11 @@ def get_node(call: Call) -> dict[str, Any]:
 
 @routes.get("/nodes/{node}/metrics")
 def get_node_metrics(call: Call) -> dict[str, int]:
-    return node_metrics(call.broker, running_node(call.broker, call.path["node"]))
+    return node_metrics(call.broker, answering_node(call.broker, call.path["node"]))
 
 
 @routes.get("/nodes/{node}/stats")
 def get_node_stats(call: Call) -> dict[str, int]:
     broker = call.broker
-    name = running_node(broker, call.path["node"])
+    name = answering_node(broker, call.path["node"])
     return broker.monitor.stats.refresh(broker)[name]

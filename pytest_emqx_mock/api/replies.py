@@ -19,20 +19,23 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     #: True where EMQX encodes the body itself (jiffy) and the handler built it in that order.
     keep_order: bool = False
+    #: Seconds the answer is held back (outside the state lock): an RPC that timed out.
+    delay: float = 0.0
 
 
 class ApiError(Exception):
     """An EMQX error answer: `{"code", "message"}` with its status (and any headers)."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None, delay: float = 0.0):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.delay = delay
 
     def reply(self) -> Reply:
-        return Reply(self.status, {"code": self.code, "message": self.message}, dict(self.headers))
+        return Reply(self.status, {"code": self.code, "message": self.message}, dict(self.headers), delay=self.delay)
 
 
 def handler_crash(reason: str) -> ApiError:

@@ -24,7 +24,7 @@ from .access import (
 )
 from .banned import Ban, Bans
 from .clock import now
-from .cluster import RUNNING, Alarm, Node
+from .cluster import RUNNING, STOPPED, Alarm, Node
 from .errors import Invalid, NotFound
 from .metrics import Metrics
 from .monitor import Monitor
@@ -143,7 +143,7 @@ class Broker:
     @property
     def api_node(self) -> str:
         """The node that serves the API (and so publishes what the API publishes)."""
-        return self.running_nodes[0] if self.running_nodes else self.config.nodes[0]
+        return self.running_nodes[0] if self.running_nodes else next(iter(self.nodes))
 
     # -- seeding ---------------------------------------------------------------------------
 
@@ -162,7 +162,7 @@ class Broker:
         connected client that a ban matches is refused with `Banned`."""
         with self.lock:
             self.monitor.observe(self)  # a sample due before this change sees the state before it
-            fields.setdefault("node", self.config.nodes[0])
+            fields.setdefault("node", next(iter(self.nodes)))  # a loaded scenario may have other nodes
             session = Session(clientid or self.defaults.clientid(), **self.defaults.fill(fields))
             ban = self.bans.find(session.clientid, session.username, session.ip_address) if session.connected else None
             if ban is not None:  # a banned client cannot connect, seeded or not
@@ -259,15 +259,21 @@ class Broker:
             self.alarms.append(alarm)
             return alarm
 
+    def node(self, name: str) -> Node:
+        if name not in self.nodes:
+            raise NotFound(f"Node not found: {name}")
+        return self.nodes[name]
+
     def set_node_status(self, name: str, status: str) -> Node:
         """Start or stop a node ("running" / "stopped")."""
+        if status not in (RUNNING, STOPPED):
+            raise ValueError(f"a node is {RUNNING!r} or {STOPPED!r}, not {status!r}")
         with self.lock:
+            node = self.node(name)
             self.settle()  # what was published while the node ran still reached its sessions
             self.monitor.observe(self)  # a sample due before this change sees the state before it
-            if name not in self.nodes:
-                raise NotFound(f"Node not found: {name}")
-            self.nodes[name].status = status
-            return self.nodes[name]
+            node.status = status
+            return node
 
     # -- operations the API performs -------------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 from .clock import now
 
 RUNNING = "running"
+STOPPED = "stopped"
 
 
 @dataclass(eq=False)
@@ -25,6 +26,8 @@ class Node:
     load1: float = 0.21
     load5: float = 0.18
     load15: float = 0.12
+    #: Seconds the node's RPCs hang before they time out; None while it answers.
+    rpc_timeout: float | None = None
 
     @property
     def running(self) -> bool:
