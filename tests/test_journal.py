@@ -120,6 +120,7 @@ def test_wait_for_fails_with_the_listing(emqx_server: EmqxServer) -> None:
     )
 
 
+@pytest.mark.filterwarnings("ignore::pytest_emqx_mock.plugin.UnmatchedRequestWarning")  # asked for on purpose
 def test_unknown_paths_are_journaled_without_an_operation(emqx_server: EmqxServer) -> None:
     get(emqx_server, "/no/such/thing")
     (entry,) = emqx_server.journal.requests("/no/such/thing")

@@ -16,6 +16,9 @@ import requests
 
 from pytest_emqx_mock import EmqxServer
 
+# Many tests here ask for unknown paths on purpose: the plugin's warning about them is expected.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest_emqx_mock.plugin.UnmatchedRequestWarning")
+
 NOT_FOUND_JSON = '{"code": "NOT_FOUND", "message": "Request Path Not Found"}'
 INVALID_JSON = '{"code":"BAD_REQUEST","message":"Invalid json message received"}'
 UNSUPPORTED_MEDIA = '{"code":"UNSUPPORTED_MEDIA_TYPE","message":"content-type:application/json Required"}'
