@@ -1,6 +1,7 @@
 """pytest-emqx-mock: a fake EMQX management REST API for tests."""
 
 from .model.access import ApiKey, BootstrapEntry, DashboardUser
+from .model.authn import Authenticator, BuiltinUser, NotAuthorized
 from .model.banned import Ban
 from .model.broker import Banned, Broker, BrokerConfig, Published
 from .model.cluster import Alarm, Node
@@ -11,11 +12,13 @@ from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerE
 __all__ = [
     "Alarm",
     "ApiKey",
+    "Authenticator",
     "Ban",
     "Banned",
     "BootstrapEntry",
     "Broker",
     "BrokerConfig",
+    "BuiltinUser",
     "DashboardUser",
     "DEFAULT_API_KEY",
     "DEFAULT_API_SECRET",
@@ -24,6 +27,7 @@ __all__ = [
     "FakeServerError",
     "Message",
     "Node",
+    "NotAuthorized",
     "Published",
     "QueuedMessage",
     "ScenarioError",

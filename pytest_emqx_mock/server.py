@@ -24,6 +24,8 @@ from .model.access import (
     DashboardUser,
     parse_bootstrap_file,
 )
+from .model.authn import Authenticator, BuiltinUser
+from .model.authz import Decision, Source
 from .model.banned import Ban
 from .model.broker import CE, DEFAULT_NODE, Broker, BrokerConfig, Published
 from .model.cluster import Alarm, Node
@@ -285,9 +287,16 @@ class EmqxServer:
     def add_user(self, username: str, password: str, **options: Any) -> DashboardUser:
         return self.broker.add_user(username, password, **options)
 
-    def connect(self, clientid: str | None = None, **fields: Any) -> Session:
-        """A client connects: like `add_client`, refused with `Banned` while a ban matches."""
-        return self.broker.connect(clientid, **fields)
+    def connect(self, clientid: str | None = None, *, password: str | None = None, **fields: Any) -> Session:
+        """A client connects: like `add_client`, refused with `Banned` while a ban matches,
+        then with `NotAuthorized` when the authentication chain refuses its password."""
+        return self.broker.connect(clientid, password=password, **fields)
+
+    def add_authenticator(self, password_hash_algorithm: Mapping[str, Any] | None = None, **options: Any) -> Authenticator:
+        return self.broker.add_authenticator(password_hash_algorithm, **options)
+
+    def add_authn_user(self, user_id: str, password: str, **options: Any) -> BuiltinUser:
+        return self.broker.add_authn_user(user_id, password, **options)
 
     def disconnect(self, clientid: str) -> Session | None:
         """A client disconnects; its session stays while its expiry interval allows."""
@@ -300,6 +309,23 @@ class EmqxServer:
     def publish(self, topic: str, payload: str | bytes = b"", **options: Any) -> Published:
         """Publish as the API does (or as an MQTT client, with `from_clientid=`)."""
         return self.broker.publish(topic, payload, **options)
+
+    def subscribe(self, clientid: str, topic: str, qos: int = 0, **options: Any) -> Decision:
+        """The MQTT client subscribes: authorized as EMQX authorizes a SUBSCRIBE packet (the
+        REST subscribe is never authorized); a denied filter gets no subscription."""
+        return self.broker.subscribe(clientid, topic, qos, **options)
+
+    def add_authz_source(self, type: str, **config: Any) -> Source:
+        """Add an authorization source at the front of the chain (see `Broker.add_authz_source`)."""
+        return self.broker.add_authz_source(type, **config)
+
+    def set_authz_settings(self, **settings: Any) -> None:
+        """`no_match`, `deny_action`, `cache`, as `PUT /authorization/settings` sets them."""
+        self.broker.set_authz_settings(**settings)
+
+    def add_authz_rules(self, rules: Iterable[Mapping[str, Any]], **owner: str) -> None:
+        """Built-in database rules for `username=`, `clientid=`, or (neither) all clients."""
+        self.broker.add_authz_rules(rules, **owner)
 
     def add_retained(self, topic: str, payload: str | bytes, **fields: Any) -> Message:
         return self.broker.add_retained(topic, payload, **fields)

@@ -331,7 +331,10 @@ def _bad(message: str, status: int = 400) -> tuple[int, dict[str, str]]:
     return status, {"code": code, "message": message}
 
 
-SEED_KINDS = "clients, api_keys, users, retained, bans, alarms, publish, connect, disconnect, expire, node_status"
+SEED_KINDS = (
+    "clients, api_keys, users, retained, bans, alarms, publish, connect, disconnect, expire, node_status, "
+    "authenticators, authn_users, authz_sources, authz_settings, authz_rules, subscribe"
+)
 
 BAD_INPUT = {
     # seeding
@@ -570,3 +573,22 @@ def test_every_readme_example_is_answered(tmp_path: Path) -> None:
     statuses = result.stderr.split()
     assert len(statuses) == sum(line.startswith("curl ") for block in examples for line in block.splitlines())
     assert set(statuses) <= {"200", "204", "409"}  # 409: verifications of requests this run did not make
+
+
+def test_authentication_and_authorization_are_seeded_over_http(emqx_server: EmqxServer) -> None:
+    url = emqx_server.control_url
+    authenticator = requests.post(f"{url}/seed/authenticators", json={"password_hash_algorithm": {"name": "plain", "salt_position": "disable"}}, timeout=30)
+    assert authenticator.status_code == 200 and authenticator.json()["id"] == "password_based:built_in_database"
+    user = requests.post(f"{url}/seed/authn_users", json={"user_id": "u1", "password": "secret", "is_superuser": True}, timeout=30)
+    assert (user.status_code, user.json()) == (200, {"user_id": "u1", "is_superuser": True})
+    bad = requests.post(f"{url}/seed/authn_users", json={"user_id": "u2", "password": "p", "colour": "red"}, timeout=30)
+    assert bad.status_code == 400 and bad.json()["code"] == "BAD_REQUEST"
+    assert [u.user_id for u in emqx_server.broker.authn.authenticators[0].users.values()] == ["u1"]
+    source = requests.post(f"{url}/seed/authz_sources", json={"type": "built_in_database"}, timeout=30)
+    assert (source.status_code, source.json()) == (200, {"enable": True, "max_rules": 100, "type": "built_in_database"})
+    rules = requests.post(f"{url}/seed/authz_rules", json={"clientid": "c1", "rules": [{"topic": "t/#", "permission": "deny", "action": "subscribe"}]}, timeout=30)
+    assert rules.status_code == 204
+    emqx_server.add_client("c1")
+    decision = requests.post(f"{url}/seed/subscribe", json={"clientid": "c1", "topic": "t/1"}, timeout=30)
+    assert (decision.status_code, decision.json()) == (200, {"result": "deny", "from_cache": False})
+    assert emqx_server.client("c1").subscriptions == {}

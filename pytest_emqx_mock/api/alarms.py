@@ -10,17 +10,17 @@ true when a page ends exactly where a chunk or a node ends but the scan has not 
 
 from __future__ import annotations
 
-from typing import Any, Sequence, TypeVar
+from typing import Any
 
 from ..model.broker import Broker
 from ..model.clock import now, rfc3339_ms
 from ..model.cluster import Alarm
+from ..model.paging import ets_page
 from .replies import ApiError, Reply
 from .routing import Call, Routes
 
 routes = Routes()
 
-T = TypeVar("T")
 
 #: `alarm.size_limit`: deactivating an alarm on a node that already holds this many
 #: deactivated alarms first drops the one activated earliest.
@@ -71,45 +71,13 @@ def node_alarms(broker: Broker, node: str, activated: bool) -> list[Alarm]:
     return sorted(alarms, key=lambda a: _us(a.activate_at), reverse=True)
 
 
-def cluster_page(tables: Sequence[Sequence[T]], page: int, limit: int) -> tuple[list[T], bool]:
-    """One page of `emqx_mgmt_api:cluster_query/5` over each node's table, and its `hasnext`.
-
-    Each table is read in chunks of `limit` rows; a chunk of exactly `limit` rows comes with a
-    continuation (not the end of the table) even when no row follows it."""
-    first, last = (page - 1) * limit + 1, page * limit
-    cursor = taken = 0
-    found: list[T] = []
-    for index, rows in enumerate(tables):
-        position = 0
-        while True:
-            chunk = list(rows[position : position + limit])
-            position += len(chunk)
-            complete = len(chunk) < limit
-            after = cursor + len(chunk)
-            if after < first:
-                cursor = after
-            elif after < last:
-                kept = chunk[max(0, first - cursor - 1) :]
-                found += kept
-                taken += len(kept)
-                cursor = after
-            else:
-                kept = chunk[max(0, first - cursor - 1) :][: limit - taken]
-                overflow = (limit - taken) < len(chunk)
-                found += kept
-                return found, overflow or not (complete and index == len(tables) - 1)
-            if complete:
-                break
-    return found, False
-
-
 @routes.get("/alarms")
 def list_alarms(call: Call) -> dict[str, Any]:
     broker, query = call.broker, call.query
     page, limit = query["page"], query["limit"]
     activated = query.get("activated", True)
     tables = [node_alarms(broker, node, activated) for node in broker.running_nodes]
-    rows, hasnext = cluster_page(tables, page, limit)
+    rows, hasnext = ets_page(tables, page, limit)
     now_us = _us(now())
     meta = {"page": page, "limit": limit, "count": sum(len(table) for table in tables), "hasnext": hasnext}
     return {"data": [alarm_view(alarm, now_us) for alarm in rows], "meta": meta}

@@ -20,6 +20,9 @@ from ..model.broker import Broker
 from . import (
     alarms,
     api_keys,
+    authentication,
+    authorization,
+    authorization_rules,
     banned,
     clients,
     cluster,
@@ -57,6 +60,9 @@ API_MODULES = (
     cluster,
     alarms,
     error_codes,
+    authentication,
+    authorization,
+    authorization_rules,
 )
 
 _NOT_FOUND_PAGE = "<html><head><title>404 - NOT FOUND</title></head><body><h1>404 - NOT FOUND</h1></body></html>"

@@ -25,6 +25,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 
 from ..model.access import ApiKey, DashboardUser
+from ..model.authn import Authenticator, BuiltinUser
+from ..model.authz import Decision, Source
 from ..model.banned import Ban
 from ..model.broker import Broker, Published
 from ..model.clock import now
@@ -33,6 +35,7 @@ from ..model.errors import NotFound
 from ..model.sessions import Message, Session
 from .alarms import alarm_view
 from .api_keys import key_view
+from .authorization import source_view
 from .banned import ban_view
 from .clients import client_row
 from .dashboard import user_view
@@ -61,9 +64,18 @@ SEEDING = {
     "disconnect": "disconnect",
     "expire": "expire",
     "node_status": "set_node_status",
+    "authenticators": "add_authenticator",
+    "authn_users": "add_authn_user",
+    "authz_sources": "add_authz_source",
+    "authz_settings": "set_authz_settings",
+    "authz_rules": "add_authz_rules",
+    "subscribe": "subscribe",
 }
-#: Kinds that act on what is there already, so a fresh fake cannot rehearse them alone.
+#: Kinds that only act on what is there already, which they check before acting.
 _ON_EXISTING = {"disconnect", "expire"}
+#: Kinds that make something within what is there already (a user in an authenticator, a
+#: rule in the built-in source, a client's subscription): rehearsed on a copy of the state.
+_WITHIN_EXISTING = {"authn_users", "authz_rules", "subscribe"}
 
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 _VERIFY_FIELDS = {"request", "times", "at_least", "at_most", "never", "body", "query", "credential", "in_order"}
@@ -131,6 +143,9 @@ _VIEWS: dict[type, tuple[str, Callable[[Call, Any], Any]]] = {
     Message: ("retained_message", lambda call, message: message_detail(message)),
     Ban: ("ban", lambda call, ban: ban_view(ban)),
     Alarm: ("alarm", lambda call, alarm: alarm_view(alarm, round(now() * 1_000_000))),
+    Authenticator: ("authenticator", lambda call, authenticator: authenticator.view()),
+    BuiltinUser: ("authn_user", lambda call, user: user.view()),
+    Source: ("authz_source", lambda call, source: source_view(source)),
 }
 
 
@@ -146,6 +161,8 @@ def _show(call: Call, value: Any, check: bool = False) -> Any:
         return {"message": message, "matched": value.matched, "delivered": value.delivered, "failed": value.failed}
     if isinstance(value, Node):
         return {"node": value.name, "node_status": value.status, "role": value.role}
+    if isinstance(value, Decision):
+        return {"result": value.result, "from_cache": value.from_cache}
     ref, view = _VIEWS[type(value)]
     shown = view(call, value)
     if check:
@@ -286,12 +303,13 @@ class ControlApi:
         """Make the calls on a scratch fake first and check that what they made shows as EMQX
         would show it: the Python API trusts its caller's types, and JSON input must neither
         leave the real state half changed nor make it unable to render. One call is rehearsed
-        on a fresh fake (the real state's own refusals come before any change); a list on a
-        copy of the real state, so that it applies whole or not at all."""
+        on a fresh fake (the real state's own refusals come before any change) unless it makes
+        something within the state; those, and a list, on a copy of the real state, so that
+        a list applies whole or not at all."""
         if len(calls) == 1 and kind in _ON_EXISTING:
             return  # it makes nothing, and what it acts on is checked before it acts
         scratch = self._scratch()
-        if len(calls) > 1:
+        if len(calls) > 1 or kind in _WITHIN_EXISTING:
             scratch.restore(self.server.snapshot())
         call = self._call(scratch.broker, request)
         for index, arguments in enumerate(calls):

@@ -12,16 +12,9 @@ from .routing import Call, Routes
 
 routes = Routes()
 
-#: Counters EMQX registers at run time beside those of `emqx_metrics.hrl`: `emqx_authz:init/0`
-#: always adds these, so every node reports them (nothing in the fake moves them).
-RUNTIME_METRICS = ("authorization.superuser", "authorization.matched.allow", "authorization.matched.deny", "authorization.nomatch")
-
-
 def node_metrics(broker: Broker, node: str) -> dict[str, int]:
     """`emqx_metrics:all/0` of one node."""
-    counters = broker.metrics.node(node)
-    counters.update(dict.fromkeys(RUNTIME_METRICS, 0))
-    return counters
+    return broker.metrics.node(node)
 
 
 def running_node(broker: Broker, name: str) -> str:

@@ -24,6 +24,7 @@ hocon type the schema stands for:
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -54,6 +55,23 @@ def hocon_text(value: Any) -> str:
         return node
 
     return encode_text(ordered(value))
+
+
+def invalid(detail: dict[str, Any] | list[dict[str, Any]]) -> ApiError:
+    """A 400 whose message is a hocon error report (or a list of them), built by the handler (hocon checks that
+    the declared schema cannot express: a union member chosen by a field, a type selector)."""
+    return ApiError(400, "BAD_REQUEST", hocon_text(detail))
+
+
+def check_definition(catalog: SchemaCatalog, definition: str, value: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """`value` checked against one of our `$defs` as hocon checks a request body: the value
+    converted, and the error reports (none when it passes)."""
+    operation = OperationSchema(definition, (), {"$ref": f"#/$defs/{definition}"}, {})
+    try:
+        return RequestChecker(catalog).body(operation, value), []
+    except ApiError as error:
+        found = json.loads(error.message)
+        return None, found if isinstance(found, list) else [found]
 
 
 class _Invalid(Exception):

@@ -22,6 +22,23 @@ from .access import (
     DashboardUsers,
     Tokens,
 )
+from .authn import (
+    BUILTIN_DB_ID,
+    Authenticator,
+    AuthnChain,
+    BuiltinUser,
+    NotAuthorized,
+    builtin_db_config,
+)
+from .authz import (
+    PUBLISH,
+    SUBSCRIBE,
+    Access,
+    Authorization,
+    Decision,
+    Source,
+    normalize_rule,
+)
 from .banned import Ban, Bans
 from .clock import now
 from .cluster import RUNNING, STOPPED, Alarm, Node
@@ -40,7 +57,7 @@ from .sessions import (
     Subscription,
     insert_timestamp_ns,
 )
-from .topics import parse_filter, validate_name
+from .topics import parse_filter, validate_filter, validate_name
 
 CE = "ce"
 EE = "ee"
@@ -87,6 +104,7 @@ class Published:
     matched: int  # subscriptions chosen (a shared group counts once), after no-local
     delivered: int  # of those, the sessions that took the message
     failed: int = 0  # dispatches that failed (an EMQX node failing mid-publish)
+    authorized: bool = True  # False: the sending client was denied, nothing was routed
 
 
 class Banned(Invalid):
@@ -129,6 +147,8 @@ class Broker:
                 check_policy=False,
             )
             self.tokens = Tokens()
+            self.authn = AuthnChain()
+            self.authz = Authorization(self.metrics.inc, self.clear_authz_cache)
             self.defaults.reseed()
 
     @property
@@ -160,6 +180,19 @@ class Broker:
         are topic filters or `{"topic", "qos", "nl", "rap", "rh"}`; messages are payloads or
         `{"topic", "payload", "qos", "from_clientid", "from_username", "priority"}`. A
         connected client that a ban matches is refused with `Banned`."""
+        return self._admit(clientid, subscriptions, mqueue, inflight, fields, credentials=None)
+
+    def _admit(
+        self,
+        clientid: str | None,
+        subscriptions: Iterable[SubscriptionSpec],
+        mqueue: Iterable[MessageSpec],
+        inflight: Iterable[MessageSpec],
+        fields: dict[str, Any],
+        credentials: tuple[str | None] | None,
+    ) -> Session:
+        """Build and store a session; with `credentials` (the password), run authentication
+        after the ban check, as a CONNECT does."""
         with self.lock:
             self.monitor.observe(self)  # a sample due before this change sees the state before it
             fields.setdefault("node", next(iter(self.nodes)))  # a loaded scenario may have other nodes
@@ -167,6 +200,8 @@ class Broker:
             ban = self.bans.find(session.clientid, session.username, session.ip_address) if session.connected else None
             if ban is not None:  # a banned client cannot connect, seeded or not
                 raise Banned(f"client {session.clientid!r} is banned ({ban.kind} {ban.who!r})")
+            if credentials is not None:
+                session.is_superuser = self._authenticate(session, credentials[0])
             for subscription in subscriptions:
                 session.subscribe(**({"topic": subscription} if isinstance(subscription, str) else dict(subscription)))
             inflight_specs = list(inflight)
@@ -180,9 +215,41 @@ class Broker:
             self.sessions.put(session)
             return session
 
-    def connect(self, clientid: str | None = None, **fields: Any) -> Session:
-        """A client connects (a connected `add_client`): refused with Banned while a ban matches."""
-        return self.add_client(clientid, **{**fields, "connected": True})
+    def connect(
+        self,
+        clientid: str | None = None,
+        *,
+        password: str | None = None,
+        subscriptions: Iterable[SubscriptionSpec] = (),
+        mqueue: Iterable[MessageSpec] = (),
+        inflight: Iterable[MessageSpec] = (),
+        **fields: Any,
+    ) -> Session:
+        """A client connects (a connected `add_client`): refused with Banned while a ban
+        matches, then run through the authentication chain with `password` (no password is
+        a CONNECT without one): refused with `NotAuthorized`; a superuser user makes the
+        session's `is_superuser` True. An empty chain lets everyone in."""
+        fields = {**fields, "connected": True}
+        return self._admit(clientid, subscriptions, mqueue, inflight, fields, credentials=(password,))
+
+    def _authenticate(self, session: Session, password: str | None) -> bool:
+        """`emqx_access_control:authenticate/1` and its counters on the client's node."""
+        node = session.node
+        self.metrics.inc(node, "client.authenticate")
+        try:
+            # a listener with `enable_authn: false` lets its clients in anonymously
+            superuser = self.authn.authenticate(node, session.username, session.clientid, password) if session.enable_authn else None
+        except NotAuthorized:
+            self.metrics.inc(node, "authentication.failure")
+            for name in ("packets.connack.sent", "packets.connack.error", "packets.connack.auth_error"):
+                self.metrics.inc(node, name)
+            raise
+        self.metrics.inc(node, "authentication.success")
+        if superuser is None:  # no enabled authenticator: anonymous
+            self.metrics.inc(node, "client.auth.anonymous")
+            self.metrics.inc(node, "authentication.success.anonymous")
+            return False
+        return superuser
 
     def disconnect(self, clientid: str) -> Session | None:
         """A client disconnects: its session stays (`connected: false`) while its expiry
@@ -259,6 +326,52 @@ class Broker:
             self.alarms.append(alarm)
             return alarm
 
+    def add_authz_source(self, type: str, **config: Any) -> Source:
+        """Add an authorization source (`file` with `rules` text, or `built_in_database` with
+        `max_rules`) at the front of the chain, as `POST /authorization/sources` does."""
+        with self.lock:
+            return self.authz.add_source({"type": type, **config})
+
+    def set_authz_settings(
+        self, *, no_match: str = "allow", deny_action: str = "ignore", cache: Mapping[str, Any] | None = None
+    ) -> None:
+        """`PUT /authorization/settings`: `cache` keys (`enable`, `max_size`, `ttl`,
+        `excludes`) left out take their defaults."""
+        with self.lock:
+            self.authz.update_settings(no_match, deny_action, dict(cache or {}))
+
+    def add_authz_rules(
+        self, rules: Iterable[Mapping[str, Any]], *, username: str | None = None, clientid: str | None = None
+    ) -> None:
+        """Set the built-in database rules of a username, a clientid, or (neither given) of
+        all clients. Each rule: `topic`, `permission`, `action`, optional `qos`, `retain`.
+        The `built_in_database` source must exist (`add_authz_source`) for them to apply."""
+        if username is not None and clientid is not None:
+            raise ValueError("rules are for a username or a clientid, not both")
+        normalized = [normalize_rule(dict(rule)) for rule in rules]
+        with self.lock:
+            if username is not None:
+                self.authz.rules.set("users", username, normalized)
+            elif clientid is not None:
+                self.authz.rules.set("clients", clientid, normalized)
+            else:
+                self.authz.rules.set("all", "", normalized)
+
+    def add_authenticator(self, password_hash_algorithm: Mapping[str, Any] | None = None, **options: Any) -> Authenticator:
+        """Append a `password_based:built_in_database` authenticator to the chain, as
+        `POST /authentication` does (`password_hash_algorithm` defaults to sha256, salt
+        prefix; `options`: `user_id_type`, `enable`)."""
+        with self.lock:
+            return self.authn.create(builtin_db_config(dict(password_hash_algorithm or {"name": "sha256"}), **options))
+
+    def add_authn_user(
+        self, user_id: str, password: str, *, is_superuser: bool = False, authenticator: str = BUILTIN_DB_ID
+    ) -> BuiltinUser:
+        """Add a built-in database user with a plain password, hashed as its authenticator is
+        configured to hash."""
+        with self.lock:
+            return self.authn.for_users(authenticator).add_user(user_id, password, is_superuser)
+
     def node(self, name: str) -> Node:
         if name not in self.nodes:
             raise NotFound(f"Node not found: {name}")
@@ -290,10 +403,15 @@ class Broker:
     ) -> Published:
         """Route a message to every matching subscription (one member of each shared group),
         store or delete it as retained, and count it. `from_clientid` other than "http_api"
-        publishes as that MQTT client (no-local then applies)."""
+        publishes as that MQTT client (no-local then applies); when that client has a session,
+        its PUBLISH is authorized first, and a denied one is not routed (`authorized` False)."""
         with self.lock:
             self.monitor.observe(self)  # a sample due before this change sees the state before it
             validate_name(topic)
+            sender = self.sessions.find(from_clientid) if from_clientid != "http_api" else None
+            if sender is not None and not self._authorized(sender, Access(PUBLISH, qos, retain), topic):
+                message = Message(topic=topic, payload=payload.encode() if isinstance(payload, str) else payload, qos=qos, retain=retain)
+                return Published(message, 0, 0, authorized=False)
             message = Message(
                 topic=topic,
                 payload=payload.encode() if isinstance(payload, str) else payload,
@@ -337,6 +455,43 @@ class Broker:
             published = Published(message, len(chosen) + logged, delivered)
             self.published.append(published)
             return published
+
+    def subscribe(self, clientid: str, topic: str, qos: int = 0, **options: Any) -> Decision:
+        """The client sends SUBSCRIBE for one filter: authorized first, as EMQX does for MQTT
+        clients (never for the REST subscribe). Allowed: subscribed. Denied: no subscription
+        (SUBACK 0x87), and with `deny_action: disconnect` the client is disconnected."""
+        with self.lock:
+            session = self.sessions.get(clientid)
+            validate_filter(parse_filter(topic))  # a malformed filter is refused before any check
+            decision = self.authz.authorize(session, Access(SUBSCRIBE, qos), topic)
+            if decision.result == "allow":
+                self.monitor.observe(self)
+                session.subscribe(topic, qos, **options)
+            else:
+                self.metrics.inc(session.node, "packets.subscribe.auth_error")
+                self._deny(session)
+            return decision
+
+    def _authorized(self, sender: Session, access: Access, topic: str) -> bool:
+        """Authorize a client's PUBLISH; a denial counts and follows `deny_action`."""
+        if self.authz.authorize(sender, access, topic).result == "allow":
+            return True
+        if self.authz.settings["deny_action"] == "ignore" and access.qos > 0:
+            # the PUBACK/PUBREC 0x87 (a QoS 0 message is dropped silently; `disconnect` sends DISCONNECT)
+            self.metrics.inc(sender.node, "packets.publish.auth_error")
+        self._deny(sender)
+        return False
+
+    def _deny(self, session: Session) -> None:
+        if self.authz.settings["deny_action"] == "disconnect" and session.connected:
+            self.disconnect(session.clientid)
+
+    def clear_authz_cache(self) -> None:
+        """`DELETE /authorization/cache`, or any change of the sources: every client's cache."""
+        with self.lock:
+            for session in self.sessions:
+                if session.authz_cache:
+                    session.authz_cache = []
 
     def _may_log(self, from_clientid: str) -> bool:
         """Whether a publish may go through the filter logs: every node runs (a stopped

@@ -42,6 +42,11 @@ METRIC_NAMES = (
     "overload_protection.delay.ok", "overload_protection.delay.timeout",
     "overload_protection.hibernation", "overload_protection.gc", "overload_protection.new_conn",
 )  # fmt: skip
+#: Counters EMQX registers at run time beside those of `emqx_metrics.hrl`: `emqx_authz:init/0`
+#: always adds these, so every node reports them, after the others.
+RUNTIME_METRICS = ("authorization.superuser", "authorization.matched.allow", "authorization.matched.deny", "authorization.nomatch")
+#: Every counter a node reports, in `GET /metrics` order.
+REPORTED_METRICS = METRIC_NAMES + RUNTIME_METRICS
 
 
 class Metrics:
@@ -63,10 +68,10 @@ class Metrics:
         if self.before_read is not None:
             self.before_read()
         counters = self._by_node.get(node, Counter())
-        return {name: counters[name] for name in METRIC_NAMES}
+        return {name: counters[name] for name in REPORTED_METRICS}
 
     def total(self, nodes: list[str]) -> dict[str, int]:
         """Every counter summed over `nodes`."""
         if self.before_read is not None:
             self.before_read()
-        return {name: sum(self._by_node.get(node, Counter())[name] for node in nodes) for name in METRIC_NAMES}
+        return {name: sum(self._by_node.get(node, Counter())[name] for node in nodes) for name in REPORTED_METRICS}

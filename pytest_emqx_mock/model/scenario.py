@@ -19,6 +19,15 @@ Sections, all optional; a section left out is as after a reset:
   queued message's `inserted_at_ns` and `delivered_qos` (when lower than its own QoS).
 * `retainer` (the retainer's raw config, merged over its defaults) and `retained` messages.
 * `bans`, in EMQX's words: `as`, `who`, `by`, `reason`, `at`, `until`.
+* `authentication`: the chain in order, each a `password_based:built_in_database`
+  authenticator: `password_hash_algorithm` (default sha256, salt prefix), `user_id_type`,
+  `enable`, `bootstrap_file`, `bootstrap_type`, `users` (`user_id`, a plain `password` or the
+  stored `password_hash` and `salt`, `is_superuser`) and `metrics` by node (`total`, `success`,
+  `failed`, `nomatch`). A client's `is_superuser` says how it authenticated.
+* `authorization`: `settings` (`no_match`, `deny_action`, `cache`), `sources` (the chain in
+  order, replacing the default `file` source: `{type: file, enable, rules}` or
+  `{type: built_in_database, enable, max_rules}`, each with optional `metrics`), and the
+  built-in database's `rules`: `{users: {name: [rule]}, clients: {id: [rule]}, all: [rule]}`.
 * `api_keys`, `users` (dashboard users), `tokens` (their bearer tokens), `alarms`.
 * `metrics`: counters by node, in EMQX's names.
 * `faults`: descriptions for `Faults.add`, set once the state is in (a snapshot has none:
@@ -66,12 +75,14 @@ from .access import (
     Tokens,
     username_problem,
 )
+from .authn import Authenticator, AuthnMetrics, builtin_db_config
+from .authz import SOURCE_METRICS, make_source, normalize_rule
 from .banned import BAN_KINDS, Ban
 from .broker import CE, Broker, _message
 from .clock import parse_rfc3339
 from .cluster import RUNNING, STOPPED, Alarm, Node
 from .errors import Invalid, ModelError
-from .metrics import METRIC_NAMES
+from .metrics import REPORTED_METRICS
 from .monitor import Monitor
 from .retainer import _Retained, bytesize, default_raw_config, duration_ms, valid_rate
 from .routes import _gc_paused
@@ -506,6 +517,7 @@ _CLIENT_CHECKS: dict[str, Check] = {
     "mqueue_dropped": _integer(),
     "awaiting_rel_cnt": _integer(),
     "authz_cache": _list,
+    "is_superuser": _flag,
 }
 _SUBSCRIPTION_CHECKS: dict[str, Check] = {
     "topic": _text,
@@ -532,11 +544,36 @@ _MQUEUE_CHECKS: dict[str, Check] = {**_INFLIGHT_CHECKS, "priority": _priority}
 _RETAINED_CHECKS: dict[str, Check] = {key: check for key, check in _MESSAGE_CHECKS.items() if key != "retain"}
 _RETAINED_CHECKS["expires_at"] = _time
 _AUTHZ_ACCESS_CHECKS: dict[str, Check] = {"action_type": _choice("publish", "subscribe"), "qos": _QOS, "retain": _flag}
+_AUTHZ_SOURCE_CHECKS: dict[str, Check] = {
+    "type": _choice("file", "built_in_database"),
+    "enable": _flag,
+    "rules": _text,
+    "max_rules": _integer(1),
+    "metrics": lambda value: {node: _counters(SOURCE_METRICS)(counters) for node, counters in _json_object(value).items()},
+}
 _AUTHZ_CHECKS: dict[str, Check] = {
     "access": lambda value: _fields(value, _AUTHZ_ACCESS_CHECKS, required=("action_type", "qos")),
     "result": _choice("allow", "deny"),
     "topic": _text,
     "updated_time": _integer(),
+}
+_AUTHENTICATOR_CHECKS: dict[str, Check] = {
+    "mechanism": _choice("password_based"),
+    "backend": _choice("built_in_database"),
+    "password_hash_algorithm": _json_object,
+    "user_id_type": _choice("clientid", "username"),
+    "enable": _flag,
+    "bootstrap_file": _text,
+    "bootstrap_type": _choice("hash", "plain"),
+    "users": _list,
+    "metrics": _json_object,
+}
+_AUTHN_USER_CHECKS: dict[str, Check] = {
+    "user_id": _name,
+    "password": _text,
+    "password_hash": _text,
+    "salt": _text,
+    "is_superuser": _flag,
 }
 _BAN_CHECKS: dict[str, Check] = {
     "as": _choice(*BAN_KINDS),
@@ -653,6 +690,8 @@ class Prepared:
             broker.sessions.lock = broker.lock
             broker.sessions.on_delivered = broker._count_settled
             broker.metrics.before_read = broker.settle
+            broker.authz.count = broker.metrics.inc
+            broker.authz.drain = broker.clear_authz_cache
 
 
 def prepare(
@@ -689,6 +728,8 @@ class _Builder:
             "retainer": self._retainer,
             "retained": lambda value: _items(value, self._retained),
             "bans": lambda value: _items(value, self._ban),
+            "authentication": lambda value: _items(value, self._authenticator),
+            "authorization": self._authorization,
             "api_keys": self._api_keys,
             "users": self._users,
             "tokens": lambda value: _items(value, self._token),
@@ -737,11 +778,58 @@ class _Builder:
         self.state.alarms.append(Alarm(fields.pop("name"), node, **fields))
 
     def _metrics(self, value: Any) -> None:
-        counters = _counters(METRIC_NAMES)
+        counters = _counters(REPORTED_METRICS)
         for node, values in _fields(value, dict.fromkeys(self.state.nodes, counters)).items():
             for name, amount in values.items():
                 if amount:
                     self.state.metrics.inc(node, name, amount)
+
+    # -- authorization -------------------------------------------------------------------------
+
+    def _authorization(self, value: Any) -> None:
+        sections = _fields(value, {"settings": _json_object, "sources": _list, "rules": _json_object})
+        authz = self.state.authz
+        if "settings" in sections:
+            settings = _fields(sections["settings"], {"no_match": _text, "deny_action": _text, "cache": _json_object})
+            try:
+                authz.update_settings(
+                    settings.get("no_match", "allow"), settings.get("deny_action", "ignore"), settings.get("cache", {})
+                )
+            except Invalid as error:
+                raise _Problem(f"is refused: {error}", "settings") from None
+        if "sources" in sections:
+            authz.sources = []
+            for index, item in enumerate(sections["sources"]):
+                try:
+                    fields = _fields(item, _AUTHZ_SOURCE_CHECKS, required=("type",))
+                    metrics = fields.pop("metrics", {})
+                    try:
+                        source = make_source(fields)
+                    except Invalid as error:
+                        raise _Problem(f"is refused: {error}") from None
+                    if authz.source(source.type) is not None:
+                        raise _Problem(f"{_describe(source.type)} is listed twice", "type")
+                    for node, counters in metrics.items():
+                        source.metrics[self._node(node, "metrics", node)] = {**dict.fromkeys(SOURCE_METRICS, 0), **counters}
+                    authz.sources.append(source)
+                except _Problem as problem:
+                    raise problem.within("sources", index) from None
+        rules = _fields(sections.get("rules", {}), {"users": _json_object, "clients": _json_object, "all": _list})
+        for kind in ("users", "clients"):
+            for key, entries in rules.get(kind, {}).items():
+                authz.rules.set(kind, key, self._authz_rules(entries, "rules", kind, key))
+        if "all" in rules:
+            authz.rules.set("all", "", self._authz_rules(rules["all"], "rules", "all"))
+
+    @staticmethod
+    def _authz_rules(value: Any, *segments: str) -> list[dict[str, Any]]:
+        rules = []
+        for index, rule in enumerate(_list(value)):
+            try:
+                rules.append(normalize_rule(_json_object(rule)))
+            except Invalid as error:
+                raise _Problem(f"is refused: {error}", *segments, index) from None
+        return rules
 
     # -- retained messages and bans -----------------------------------------------------------
 
@@ -776,6 +864,41 @@ class _Builder:
         if self.state.bans.get(ban.kind, ban.who) is not None:
             raise _Problem(f"{ban.kind} {_describe(ban.who)} is banned twice", "who")
         self.state.bans.add(ban)  # kicking no one: the clients listed are the ones the state holds
+
+    def _authenticator(self, item: Any) -> None:
+        fields = _fields(item, _AUTHENTICATOR_CHECKS)
+        users, metrics = fields.pop("users", ()), fields.pop("metrics", {})
+        fields.pop("mechanism", None), fields.pop("backend", None)
+        try:
+            config = builtin_db_config(fields.pop("password_hash_algorithm", None), **fields)
+            authenticator = self.state.authn.create(config)
+        except ModelError as error:
+            raise _Problem(str(error), "password_hash_algorithm") from None
+        for index, user in enumerate(users):
+            try:
+                self._authn_user(authenticator, user)
+            except _Problem as problem:
+                raise problem.within("users", index) from None
+        for node, counters in metrics.items():
+            name = self._node(node, "metrics", node)
+            found = _fields(counters, dict.fromkeys(("total", "success", "failed", "nomatch"), _integer()))
+            authenticator.metrics[name] = AuthnMetrics(**found)
+
+    @staticmethod
+    def _authn_user(authenticator: Authenticator, item: Any) -> None:
+        fields = _fields(item, _AUTHN_USER_CHECKS, required=("user_id",))
+        user_id, is_superuser = fields["user_id"], fields.get("is_superuser", False)
+        if user_id in authenticator.users:
+            raise _Problem(f"{_describe(user_id)} is listed twice", "user_id")
+        if ("password" in fields) == ("password_hash" in fields):
+            raise _Problem("needs either a plain password or a password_hash (with its salt)")
+        try:
+            if "password" in fields:
+                authenticator.add_user(user_id, fields["password"], is_superuser)
+            else:
+                authenticator.import_users([{**fields, "is_superuser": is_superuser}], plain=False)
+        except ModelError as error:
+            raise _Problem(str(error)) from None
 
     # -- who may call the API -----------------------------------------------------------------
 
@@ -888,6 +1011,7 @@ class _Builder:
         mqueue, inflight = fields.pop("mqueue", ()), fields.pop("inflight", ())
         mqueue_dropped, awaiting_rel = fields.pop("mqueue_dropped", 0), fields.pop("awaiting_rel_cnt", 0)
         authz_cache = fields.pop("authz_cache", ())
+        is_superuser = fields.pop("is_superuser", False)
         fields["node"] = self._node(fields["node"], "node") if "node" in fields else next(iter(self.state.nodes))
         defaults = self.state.defaults
         session = Session(clientid or defaults.clientid(), **defaults.fill(fields))
@@ -911,6 +1035,8 @@ class _Builder:
                 session.authz_cache.append(_fields(entry, _AUTHZ_CHECKS, required=("access", "result", "topic", "updated_time")))
             except _Problem as problem:
                 raise problem.within("authz_cache", index) from None
+        if is_superuser:
+            session.is_superuser = True
         if mqueue_dropped:
             session._mqueue_dropped = mqueue_dropped
         if awaiting_rel:
@@ -990,6 +1116,7 @@ def snapshot(broker: Broker) -> dict[str, Any]:
                 {**_message_document(entry.message, with_retain=False), "expires_at": entry.expires_at}
                 for entry in broker.retained._by_topic.values()
             ],
+            "authentication": [_authenticator_document(authenticator) for authenticator in broker.authn],
             "bans": [
                 {"as": ban.kind, "who": ban.who, "by": ban.by, "reason": ban.reason, "at": ban.at, "until": ban.until}
                 for ban in broker.bans
@@ -1016,8 +1143,28 @@ def snapshot(broker: Broker) -> dict[str, Any]:
                 }  # fmt: skip
                 for alarm in broker.alarms
             ],
+            "authorization": {
+                "settings": _plain(broker.authz.settings),
+                "sources": [{**_plain(source.config), "metrics": _plain(source.metrics)} for source in broker.authz.sources],
+                "rules": {
+                    "users": _plain(broker.authz.rules.users),
+                    "clients": _plain(broker.authz.rules.clients),
+                    "all": _plain(broker.authz.rules.all),
+                },
+            },
             "metrics": _metrics_document(broker),
         }
+
+
+def _authenticator_document(authenticator: Authenticator) -> dict[str, Any]:
+    return {
+        **_plain(authenticator.config),
+        "users": [
+            {"user_id": user.user_id, "password_hash": user.password_hash, "salt": user.salt, "is_superuser": user.is_superuser}
+            for user in authenticator.users.values()
+        ],
+        "metrics": {node: dict(vars(counters)) for node, counters in authenticator.metrics.items()},
+    }
 
 
 def _metrics_document(broker: Broker) -> dict[str, dict[str, int]]:
@@ -1055,6 +1202,7 @@ def _client_document(session: Session) -> dict[str, Any]:
     document["mqueue_dropped"] = session.mqueue_dropped
     document["awaiting_rel_cnt"] = session.awaiting_rel_cnt
     document["authz_cache"] = _plain(session.authz_cache)
+    document["is_superuser"] = session.is_superuser
     return document
 
 

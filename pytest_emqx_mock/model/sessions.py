@@ -141,7 +141,7 @@ class Session:
         "client_attrs", "peersni", "auth_expire_at", "inflight_max", "mqueue_max",
         "_mqueue_dropped", "awaiting_rel_cnt", "awaiting_rel_max", "subscriptions_max", "_stats",
         "subscriptions", "_inflight", "_mqueue", "authz_cache", "_deliveries", "revision",
-        "_derived", "_registry",
+        "_derived", "_registry", "is_superuser",
     )  # fmt: skip
 
     clientid: str
@@ -176,6 +176,8 @@ class Session:
     _inflight: list[QueuedMessage]
     _mqueue: list[QueuedMessage]
     authz_cache: list[dict[str, Any]]
+    #: Authenticated as a superuser (authorization is skipped for it).
+    is_superuser: bool
     _deliveries: collections.deque[Delivery] | None
     revision: int
     #: What a reader derived from this session, and at which revision (see `cached`).
@@ -255,6 +257,7 @@ class Session:
             "_stats": collections.defaultdict(int, {k: v for k, v in (stats or {}).items() if v}),
             "subscriptions": {}, "_inflight": [], "_mqueue": [], "authz_cache": [],
             "_deliveries": None, "_derived": None, "_registry": None, "revision": next(_revisions),
+            "is_superuser": False,
         }  # fmt: skip
         for name, value in initial.items():
             object.__setattr__(self, name, value)
