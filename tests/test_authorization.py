@@ -403,6 +403,8 @@ def test_move_and_order(emqx_server: EmqxServer) -> None:
     error(put(emqx_server, order, []), 400, "BAD_REQUEST", "No positions are specified for authorization sources: built_in_database, file")
     error(put(emqx_server, order, [{"type": "http"}, {"type": "redis"}, {"type": "file"}]), 400, "BAD_REQUEST",
           "Authorization sources: redis, http are not found, No positions are specified for authorization sources: built_in_database")  # fmt: skip
+    error(put(emqx_server, order, [{"type": "file"}, {"type": "file"}]), 400, "BAD_REQUEST",  # each is taken once
+          "Authorization sources: file are not found, No positions are specified for authorization sources: built_in_database")  # fmt: skip
     assert authz_state(emqx_server) == before
     ok(post(emqx_server, move, {"position": "front"}), 204)
     assert types() == ["file", "built_in_database"]

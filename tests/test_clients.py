@@ -962,17 +962,20 @@ CACHE = [
 def test_authz_cache_list_and_clean(emqx_server: EmqxServer) -> None:
     emqx_server.add_client("c1")
     emqx_server.add_client("c2")
+    fresh = int(time.time() * 1000)  # within the cache's default ttl of a minute
     for entry in CACHE:
-        emqx_server.client("c1").authz_cache.append(dict(entry))
-    emqx_server.client("c2").authz_cache.append(dict(CACHE[0]))
+        emqx_server.client("c1").authz_cache.append({**entry, "updated_time": fresh})
+    emqx_server.client("c1").authz_cache.append({**CACHE[0], "topic": "old/1"})  # cached in 2024: expired
+    emqx_server.client("c2").authz_cache.append({**CACHE[0], "updated_time": fresh})
     response = get(emqx_server, "/clients/c1/authorization/cache")
     assert response.status_code == 200
-    assert sorted(response.json(), key=lambda e: e["topic"]) == sorted(CACHE, key=lambda e: e["topic"])
+    assert response.json() == [{**entry, "updated_time": fresh} for entry in CACHE]  # the expired entry dropped
+    assert [entry["topic"] for entry in emqx_server.client("c1").authz_cache] == ["t/1", "t/#"]
     response = delete(emqx_server, "/clients/c1/authorization/cache")
     assert response.status_code == 204
     assert response.content == b""
     assert get(emqx_server, "/clients/c1/authorization/cache").json() == []
-    assert get(emqx_server, "/clients/c2/authorization/cache").json() == [CACHE[0]]  # other clients untouched
+    assert get(emqx_server, "/clients/c2/authorization/cache").json() == [{**CACHE[0], "updated_time": fresh}]  # untouched
 
 
 def test_authz_cache_empty(emqx_server: EmqxServer) -> None:

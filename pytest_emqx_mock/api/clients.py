@@ -298,7 +298,7 @@ def unsubscribe_bulk(call: Call) -> Reply:
 
 @routes.get("/clients/{clientid}/authorization/cache")
 def authz_cache(call: Call) -> list[dict[str, Any]]:
-    return [dict(entry) for entry in _session(call).authz_cache]
+    return call.broker.authz.cache_of(_session(call))
 
 
 @routes.delete("/clients/{clientid}/authorization/cache")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from .errors import AlreadyExists, Invalid, ModelError, NotFound
+from .ordering import reordered
 
 BUILTIN_DB_ID = "password_based:built_in_database"
 DEFAULT_BOOTSTRAP_FILE = "${EMQX_ETC_DIR}/auth-built-in-db-bootstrap.csv"
@@ -363,21 +364,7 @@ class AuthnChain:
 
     def reorder(self, ids: list[str]) -> None:
         """An exact permutation of the configured ids, or a 400 naming the differences."""
-        by_id = {a.id: a for a in self.authenticators}
-        remaining = dict(by_id)
-        unknown: list[str] = []
-        for wanted in ids:
-            if remaining.pop(wanted, None) is None:
-                unknown.insert(0, wanted)  # EMQX accumulates them head first
-        missing = [a.id for a in self.authenticators if a.id in remaining]
-        problems = []
-        if unknown:
-            problems.append(f"Authenticators: {', '.join(unknown)} are not found")
-        if missing:
-            problems.append(f"No positions are specified for authenticators: {', '.join(missing)}")
-        if problems:
-            raise Invalid(", ".join(problems))
-        self.authenticators = [by_id[wanted] for wanted in ids]
+        self.authenticators = reordered(self.authenticators, ids, lambda a: a.id, "authenticators")
 
     def authenticate(self, node: str, username: str | None, clientid: str, password: str | None) -> bool | None:
         """Run the chain for one CONNECT (`emqx_authn_chains:authenticate/2`): None when no

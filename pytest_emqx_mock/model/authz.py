@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from .acl_conf import DEFAULT_ACL_CONF
 from .clock import now
 from .errors import Invalid, NotFound
+from .ordering import reordered
 
 if TYPE_CHECKING:
     from .sessions import Session
@@ -686,17 +687,7 @@ class Authorization:
 
     def order_sources(self, kinds: list[str]) -> None:
         """`PUT /authorization/sources/order`: an exact permutation of the configured types."""
-        configured = [source.type for source in self.sources]
-        unknown = [kind for kind in reversed(kinds) if kind not in configured]
-        missing = [kind for kind in configured if kind not in kinds]
-        problems = []
-        if unknown:
-            problems.append(f"Authorization sources: {', '.join(unknown)} are not found")
-        if missing:
-            problems.append(f"No positions are specified for authorization sources: {', '.join(missing)}")
-        if problems:
-            raise Invalid(", ".join(problems))
-        self.sources.sort(key=lambda source: kinds.index(source.type))
+        self.sources = reordered(self.sources, kinds, lambda source: source.type, "authorization sources")
         self.drain()
 
     def move_source(self, kind: str, position: str) -> None:
@@ -797,6 +788,15 @@ class Authorization:
                     return str(entry["result"])
                 return None
         return None
+
+    def cache_of(self, session: Session) -> list[dict[str, Any]]:
+        """The client's cache as `GET /clients/{id}/authorization/cache` lists it: EMQX first
+        drops the entries older than the cache's `ttl` (`emqx_authz_cache:list_authz_cache/0`)."""
+        stamp = now() * 1000
+        live = [entry for entry in session.authz_cache if stamp - entry["updated_time"] < self._cache_ttl_ms]
+        if len(live) != len(session.authz_cache):
+            session.authz_cache = live
+        return [dict(entry) for entry in live]
 
     def _store(self, session: Session, access: Access, topic: str, result: str) -> None:
         view = access.view()
