@@ -435,7 +435,7 @@ def parse_import_list(users: Any, plain: bool) -> list[dict[str, Any]]:
 
 def parse_import_file(filename: str, content: bytes, plain: bool) -> list[dict[str, Any]]:
     """An uploaded `.csv` or `.json` file, judged by its (case-sensitive) extension."""
-    base, dot, extension = filename.rpartition(".")
+    _, dot, extension = filename.rpartition(".")
     if not dot:
         raise BadImport("unknown_file_format")
     if extension == "json":

@@ -544,7 +544,6 @@ class SubscriptionIndex:
         #: Shared subscriptions by filter: a publish picks one member of each group.
         self._shared: dict[str, dict[tuple[str, str], tuple[Session, Subscription]]] = {}
         self.count = 0
-        self.shared_count = 0
         #: Goes up with every change, so readers can cache what they derive from the index.
         self.version = 0
 
@@ -563,7 +562,6 @@ class SubscriptionIndex:
             self._shared.setdefault(parsed.filter, {})[(session.clientid, subscription.topic)] = (session, subscription)
         self.version += 1
         self.count += 1
-        self.shared_count += parsed.share_group is not None
 
     def remove(self, session: Session, subscription: Subscription) -> None:
         parsed = parse_filter(subscription.topic)
@@ -583,7 +581,6 @@ class SubscriptionIndex:
                     del self._shared[parsed.filter]
             self.version += 1
             self.count -= 1
-            self.shared_count -= parsed.share_group is not None
         if not subscribers:
             table.pop(parsed.filter, None)
 

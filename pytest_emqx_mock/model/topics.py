@@ -18,14 +18,6 @@ class TopicFilter:
     filter: str
     share_group: str | None = None
 
-    @property
-    def full(self) -> str:
-        if self.share_group is None:
-            return self.filter
-        if self.share_group == "$queue":
-            return "$queue/" + self.filter
-        return f"$share/{self.share_group}/{self.filter}"
-
 
 def _check_levels(topic: str, wildcards_allowed: bool) -> None:
     if not topic:
