@@ -174,6 +174,13 @@ def test_a_trickled_body_arrives_in_pieces_after_its_headers(emqx_server: EmqxSe
     assert pieces > 2
     (entry,) = emqx_server.journal.requests("GET /clients", query={})[-1:]
     assert entry.fault == "trickle 2 s on GET /clients"
+    emqx_server.faults.clear()
+    emqx_server.faults.delay("GET /clients", 0.3, trickle=True)
+    started = time.monotonic()
+    with requests.get(emqx_server.api_url + "/clients", auth=emqx_server.auth, stream=True, timeout=30) as response:
+        assert response.status_code == 200
+        assert response.raw.read() == expected  # an HTTP client reads the body whole all the same
+    assert time.monotonic() - started >= 0.3
 
 
 def test_a_node_down_leaves_the_cluster_until_the_fault_ends(cluster: EmqxServer) -> None:
