@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -30,3 +31,24 @@ def put(server: EmqxServer, path: str, body: Any = None, **options: Any) -> requ
 
 def delete(server: EmqxServer, path: str, **options: Any) -> requests.Response:
     return call(server, "DELETE", path, **options)
+
+
+def ok(response: requests.Response, status: int = 200) -> Any:
+    """The JSON body of a response that must have `status` (None when it has no body)."""
+    assert response.status_code == status, response.text
+    return response.json() if response.content else None
+
+
+def error(response: requests.Response, status: int, code: str, message: str) -> None:
+    """An EMQX error answer, exactly."""
+    assert response.status_code == status, response.text
+    assert response.json() == {"code": code, "message": message}
+
+
+def hocon(**fields: Any) -> str:
+    """One hocon validation error as EMQX writes it (jiffy: compact, keys descending)."""
+
+    def ordered(node: Any) -> Any:
+        return {k: ordered(node[k]) for k in sorted(node, reverse=True)} if isinstance(node, dict) else node
+
+    return json.dumps(ordered({"kind": "validation_error", **fields}), separators=(",", ":"), ensure_ascii=False)

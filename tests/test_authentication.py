@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from api import delete, get, post, put
+from api import delete, error, get, post, put
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.model import scenario
@@ -35,10 +35,6 @@ RENDERED = {
 }
 NO_CHAIN = {"code": "NOT_FOUND", "message": "Authenticator not found in the 'global' scope"}
 USERS = f"/authentication/{ID}/users"
-
-
-def _error(response: requests.Response, status: int, code: str, message: str) -> None:
-    assert (response.status_code, response.json()) == (status, {"code": code, "message": message})
 
 
 def _schema_error(response: requests.Response, detail: Any) -> None:
@@ -238,14 +234,14 @@ def test_a_round_tripped_get_body_is_refused_for_its_id(emqx_server: EmqxServer)
 def test_create_twice_is_409(emqx_server: EmqxServer) -> None:
     post(emqx_server, "/authentication", BUILTIN)
     response = post(emqx_server, "/authentication", {**BUILTIN, "password_hash_algorithm": {"name": "md5"}})
-    _error(response, 409, "ALREADY_EXISTS", f"Authenticator '{ID}' already exist")
+    error(response, 409, "ALREADY_EXISTS", f"Authenticator '{ID}' already exist")
     assert _chain(emqx_server) == [RENDERED]
 
 
 def test_unknown_authenticator_is_404(emqx_server: EmqxServer) -> None:
     for response in (get(emqx_server, "/authentication/jwt"), get(emqx_server, "/authentication/jwt/status")):
-        _error(response, 404, "NOT_FOUND", "Authenticator 'jwt' does not exist")
-    _error(put(emqx_server, "/authentication/jwt", BUILTIN), 404, "NOT_FOUND", "Authenticator 'jwt' does not exist")
+        error(response, 404, "NOT_FOUND", "Authenticator 'jwt' does not exist")
+    error(put(emqx_server, "/authentication/jwt", BUILTIN), 404, "NOT_FOUND", "Authenticator 'jwt' does not exist")
 
 
 def test_update_replaces_the_whole_config_and_keeps_users(emqx_server: EmqxServer) -> None:
@@ -268,13 +264,13 @@ def test_update_to_another_type_is_refused(emqx_server: EmqxServer) -> None:
 
 
 def test_delete_drops_users_and_metrics_and_the_chain(emqx_server: EmqxServer) -> None:
-    _error(delete(emqx_server, f"/authentication/{ID}"), 404, "NOT_FOUND", NO_CHAIN["message"])
+    error(delete(emqx_server, f"/authentication/{ID}"), 404, "NOT_FOUND", NO_CHAIN["message"])
     _with_users(emqx_server, ("u1", "p1", False))
     emqx_server.connect("c1", username="u1", password="p1")
     assert delete(emqx_server, "/authentication/jwt").status_code == 204  # idempotent while a chain exists
     assert delete(emqx_server, f"/authentication/{ID}").status_code == 204
     assert _chain(emqx_server) == []
-    _error(get(emqx_server, USERS), 404, "NOT_FOUND", NO_CHAIN["message"])
+    error(get(emqx_server, USERS), 404, "NOT_FOUND", NO_CHAIN["message"])
     post(emqx_server, "/authentication", BUILTIN)
     assert get(emqx_server, USERS).json()["meta"]["count"] == 0
     assert get(emqx_server, f"/authentication/{ID}/status").json()["metrics"]["total"] == 0
@@ -282,23 +278,23 @@ def test_delete_drops_users_and_metrics_and_the_chain(emqx_server: EmqxServer) -
 
 def test_position_and_order(emqx_server: EmqxServer) -> None:
     path = f"/authentication/{ID}/position/"
-    _error(put(emqx_server, path + "front"), 404, "NOT_FOUND", f"Authenticator '{ID}' does not exist")
+    error(put(emqx_server, path + "front"), 404, "NOT_FOUND", f"Authenticator '{ID}' does not exist")
     post(emqx_server, "/authentication", BUILTIN)
     for position in ("front", "rear"):
         assert put(emqx_server, path + position).status_code == 204
     for position in ("middle", "before:", "after:"):
-        _error(put(emqx_server, path + position), 400, "BAD_REQUEST", "Invalid value for 'position'")
-    _error(put(emqx_server, path + f"before:{ID}"), 404, "NOT_FOUND", f"Authenticator '{ID}' does not exist")
-    _error(put(emqx_server, path + "after:jwt"), 404, "NOT_FOUND", "Authenticator 'jwt' does not exist")
+        error(put(emqx_server, path + position), 400, "BAD_REQUEST", "Invalid value for 'position'")
+    error(put(emqx_server, path + f"before:{ID}"), 404, "NOT_FOUND", f"Authenticator '{ID}' does not exist")
+    error(put(emqx_server, path + "after:jwt"), 404, "NOT_FOUND", "Authenticator 'jwt' does not exist")
     assert put(emqx_server, "/authentication/order", [{"id": ID}]).status_code == 204
-    _error(put(emqx_server, "/authentication/order", []), 400, "BAD_REQUEST", f"No positions are specified for authenticators: {ID}")
-    _error(
+    error(put(emqx_server, "/authentication/order", []), 400, "BAD_REQUEST", f"No positions are specified for authenticators: {ID}")
+    error(
         put(emqx_server, "/authentication/order", [{"id": "a"}, {"id": ID}, {"id": "b"}]),
         400,
         "BAD_REQUEST",
         "Authenticators: b, a are not found",
     )
-    _error(
+    error(
         put(emqx_server, "/authentication/order", [{"id": "a"}]),
         400,
         "BAD_REQUEST",
@@ -355,7 +351,7 @@ def test_user_create_get_update_delete(emqx_server: EmqxServer) -> None:
         emqx_server.connect("c1", username="u1", password="p2")
     assert emqx_server.connect("c1", username="u1", password="p3").is_superuser is True
     assert delete(emqx_server, f"{USERS}/u1").status_code == 204
-    _error(get(emqx_server, f"{USERS}/u1"), 404, "NOT_FOUND", "User not found")
+    error(get(emqx_server, f"{USERS}/u1"), 404, "NOT_FOUND", "User not found")
 
 
 def test_passwords_are_stored_hashed_and_never_returned(emqx_server: EmqxServer) -> None:
@@ -414,7 +410,7 @@ def test_plain_passwords_compare_caseless(emqx_server: EmqxServer) -> None:
 
 def test_user_errors_in_emqx_order(emqx_server: EmqxServer) -> None:
     body = {"user_id": "u1", "password": "p"}
-    _error(post(emqx_server, USERS, {"user_id": "", "password": "p"}), 400, "BAD_REQUEST", "User error: invalid_user_id")
+    error(post(emqx_server, USERS, {"user_id": "", "password": "p"}), 400, "BAD_REQUEST", "User error: invalid_user_id")
     for response in (
         post(emqx_server, USERS, body),
         get(emqx_server, USERS),
@@ -422,7 +418,7 @@ def test_user_errors_in_emqx_order(emqx_server: EmqxServer) -> None:
         put(emqx_server, f"{USERS}/u1", {"password": "p"}),
         delete(emqx_server, f"{USERS}/u1"),
     ):
-        _error(response, 404, "NOT_FOUND", NO_CHAIN["message"])
+        error(response, 404, "NOT_FOUND", NO_CHAIN["message"])
     post(emqx_server, "/authentication", BUILTIN)
     not_in_chain = 'User error: {not_found,{authenticator,<<"jwt\\"x">>}}'
     for response in (
@@ -431,11 +427,11 @@ def test_user_errors_in_emqx_order(emqx_server: EmqxServer) -> None:
         get(emqx_server, '/authentication/jwt"x/users/u1'),
         delete(emqx_server, '/authentication/jwt"x/users/u1'),
     ):
-        _error(response, 400, "BAD_REQUEST", not_in_chain)
+        error(response, 400, "BAD_REQUEST", not_in_chain)
     for response in (get(emqx_server, f"{USERS}/u1"), put(emqx_server, f"{USERS}/u1", {"password": "p"}), delete(emqx_server, f"{USERS}/u1")):
-        _error(response, 404, "NOT_FOUND", "User not found")
+        error(response, 404, "NOT_FOUND", "User not found")
     assert post(emqx_server, USERS, body).status_code == 201
-    _error(post(emqx_server, USERS, {**body, "password": "other"}), 409, "ALREADY_EXISTS", "User already exists")
+    error(post(emqx_server, USERS, {**body, "password": "other"}), 409, "ALREADY_EXISTS", "User already exists")
     emqx_server.connect("c1", username="u1", password="p")  # the first password stays
 
 
@@ -553,18 +549,18 @@ def test_import_hashed_stores_hash_and_salt_verbatim(emqx_server: EmqxServer) ->
 )
 def test_import_refuses_bad_files_whole(emqx_server: EmqxServer, name: str, content: str, kind: str, message: str) -> None:
     post(emqx_server, "/authentication", BUILTIN)
-    _error(_upload(emqx_server, name, content, kind), 400, "BAD_REQUEST", message)
+    error(_upload(emqx_server, name, content, kind), 400, "BAD_REQUEST", message)
     assert get(emqx_server, USERS).json()["meta"]["count"] == 0
 
 
 def test_import_request_errors(emqx_server: EmqxServer) -> None:
     csv = "user_id,password\nu1,p1\n"
-    _error(_upload(emqx_server, "u.csv", csv, part="file"), 400, "BAD_REQUEST", "Missing required parameter: filename")
-    _error(_upload(emqx_server, "u.csv", csv), 404, "NOT_FOUND", NO_CHAIN["message"])
+    error(_upload(emqx_server, "u.csv", csv, part="file"), 400, "BAD_REQUEST", "Missing required parameter: filename")
+    error(_upload(emqx_server, "u.csv", csv), 404, "NOT_FOUND", NO_CHAIN["message"])
     post(emqx_server, "/authentication", BUILTIN)
     response = requests.post(emqx_server.api_url + "/authentication/jwt/import_users", files={"filename": ("u.csv", csv)}, auth=emqx_server.auth, timeout=30)
-    _error(response, 404, "NOT_FOUND", "Authenticator 'jwt' does not exist")
-    _error(post(emqx_server, IMPORT + "?type=plain", {}), 400, "BAD_REQUEST", "function_clause")
+    error(response, 404, "NOT_FOUND", "Authenticator 'jwt' does not exist")
+    error(post(emqx_server, IMPORT + "?type=plain", {}), 400, "BAD_REQUEST", "function_clause")
     assert get(emqx_server, USERS).json()["meta"]["count"] == 0
 
 

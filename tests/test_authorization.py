@@ -9,12 +9,11 @@ line references); the hocon error texts are those a 5.8.9 node writes.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 import pytest
 import requests
-from api import delete, get, post, put
+from api import delete, error, get, hocon, ok, post, put
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.model.acl_conf import DEFAULT_ACL_CONF
@@ -35,25 +34,6 @@ DEFAULT_SETTINGS = {"cache": {"enable": True, "excludes": [], "max_size": 32, "t
 DEFAULT_FILE = {"enable": True, "rules": DEFAULT_ACL_CONF, "type": "file"}
 BUILTIN = {"enable": True, "max_rules": 100, "type": "built_in_database"}
 NO_BUILTIN = {"code": "NOT_FOUND", "message": "Not found: built_in_database"}
-
-
-def ok(response: requests.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json() if response.content else None
-
-
-def error(response: requests.Response, status: int, code: str, message: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json() == {"code": code, "message": message}
-
-
-def hocon(**fields: Any) -> str:
-    """A hocon validation error as EMQX writes it (jiffy: keys descending, compact)."""
-
-    def ordered(node: Any) -> Any:
-        return {k: ordered(node[k]) for k in sorted(node, reverse=True)} if isinstance(node, dict) else node
-
-    return json.dumps(ordered({"kind": "validation_error", **fields}), separators=(",", ":"))
 
 
 def authz_state(server: EmqxServer) -> Any:

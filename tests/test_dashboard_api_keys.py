@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from api import hocon
 
 from pytest_emqx_mock import EmqxServer
 
@@ -46,12 +47,6 @@ NAME_NOT_FOUND = {"code": "NOT_FOUND", "message": "Name NOT FOUND"}
 
 Y2100 = 4102444800  # 2100-01-01T00:00:00Z
 Y2020 = 1577836800  # 2020-01-01T00:00:00Z
-
-
-def hocon(**fields: Any) -> str:
-    """One hocon validation error as EMQX writes it: compact JSON, keys in descending order."""
-    fields = {"kind": "validation_error", **fields}
-    return json.dumps({k: fields[k] for k in sorted(fields, reverse=True)}, separators=(",", ":"), ensure_ascii=False)
 
 
 def sha512_16(text: str) -> str:

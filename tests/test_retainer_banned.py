@@ -9,13 +9,12 @@ the Erlang-printed error texts were produced by an Erlang/OTP node running the s
 from __future__ import annotations
 
 import base64
-import json
 import time
 from typing import Any
 
 import pytest
 import requests
-from api import delete, get, post, put
+from api import delete, error, get, hocon, ok, post, put
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.model.broker import Banned
@@ -48,25 +47,6 @@ FAR = 4_102_444_800  # 2100-01-01T00:00:00Z
 
 
 
-
-
-def ok(response: requests.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json() if response.content else None
-
-
-def error(response: requests.Response, status: int, code: str, message: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json() == {"code": code, "message": message}
-
-
-def hocon(**fields: Any) -> str:
-    """A hocon validation error as EMQX writes it (jiffy: keys descending, compact)."""
-
-    def ordered(node: Any) -> Any:
-        return {k: ordered(node[k]) for k in sorted(node, reverse=True)} if isinstance(node, dict) else node
-
-    return json.dumps(ordered({"kind": "validation_error", **fields}), separators=(",", ":"))
 
 
 def retained_topics(server: EmqxServer, **params: Any) -> list[str]:

@@ -8,8 +8,9 @@ rows; `match_topic` is a fuzzy filter applied to each chunk, and then there is n
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Sequence
 
+from ..model.paging import ets_page
 from ..model.routes import SubscriptionEntry, parse_topic, session_entries, tables
 from ..model.topics import InvalidFilter, matches
 from .erlang import listed_nodes
@@ -17,8 +18,6 @@ from .replies import ApiError
 from .routing import Call, Routes
 
 routes = Routes()
-
-T = TypeVar("T")
 
 
 def subscription_row(entry: SubscriptionEntry) -> dict[str, Any]:
@@ -34,49 +33,6 @@ def subscription_row(entry: SubscriptionEntry) -> dict[str, Any]:
         "rh": subscription.rh,
         "topic": entry.topic,
     }
-
-
-def cluster_query(
-    tables_by_node: Sequence[Sequence[T]], page: int, limit: int, keep: Callable[[T], bool] | None = None
-) -> tuple[list[T], bool]:
-    """Page `page` of the nodes' rows and its `hasnext`, the way `emqx_mgmt_api` pages them.
-
-    Each node's rows (those the match spec selects, in table order) are read in chunks of
-    `limit` (`ets:select_reverse/3`); `keep`, the fuzzy filter, then drops rows of each chunk.
-    A chunk shorter than `limit` is the end of that node's table; a full one carries a
-    continuation even when nothing follows. So `hasnext` is true when the page ends inside a
-    chunk, and when it ends at a chunk's end unless that was the end of the last node's
-    table: a page that ends exactly at a full chunk says `hasnext: true` though no row follows.
-    """
-    page_start, page_end = (page - 1) * limit, page * limit
-    cursor = 0
-    found: list[T] = []
-    for index, rows in enumerate(tables_by_node):
-        last_node = index == len(tables_by_node) - 1
-        position, size = 0, len(rows)
-        while True:
-            if keep is None:  # whole chunks before the page: only the cursor moves
-                skipped = min((page_start - cursor) // limit, (size - position) // limit)
-                if skipped > 0:
-                    cursor += skipped * limit
-                    position += skipped * limit
-            chunk = list(rows[position : position + limit])
-            position += len(chunk)
-            complete = len(chunk) < limit
-            if keep is not None:
-                chunk = [row for row in chunk if keep(row)]
-            new_cursor = cursor + len(chunk)
-            if new_cursor >= page_end:
-                wanted = chunk[max(0, page_start - cursor) :][: limit - len(found)]
-                overflow = limit - len(found) < len(chunk)
-                found.extend(wanted)
-                return found, overflow or not (complete and last_node)
-            if new_cursor > page_start:
-                found.extend(chunk[max(0, page_start - cursor) :])
-            cursor = new_cursor
-            if complete:
-                break
-    return found, False
 
 
 # -- the listing --------------------------------------------------------------------------
@@ -134,8 +90,8 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
     meta: dict[str, Any] = {"page": page, "limit": limit}
     if "match_topic" in query:
         pattern = query["match_topic"]
-        entries, meta["hasnext"] = cluster_query(per_node, page, limit, lambda e: matches(e.filter, pattern))
+        entries, meta["hasnext"] = ets_page(per_node, page, limit, lambda e: matches(e.filter, pattern))
     else:
-        entries, meta["hasnext"] = cluster_query(per_node, page, limit)
+        entries, meta["hasnext"] = ets_page(per_node, page, limit)
         meta["count"] = sum(len(node_entries) for node_entries in per_node)
     return {"data": [subscription_row(entry) for entry in entries], "meta": meta}
