@@ -165,7 +165,7 @@ def journal_and_faults_overhead(emqx: EmqxServer, http_rate: float, repeat: int 
     time of a whole request over HTTP (the figure the target is about) and of the app alone."""
     from werkzeug.test import EnvironBuilder
 
-    from pytest_emqx_mock.api import app as app_module
+    from pytest_emqx_mock.http import app as app_module
 
     app = emqx.app
     environ = EnvironBuilder(path=PAGE, headers={"Authorization": AUTH}).get_environ()
@@ -264,7 +264,7 @@ def authz_check_ms(rules: int = 1000, repeat: int = 2000) -> None:
     every publish runs the rules (the target: under 1 ms). Three shapes, the last rule being the
     match: rules that differ in a literal word, rules that all start `devices/+/`, and rules
     that all start with the client's own id (`${clientid}/+/`)."""
-    from pytest_emqx_mock.model.authz import PUBLISH, Access
+    from pytest_emqx_mock.state.authz import PUBLISH, Access
 
     shapes = (("distinct topics", "devices/{}/state"), ("one shared prefix", "devices/+/{}"), ("placeholders", "${{clientid}}/+/{}"))
     for shape, template in shapes:

@@ -1,12 +1,12 @@
 """pytest-emqx-mock: a fake EMQX management REST API for tests."""
 
-from .model.access import ApiKey, BootstrapEntry, DashboardUser
-from .model.authn import Authenticator, BuiltinUser, NotAuthorized
-from .model.banned import Ban
-from .model.broker import Banned, Broker, BrokerConfig, Published
-from .model.cluster import Alarm, Node
-from .model.scenario import ScenarioError
-from .model.sessions import Delivery, Message, QueuedMessage, Session, Subscription
+from .state.access import ApiKey, BootstrapEntry, DashboardUser
+from .state.authn import Authenticator, BuiltinUser, NotAuthorized
+from .state.banned import Ban
+from .state.broker import Banned, Broker, BrokerConfig, Published
+from .state.cluster import Alarm, Node
+from .scripting.scenario import ScenarioError
+from .state.sessions import Delivery, Message, QueuedMessage, Session, Subscription
 from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
 
 __all__ = [

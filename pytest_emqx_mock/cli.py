@@ -9,8 +9,8 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
-from .model.broker import EDITIONS
-from .model.scenario import ScenarioError, file_format
+from .state.broker import EDITIONS
+from .scripting.scenario import ScenarioError, file_format
 from .server import EmqxServer, load_bootstrap_file
 
 

@@ -11,7 +11,7 @@ from typing import Any, Generator, Iterable, Mapping
 
 import pytest
 
-from .model.broker import EDITIONS
+from .state.broker import EDITIONS
 from .server import EmqxServer
 
 

@@ -11,25 +11,25 @@ from typing import Any, Iterable, Mapping
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from .api.app import EmqxApp
-from .api.control import PREFIX as CONTROL_PREFIX
-from .api.control import ControlApi
-from .api.faults import Faults, sockets_to_reset
-from .api.journal import Journal, JournalEntry
-from .model import scenario
-from .model.access import (
+from .http.app import EmqxApp
+from .scripting.control import PREFIX as CONTROL_PREFIX
+from .scripting.control import ControlApi
+from .scripting.faults import Faults, sockets_to_reset
+from .scripting.journal import Journal, JournalEntry
+from .scripting import scenario
+from .state.access import (
     ADMINISTRATOR,
     ApiKey,
     BootstrapEntry,
     DashboardUser,
     parse_bootstrap_file,
 )
-from .model.authn import Authenticator, BuiltinUser
-from .model.authz import Decision, Source
-from .model.banned import Ban
-from .model.broker import CE, DEFAULT_NODE, Broker, BrokerConfig, Published
-from .model.cluster import Alarm, Node
-from .model.sessions import Message, Session
+from .state.authn import Authenticator, BuiltinUser
+from .state.authz import Decision, Source
+from .state.banned import Ban
+from .state.broker import CE, DEFAULT_NODE, Broker, BrokerConfig, Published
+from .state.cluster import Alarm, Node
+from .state.sessions import Message, Session
 
 #: The administrator API key every fake starts with unless told otherwise.
 DEFAULT_API_KEY = "pytest-emqx-mock"

@@ -18,8 +18,8 @@ import requests
 from api import delete, error, get, post, put
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.model import scenario
-from pytest_emqx_mock.model.authn import NotAuthorized, check_password, hash_password
+from pytest_emqx_mock.scripting import scenario
+from pytest_emqx_mock.state.authn import NotAuthorized, check_password, hash_password
 
 ID = "password_based:built_in_database"
 BUILTIN = {"mechanism": "password_based", "backend": "built_in_database", "password_hash_algorithm": {"name": "sha256"}}

@@ -16,8 +16,8 @@ import requests
 from api import delete, error, get, hocon, ok, post, put
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.model.acl_conf import DEFAULT_ACL_CONF
-from pytest_emqx_mock.model.authz import (
+from pytest_emqx_mock.state.acl_conf import DEFAULT_ACL_CONF
+from pytest_emqx_mock.state.authz import (
     PUBLISH,
     SUBSCRIBE,
     Access,
@@ -26,8 +26,8 @@ from pytest_emqx_mock.model.authz import (
     consult,
     topic_matches,
 )
-from pytest_emqx_mock.model.scenario import ScenarioError
-from pytest_emqx_mock.model.sessions import Session
+from pytest_emqx_mock.scripting.scenario import ScenarioError
+from pytest_emqx_mock.state.sessions import Session
 
 RULES = "/authorization/sources/built_in_database/rules"
 DEFAULT_SETTINGS = {"cache": {"enable": True, "excludes": [], "max_size": 32, "ttl": "1m"}, "deny_action": "ignore", "no_match": "allow"}

@@ -209,7 +209,7 @@ def test_messages_taken_later_equal_messages_delivered_at_once(seed: int) -> Non
     queue sizes, overlapping subscriptions and reads in between."""
     import random
 
-    from pytest_emqx_mock.model.broker import Broker, BrokerConfig
+    from pytest_emqx_mock.state.broker import Broker, BrokerConfig
 
     def run(deliver_at_once: bool) -> Any:
         rnd = random.Random(seed)

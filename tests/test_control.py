@@ -18,7 +18,7 @@ from api import get, post
 from test_cli import _Running
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.api.control import SEEDING
+from pytest_emqx_mock.scripting.control import SEEDING
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 

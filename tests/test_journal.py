@@ -10,7 +10,7 @@ import requests
 from api import delete, get, post
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.api.matching import RequestMatcher
+from pytest_emqx_mock.scripting.matching import RequestMatcher
 
 
 @pytest.fixture

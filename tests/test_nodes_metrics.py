@@ -18,8 +18,8 @@ import requests
 from api import get
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.model.metrics import METRIC_NAMES
-from pytest_emqx_mock.model.monitor import Monitor
+from pytest_emqx_mock.state.metrics import METRIC_NAMES
+from pytest_emqx_mock.state.monitor import Monitor
 
 N1, N2 = "emqx@n1", "emqx@n2"
 T0 = 1_700_000_003.0  # the monitor's clock at its start: 3 s after a 10 s sample time

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.api.publish import bulk_status, outcome
+from pytest_emqx_mock.flavours.v5.endpoints.publish import bulk_status, outcome
 
 NODE = "emqx@127.0.0.1"
 MSGID = re.compile(r"^[0-9A-F]{32}$")

@@ -17,7 +17,7 @@ import requests
 from api import delete, error, get, hocon, ok, post, put
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.model.broker import Banned
+from pytest_emqx_mock.state.broker import Banned
 
 DEFAULT_RETAINER = {
     "allow_never_expire": True,

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.api.schemas import SchemaCatalog
+from pytest_emqx_mock.http.schemas import SchemaCatalog
 
 #: Values of every JSON type, and some awkward ones, for each field and parameter.
 ODD_VALUES: list[Any] = [None, True, -1, 2**70, 1.5, "", "x" * 300, "é\u2028\\\"", [], [1, "a"], {}, {"a": {"b": []}}]

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from pytest_emqx_mock.api.schemas import SchemaCatalog, schema_files
+from pytest_emqx_mock.http.schemas import SchemaCatalog, schema_files
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 SPECS = {"ce": "emqx-5.8.1-ce-openapi.json", "ee": "emqx-enterprise-5.8.1-openapi.json"}

@@ -17,7 +17,7 @@ import requests
 from api import get, post
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.api import alarms as alarms_api
+from pytest_emqx_mock.flavours.v5.endpoints import alarms as alarms_api
 
 NODE = "emqx@127.0.0.1"
 N1, N2 = "emqx@n1", "emqx@n2"

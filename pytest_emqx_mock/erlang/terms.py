@@ -1,0 +1,56 @@
+"""Erlang terms as EMQX's error messages print them (`io_lib:format("~p")`), and the NODE_DOWN
+answer every node-scoped listing gives for a `node` it cannot call."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..http.replies import ApiError
+
+if TYPE_CHECKING:
+    from ..state.broker import Broker
+
+_BARE_ATOM = re.compile(r"^[a-z][A-Za-z0-9_@]*$")
+_RESERVED = frozenset(
+    "after and andalso band begin bnot bor bsl bsr bxor case catch cond div else end fun if let "
+    "maybe not of or orelse receive rem try when xor".split()
+)
+_ESCAPES = {0x22: b'\\"', 0x5C: b"\\\\", 0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t",
+            0x0B: b"\\v", 0x08: b"\\b", 0x0C: b"\\f", 0x1B: b"\\e"}  # fmt: skip
+
+
+def atom(name: str) -> str:
+    """`emqx@n1` bare when it may be, else in single quotes: `'emqx@10.0.0.2'`."""
+    if _BARE_ATOM.match(name) and name not in _RESERVED:
+        return name
+    return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def binary(data: bytes) -> str:
+    """`<<"text">>` when every byte is printable Latin-1 (so UTF-8 text whose continuation
+    bytes are all >= 0xA0 shows as itself), `<<1,2,3>>` otherwise."""
+    if all(32 <= byte <= 126 or byte >= 160 or byte in _ESCAPES for byte in data):
+        text = b"".join(_ESCAPES.get(byte, bytes((byte,))) for byte in data)
+        return '<<"' + text.decode(errors="replace") + '">>'
+    return "<<" + ",".join(str(byte) for byte in data) + ">>"
+
+
+def listed_nodes(broker: Broker, node: str | None) -> list[str]:
+    """The nodes a node-scoped listing reads: every running node, or the one its `node`
+    parameter names. A name that is no atom in the cluster is refused before any call, and a
+    member that is down fails the rpc, as does one whose rpc times out (after that wait): all
+    500 NODE_DOWN."""
+    if node is None:
+        nodes = broker.running_nodes
+    elif node not in broker.nodes:
+        raise ApiError(500, "NODE_DOWN", f'bad rpc call {binary(node.encode())}, Reason <<"invalid node">>')
+    elif node not in broker.running_nodes:
+        raise ApiError(500, "NODE_DOWN", f"bad rpc call {atom(node)}, Reason nodedown")
+    else:
+        nodes = [node]
+    for name in nodes:  # the query visits the nodes in turn: the first that hangs fails it
+        timeout = broker.nodes[name].rpc_timeout
+        if timeout is not None:
+            raise ApiError(500, "NODE_DOWN", f"bad rpc call {atom(name)}, Reason timeout", delay=timeout)
+    return nodes

@@ -1,0 +1,125 @@
+"""Who is calling: Basic API keys and bearer tokens, with EMQX's 401/403 answers
+(`emqx_dashboard:authorize/2`, `emqx_mgmt_auth`, `emqx_dashboard_token`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ...state.access import ADMINISTRATOR, PUBLISHER, VIEWER, Token
+from ...state.broker import EE
+from ...state.clock import now
+from ...http.replies import ApiError, RawReply, Reply
+from ...http.routing import BASE_PATH
+
+if TYPE_CHECKING:
+    from werkzeug import Request
+
+    from ...state.broker import Broker
+    from ...http.routing import Route
+
+_CHALLENGE = {"WWW-Authenticate": 'Basic Realm="emqx-dashboard"'}
+_PUBLISH_PATHS = ("/publish", "/publish/bulk")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The credential a request was authorized with."""
+
+    kind: str  # "api_key" or "token"
+    name: str  # the API key (not its name) or the dashboard username
+    role: str
+    token: Token | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+def _unauthorized(code: str, message: str) -> ApiError:
+    return ApiError(401, code, message, dict(_CHALLENGE))
+
+
+_TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+
+
+def _malformed_header() -> RawReply:
+    """cowboy cannot parse the header, crashes, and answers 400 with no body."""
+    return RawReply(Reply(400))
+
+
+def authenticate(request: Request, route: Route, broker: Broker) -> Principal:
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise _unauthorized("AUTHORIZATION_HEADER_ERROR", "Support authorization: basic/bearer ")
+    scheme, _, credentials = header.strip().partition(" ")
+    scheme, credentials = scheme.lower(), credentials.strip()
+    if scheme == "basic":
+        return _api_key(_basic_credentials(credentials), request, route, broker)
+    if scheme == "bearer" and _TOKEN68.match(credentials):
+        return _bearer(credentials, request, route, broker)
+    if scheme == "digest" and credentials:
+        raise _unauthorized("AUTHORIZATION_HEADER_ERROR", "Support authorization: basic/bearer ")
+    raise _malformed_header()
+
+
+def _basic_credentials(credentials: str) -> tuple[str, str]:
+    """Decode `key:secret` like Erlang's base64 (padding required, white space ignored)."""
+    try:
+        decoded = base64.b64decode("".join(credentials.split()), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise _malformed_header() from None
+    api_key, sep, secret = decoded.partition(":")
+    if not credentials or not sep:
+        raise _malformed_header()
+    return api_key, secret
+
+
+def _api_key(credentials: tuple[str, str], request: Request, route: Route, broker: Broker) -> Principal:
+    if route.api_key_block:
+        raise _unauthorized(
+            "API_KEY_NOT_ALLOW",
+            "Please use bearer Token instead, using API key/secret in "
+            f"{route.api_key_block} path is not permitted",
+        )
+    with broker.lock:
+        key = broker.api_keys.authenticate(*credentials)
+    if key is None:
+        raise _unauthorized("BAD_API_KEY_OR_SECRET", "Check api_key/api_secret")
+    if broker.edition == EE and not _api_key_role_allows(key.role, request):
+        raise ApiError(403, "UNAUTHORIZED_ROLE", "This API Key don't have permission to access this resource")
+    return Principal("api_key", key.api_key, key.role)
+
+
+def _api_key_role_allows(role: str, request: Request) -> bool:
+    if role == ADMINISTRATOR:
+        return True
+    if role == VIEWER:
+        return request.method == "GET"
+    if role == PUBLISHER:
+        return request.method == "POST" and request.path.removeprefix(BASE_PATH) in _PUBLISH_PATHS
+    return False
+
+
+def _bearer(token_text: str, request: Request, route: Route, broker: Broker) -> Principal:
+    with broker.lock:
+        token = broker.tokens.lookup(token_text)
+        if token is None:
+            raise ApiError(401, "BAD_TOKEN", "Get a token by POST /login")
+        if token.expires_at <= now():
+            raise ApiError(401, "TOKEN_TIME_OUT", "Token expired, get new token by POST /login")
+        if broker.edition == EE and not _user_role_allows(token, request, route):
+            raise ApiError(403, "UNAUTHORIZED_ROLE", "You don't have permission to access this resource")
+        broker.tokens.touch(token)
+    return Principal("token", token.username, token.role, token)
+
+
+def _user_role_allows(token: Token, request: Request, route: Route) -> bool:
+    if token.role == ADMINISTRATOR or request.method == "GET":
+        return True
+    if route.key == "POST /logout":
+        return True
+    own_password = f"{BASE_PATH}/users/{token.username}/change_pwd"
+    return route.key == "POST /users/{username}/change_pwd" and request.path == own_password

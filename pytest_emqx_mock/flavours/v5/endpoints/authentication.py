@@ -1,0 +1,291 @@
+"""`emqx_authn_api` and `emqx_authn_user_import_api`: the global authentication chain and
+its built-in database users (EMQX 5.8.9).
+
+* An authenticator body is a union chosen by `mechanism` and `backend`, and its
+  `password_hash_algorithm` a union chosen by `name`; the member is picked here and checked
+  with the pipeline's own validator, its errors naming the member as `matched_type`. Only
+  `password_based:built_in_database` is served: other mechanisms are `unsupported_mechanism`.
+* The API schema gives `password_hash_algorithm` no default, so a body without it is refused
+  (`required_field` at `root.password_hash_algorithm.name`, as hocon reports the first member).
+* User operations: no chain → 404 `Authenticator not found in the 'global' scope`; an id not in
+  the chain → 400 `User error: {not_found,{authenticator,<<"id">>}}`. The import reports that
+  case as 404 instead, and answers 200 with its counts (5.8.9; the 5.8.1 spec says 204).
+* Configs are written as jsx writes them: `id` (an atom key) first, then the others sorted.
+* User lists are in descending user id; a full page says `hasnext: true` even when nothing
+  follows (EMQX reads ETS in chunks); `like_user_id` drops `count`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ....state.authn import (
+    Authenticator,
+    AuthenticatorNotFound,
+    AuthnMetrics,
+    BadImport,
+    HashingUnavailable,
+    NoChain,
+    parse_import_file,
+    parse_import_list,
+)
+from ....state.errors import AlreadyExists, Invalid, NotFound
+from ....state.paging import ets_page
+from ....erlang.terms import binary
+from ....http.replies import ApiError, Reply, handler_crash
+from ....http.routing import Call, Routes
+from ....http.schemas import SchemaCatalog
+from ..validation import check_definition, invalid
+
+routes = Routes()
+
+_BUILTIN_DB = "authn:builtin_db_api"
+#: `password_hash_algorithm` members by `name` (any other name is checked as `simple`).
+_HASH_MEMBERS = {"pbkdf2": ("authn_hash_pbkdf2", "pbkdf2"), "bcrypt": ("authn_hash_bcrypt", "bcrypt_rw_api")}
+_HASH_PATH = "root.password_hash_algorithm"
+
+
+# -- the authenticator body ---------------------------------------------------------------
+
+
+def _in_member(errors: list[dict[str, Any]], path: str, matched_type: str) -> dict[str, Any]:
+    """hocon's report from the union member it chose (`ensure_type_path`): a lone error gets
+    the member's name (after any inner member's), several are wrapped under the member's path."""
+    if len(errors) == 1:
+        inner = errors[0].get("matched_type")
+        return {**errors[0], "matched_type": matched_type if inner is None else f"{matched_type}/{inner}"}
+    return {"path": path, "matched_type": matched_type, "kind": "validation_error", "errors": errors}
+
+
+def _hash_algorithm(catalog: SchemaCatalog, value: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """The `password_hash_algorithm` union: (converted, its errors)."""
+    if value is None:  # no default in the API schema: hocon checks the first member, bcrypt
+        return None, [
+            {"kind": "validation_error", "path": f"{_HASH_PATH}.name", "reason": "required_field", "matched_type": "authn_hash:bcrypt_rw_api"}
+        ]
+    if not isinstance(value, dict) or value.get("name") is None:  # the member selector throws
+        return None, [{"kind": "validation_error", "path": _HASH_PATH, "reason": "algorithm_name_missing"}]
+    definition, member = _HASH_MEMBERS.get(value["name"], ("authn_hash_simple", "simple"))
+    converted, errors = check_definition(catalog, definition, value)
+    for error in errors:
+        error["path"] = _HASH_PATH + error["path"].removeprefix("root")
+    return converted, [_in_member(errors, _HASH_PATH, f"authn_hash:{member}")] if errors else []
+
+
+def authenticator_config(call: Call) -> dict[str, Any]:
+    """The request's authenticator config, checked as hocon checks it, defaults filled."""
+    body = call.raw_body if isinstance(call.raw_body, dict) else {}  # the pipeline let only objects by
+    if "mechanism" not in body:
+        raise invalid({"kind": "validation_error", "path": "root", "reason": "missing_mechanism_field"})
+    if body["mechanism"] != "password_based" or body.get("backend") != "built_in_database":
+        selector = {key: body[key] for key in ("mechanism", "backend") if key in body}
+        raise invalid({"kind": "validation_error", "path": "root", "reason": "unsupported_mechanism", **selector})
+    converted, errors = check_definition(call.catalog, "authn_builtin_db_request", body)
+    if errors and errors[0]["reason"] == "unknown_fields":  # reported before any field is checked
+        raise invalid(_in_member(errors, "root", _BUILTIN_DB))
+    # the struct sees the algorithm as any map; the union below is what checks it
+    errors = [error for error in errors if not error["path"].startswith(_HASH_PATH)]
+    algorithm, algorithm_errors = _hash_algorithm(call.catalog, body.get("password_hash_algorithm"))
+    errors = algorithm_errors + errors  # the algorithm comes first in hocon's field order
+    if errors:
+        raise invalid(_in_member(errors, "root", _BUILTIN_DB))
+    return {**converted, "password_hash_algorithm": algorithm}
+
+
+# -- authenticators -------------------------------------------------------------------------
+
+
+def _authenticator(call: Call) -> Authenticator:
+    try:
+        return call.broker.authn.get(call.path["id"])
+    except NotFound as error:
+        raise ApiError(404, "NOT_FOUND", str(error)) from None
+
+
+@routes.get("/authentication")
+def list_authenticators(call: Call) -> Reply:
+    return Reply(200, [authenticator.view() for authenticator in call.broker.authn], keep_order=True)
+
+
+@routes.post("/authentication")
+def create_authenticator(call: Call) -> Reply:
+    config = authenticator_config(call)
+    try:
+        return Reply(200, call.broker.authn.create(config).view(), keep_order=True)
+    except AlreadyExists as error:
+        raise ApiError(409, "ALREADY_EXISTS", str(error)) from None
+
+
+@routes.get("/authentication/{id}")
+def get_authenticator(call: Call) -> Reply:
+    return Reply(200, _authenticator(call).view(), keep_order=True)
+
+
+@routes.put("/authentication/{id}")
+def update_authenticator(call: Call) -> Reply:
+    config = authenticator_config(call)
+    _authenticator(call)
+    try:
+        call.broker.authn.update(call.path["id"], config)
+    except Invalid as error:
+        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    return Reply(204)
+
+
+@routes.delete("/authentication/{id}")
+def delete_authenticator(call: Call) -> Reply:
+    try:
+        call.broker.authn.delete(call.path["id"])
+    except NoChain as error:
+        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    return Reply(204)
+
+
+@routes.get("/authentication/{id}/status")
+def authenticator_status(call: Call) -> dict[str, Any]:
+    """`built_in_database` has no resource: every node is `connected`, resource metrics empty."""
+    authenticator = _authenticator(call)
+    nodes = sorted(call.broker.running_nodes)
+    per_node = {node: authenticator.metrics.get(node, AuthnMetrics()) for node in nodes}
+    total = sum(per_node.values(), AuthnMetrics())
+    return {
+        "metrics": total.view(),
+        "node_error": [],
+        "node_metrics": [{"node": node, "metrics": metrics.view()} for node, metrics in per_node.items()],
+        "node_resource_metrics": [{"node": node, "metrics": {}} for node in nodes],
+        "node_status": [{"node": node, "status": "connected"} for node in nodes],
+        "resource_metrics": {},
+        "status": "connected",
+    }
+
+
+@routes.put("/authentication/{id}/position/{position}")
+def move_authenticator(call: Call) -> Reply:
+    try:
+        call.broker.authn.move(call.path["id"], call.path["position"])
+    except NotFound as error:
+        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    except Invalid as error:
+        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    return Reply(204)
+
+
+@routes.put("/authentication/order")
+def reorder_authenticators(call: Call) -> Reply:
+    try:
+        call.broker.authn.reorder([item["id"] for item in call.body])
+    except Invalid as error:
+        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    return Reply(204)
+
+
+# -- built-in database users ------------------------------------------------------------------
+
+
+def _user_store(call: Call) -> Authenticator:
+    try:
+        return call.broker.authn.for_users(call.path["id"])
+    except NoChain as error:
+        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    except AuthenticatorNotFound as error:
+        reason = f"{{not_found,{{authenticator,{binary(error.authenticator_id.encode())}}}}}"
+        raise ApiError(400, "BAD_REQUEST", f"User error: {reason}") from None
+
+
+def _hashing_failed(error: HashingUnavailable) -> ApiError:
+    return ApiError(400, "BAD_REQUEST", f"User error: {{exception,{error}}}")
+
+
+@routes.get("/authentication/{id}/users")
+def list_users(call: Call) -> dict[str, Any]:
+    query = call.query
+    authenticator = _user_store(call)
+    page, limit, like = query["page"], query["limit"], query.get("like_user_id")
+    if like == "":  # `binary:match/2` with an empty pattern raises inside the chain server
+        raise ApiError(400, "BAD_REQUEST", "User error: {exception,{error,badarg,[{binary,match,[],[]}]}}")
+    rows = authenticator.listing(query.get("is_superuser"))
+    found, hasnext = ets_page([rows], page, limit, None if like is None else lambda user: like in user.user_id)
+    meta: dict[str, Any] = {"page": page, "limit": limit, "hasnext": hasnext}
+    if like is None:
+        meta["count"] = len(rows)
+    return {"data": [user.view() for user in found], "meta": meta}
+
+
+@routes.post("/authentication/{id}/users")
+def create_user(call: Call) -> Reply:
+    body = call.body
+    if body["user_id"] == "":  # checked before the chain is looked at
+        raise ApiError(400, "BAD_REQUEST", "User error: invalid_user_id")
+    authenticator = _user_store(call)
+    try:
+        user = authenticator.add_user(body["user_id"], body["password"], body["is_superuser"])
+    except AlreadyExists as error:
+        raise ApiError(409, "ALREADY_EXISTS", str(error)) from None
+    except HashingUnavailable as error:
+        raise _hashing_failed(error) from None
+    return Reply(201, user.view())
+
+
+def _user(call: Call, authenticator: Authenticator) -> None:
+    try:
+        authenticator.user(call.path["user_id"])
+    except NotFound as error:
+        raise ApiError(404, "NOT_FOUND", str(error)) from None
+
+
+@routes.get("/authentication/{id}/users/{user_id}")
+def get_user(call: Call) -> dict[str, Any]:
+    authenticator = _user_store(call)
+    _user(call, authenticator)
+    return authenticator.user(call.path["user_id"]).view()
+
+
+@routes.put("/authentication/{id}/users/{user_id}")
+def update_user(call: Call) -> dict[str, Any]:
+    authenticator = _user_store(call)
+    _user(call, authenticator)
+    try:
+        user = authenticator.update_user(call.path["user_id"], call.body["password"], call.body.get("is_superuser"))
+    except HashingUnavailable as error:
+        raise _hashing_failed(error) from None
+    return user.view()
+
+
+@routes.delete("/authentication/{id}/users/{user_id}")
+def delete_user(call: Call) -> Reply:
+    authenticator = _user_store(call)
+    _user(call, authenticator)
+    authenticator.delete_user(call.path["user_id"])
+    return Reply(204)
+
+
+# -- import (`emqx_authn_user_import_api`: no schema check at all) ----------------------------
+
+
+@routes.post("/authentication/{id}/import_users")
+def import_users(call: Call) -> dict[str, Any]:
+    plain = call.query.get("type") == "plain"  # anything else, or nothing, is a hash import
+    request = call.request
+    if request.headers.get("Content-Type", "").startswith("application/json"):
+        upload: tuple[str, bytes] | None = None
+    else:
+        files = request.files.getlist("filename")
+        if not files:
+            raise ApiError(400, "BAD_REQUEST", "Missing required parameter: filename")
+        if len(files) > 1:
+            raise handler_crash("{badmatch,[...]}")
+        upload = (files[0].filename or "", files[0].read())
+    chain = call.broker.authn
+    if not len(chain):
+        raise ApiError(404, "NOT_FOUND", str(NoChain()))
+    try:
+        authenticator = chain.get(call.path["id"])
+    except NotFound as error:
+        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    try:
+        rows = parse_import_list(call.raw_body, plain) if upload is None else parse_import_file(*upload, plain)
+        return authenticator.import_users(rows, plain)
+    except BadImport as error:
+        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    except HashingUnavailable as error:
+        raise _hashing_failed(error) from None

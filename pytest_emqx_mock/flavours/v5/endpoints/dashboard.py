@@ -1,0 +1,127 @@
+"""`emqx_dashboard_api`: login, logout and dashboard users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ....state.access import ADMINISTRATOR, USER_ROLES, DashboardUser, password_problem
+from ....state.broker import EE
+from ....state.errors import AlreadyExists, Invalid, NotFound
+from ....http.replies import ApiError, Reply, handler_crash
+from ....http.routing import Call, Routes
+
+routes = Routes()
+
+
+def user_view(call: Call, user: DashboardUser) -> dict[str, Any]:
+    view: dict[str, Any] = {"username": user.username, "description": user.description}
+    if call.broker.edition == EE:
+        view.update(role=user.role, backend="local")
+    return view
+
+
+def _required(body: dict[str, Any], *names: str) -> list[Any]:
+    """The keys EMQX's handler pattern-matches on: without them it crashes (500)."""
+    missing = [name for name in names if name not in body]
+    if missing:
+        raise handler_crash(f'{{badkey,<<"{missing[0]}">>}}')
+    return [body[name] for name in names]
+
+
+def _role(call: Call) -> str:
+    role = call.body.get("role", ADMINISTRATOR)
+    if role not in USER_ROLES:
+        raise ApiError(400, "BAD_REQUEST", "Role does not exist")
+    return role
+
+
+@routes.post("/login", public=True)
+def login(call: Call) -> dict[str, Any]:
+    username, password = _required(call.body, "username", "password")
+    user = call.broker.users.login(username, password)
+    if user is None:
+        raise ApiError(401, "BAD_USERNAME_OR_PWD", "Auth failed")
+    token = call.broker.tokens.issue(user)
+    reply: dict[str, Any] = {"token": token.token, "version": call.broker.config.version}
+    reply["license"] = {"edition": call.broker.edition}
+    if call.broker.edition == EE:
+        reply["role"] = user.role
+    return reply
+
+
+@routes.post("/logout", api_key_block="logout")
+def logout(call: Call) -> Reply:
+    assert call.principal is not None and call.principal.token is not None
+    (username,) = _required(call.body, "username")
+    if not call.request.headers.get("Authorization", "").startswith("Bearer "):
+        raise handler_crash("function_clause")  # its clause matches the literal `Bearer `
+    if username != call.principal.name:
+        raise ApiError(401, "WRONG_TOKEN_OR_USERNAME", "Ensure your token & username")
+    call.broker.tokens.revoke(call.principal.token.token)
+    return Reply(204)
+
+
+@routes.get("/users", api_key_block="users")
+def list_users(call: Call) -> list[dict[str, Any]]:
+    return [user_view(call, user) for user in call.broker.users]
+
+
+@routes.post("/users", api_key_block="users")
+def create_user(call: Call) -> dict[str, Any]:
+    username, password = _required(call.body, "username", "password")
+    if not username or not password:
+        raise ApiError(400, "BAD_REQUEST", "Username or password undefined")
+    try:  # the model checks username, password and role in EMQX's order
+        user = call.broker.users.add(
+            username, password, description=call.body.get("description", ""), role=call.body.get("role", ADMINISTRATOR)
+        )
+    except (Invalid, AlreadyExists) as error:
+        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    return user_view(call, user)
+
+
+@routes.put("/users/{username}", api_key_block="users")
+def update_user(call: Call) -> dict[str, Any]:
+    (description,) = _required(call.body, "description")
+    role = _role(call)  # checked before the lookup; CE has no role field: administrator
+    try:
+        user = call.broker.users.get(call.path["username"])
+    except NotFound as error:
+        raise ApiError(404, "USER_NOT_FOUND", str(error)) from None
+    if role != user.role:  # EE: a role change logs the user out
+        user.role = role
+        call.broker.tokens.revoke_user(user.username)
+    user.description = description
+    return user_view(call, user)
+
+
+@routes.delete("/users/{username}", api_key_block="users")
+def delete_user(call: Call) -> Reply:
+    username = call.path["username"]
+    if username == call.broker.config.default_username:
+        raise ApiError(400, "NOT_ALLOWED", f'Cannot delete user <<"{username}">>')
+    if call.principal is not None and call.principal.kind == "token" and call.principal.name == username:
+        raise ApiError(400, "NOT_ALLOWED", "Cannot delete self")
+    try:
+        call.broker.delete_user(username)
+    except NotFound as error:
+        raise ApiError(404, "USER_NOT_FOUND", str(error)) from None
+    return Reply(204)
+
+
+@routes.post("/users/{username}/change_pwd")
+def change_password(call: Call) -> Reply:
+    old, new = _required(call.body, "old_pwd", "new_pwd")
+    if not old or not new:
+        raise ApiError(400, "BAD_REQUEST", "Old password or new password undefined")
+    try:
+        user = call.broker.users.get(call.path["username"])
+    except NotFound:
+        raise ApiError(404, "USER_NOT_FOUND", "User not found") from None
+    if not user.check_password(old):
+        raise ApiError(400, "ERROR_PWD_NOT_MATCH", "Old password not match")
+    problem = password_problem(new)
+    if problem:
+        raise ApiError(400, "BAD_REQUEST", problem)
+    call.broker.change_password(user, new)
+    return Reply(204)

@@ -1,0 +1,122 @@
+"""Routes as EMQX's HTTP layer (cowboy + minirest) matches them: on the raw, still-encoded
+path, so a client id like `a%2Fb` is one path segment holding `a/b`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import unquote
+
+if TYPE_CHECKING:
+    from werkzeug import Request
+
+    from ..state.broker import Broker
+    from ..flavours.v5.auth import Principal
+    from .replies import Reply
+    from .schemas import SchemaCatalog
+
+BASE_PATH = "/api/v5"
+
+
+@dataclass
+class Call:
+    """Everything a handler gets: the state, the validated input and who is calling."""
+
+    broker: Broker
+    catalog: SchemaCatalog
+    path: dict[str, str]
+    query: dict[str, Any]
+    body: Any
+    principal: Principal | None
+    request: Request
+    #: The body as sent (decoded JSON, before conversion): what EMQX merges into raw config.
+    raw_body: Any = None
+
+
+Handler = Callable[[Call], "Reply | Any"]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str  # relative to /api/v5, e.g. "/clients/{clientid}"
+    handler: Handler
+    public: bool = False  # EMQX's `security: []`: no credentials needed
+    #: EMQX refuses API keys here, naming this resource in the 401 message.
+    api_key_block: str | None = None
+    #: The template is the whole path, not one under /api/v5 (EMQX's un-prefixed `/status`).
+    absolute: bool = False
+
+    @property
+    def key(self) -> str:
+        """The operation's name in the schema files: `"GET /clients/{clientid}"`; an absolute
+        route shares the schema of its /api/v5 twin."""
+        return f"{self.method} {self.template}"
+
+    @property
+    def path(self) -> str:
+        return self.template if self.absolute else BASE_PATH + self.template
+
+
+@dataclass
+class Routes:
+    """The operations of one EMQX API module, registered with decorators."""
+
+    routes: list[Route] = field(default_factory=list)
+
+    def route(self, method: str, template: str, **options: Any) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append(Route(method, template, handler, **options))
+            return handler
+
+        return register
+
+    def get(self, template: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", template, **options)
+
+    def post(self, template: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", template, **options)
+
+    def put(self, template: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", template, **options)
+
+    def delete(self, template: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", template, **options)
+
+
+@dataclass
+class _Template:
+    segments: tuple[str, ...]  # literal segments, or "{name}" for a parameter
+    methods: dict[str, Route]
+
+    @property
+    def literal_count(self) -> int:
+        return sum(not s.startswith("{") for s in self.segments)
+
+
+class Router:
+    def __init__(self, routes: list[Route]) -> None:
+        by_template: dict[str, _Template] = {}
+        for route in routes:
+            template = by_template.setdefault(route.path, _Template(tuple(route.path.strip("/").split("/")), {}))
+            if route.method in template.methods:
+                raise ValueError(f"{route.method} {route.path} is registered twice")
+            template.methods[route.method] = route
+        self._by_length: dict[int, list[_Template]] = {}
+        # Literal segments win over parameters: /clients/kickout/bulk is not a client.
+        for template in sorted(by_template.values(), key=lambda t: -t.literal_count):
+            self._by_length.setdefault(len(template.segments), []).append(template)
+
+    def match(self, raw_path: str) -> tuple[dict[str, Route], dict[str, str]] | None:
+        """The routes (by method) and decoded path parameters for a raw request path."""
+        segments = [part for part in raw_path.split("/") if part]  # /api//v5 is /api/v5
+        for template in self._by_length.get(len(segments), ()):
+            args: dict[str, str] = {}
+            for pattern, segment in zip(template.segments, segments, strict=True):
+                if pattern.startswith("{"):
+                    args[pattern[1:-1]] = unquote(segment)
+                elif pattern != segment:
+                    break
+            else:
+                return template.methods, args
+        return None

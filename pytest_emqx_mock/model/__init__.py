@@ -1,1 +1,0 @@
-"""The fake cluster's state as plain Python objects (no HTTP here)."""
