@@ -1,13 +1,13 @@
 """pytest-emqx-mock: a fake EMQX management REST API for tests."""
 
+from .scripting.scenario import ScenarioError
+from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
 from .state.access import ApiKey, BootstrapEntry, DashboardUser
 from .state.authn import Authenticator, BuiltinUser, NotAuthorized
 from .state.banned import Ban
 from .state.broker import Banned, Broker, BrokerConfig, Published
 from .state.cluster import Alarm, Node
-from .scripting.scenario import ScenarioError
 from .state.sessions import Delivery, Message, QueuedMessage, Session, Subscription
-from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
 
 __all__ = [
     "Alarm",

@@ -9,9 +9,9 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
-from .state.broker import EDITIONS
 from .scripting.scenario import ScenarioError, file_format
 from .server import EmqxServer, load_bootstrap_file
+from .state.broker import EDITIONS
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,8 +11,8 @@ from typing import Any, Generator, Iterable, Mapping
 
 import pytest
 
-from .state.broker import EDITIONS
 from .server import EmqxServer
+from .state.broker import EDITIONS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -12,11 +12,11 @@ from typing import Any, Iterable, Mapping
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .http.app import EmqxApp
+from .scripting import scenario
 from .scripting.control import PREFIX as CONTROL_PREFIX
 from .scripting.control import ControlApi
 from .scripting.faults import Faults, sockets_to_reset
 from .scripting.journal import Journal, JournalEntry
-from .scripting import scenario
 from .state.access import (
     ADMINISTRATOR,
     ApiKey,

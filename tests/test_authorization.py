@@ -16,6 +16,7 @@ import requests
 from api import delete, error, get, hocon, ok, post, put
 
 from pytest_emqx_mock import EmqxServer
+from pytest_emqx_mock.scripting.scenario import ScenarioError
 from pytest_emqx_mock.state.acl_conf import DEFAULT_ACL_CONF
 from pytest_emqx_mock.state.authz import (
     PUBLISH,
@@ -26,7 +27,6 @@ from pytest_emqx_mock.state.authz import (
     consult,
     topic_matches,
 )
-from pytest_emqx_mock.scripting.scenario import ScenarioError
 from pytest_emqx_mock.state.sessions import Session
 
 RULES = "/authorization/sources/built_in_database/rules"

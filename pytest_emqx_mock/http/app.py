@@ -16,7 +16,7 @@ from urllib.parse import quote
 from werkzeug import Request
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..state.broker import Broker
+from ..flavours.v5.auth import Principal, authenticate
 from ..flavours.v5.endpoints import (
     alarms,
     api_keys,
@@ -36,13 +36,15 @@ from ..flavours.v5.endpoints import (
     subscriptions,
     topics,
 )
-from ..flavours.v5.auth import Principal, authenticate
+from ..flavours.v5.errors import model_error
+from ..flavours.v5.validation import RequestChecker
 from ..scripting.faults import TRICKLE_PIECES, Fault, Faults, break_connection
 from ..scripting.journal import Journal, JournalEntry
+from ..state.broker import Broker
+from ..state.errors import ModelError
 from .replies import ApiError, RawReply, Reply, encode
 from .routing import Call, Route, Router
 from .schemas import catalog
-from ..flavours.v5.validation import RequestChecker
 
 #: Every EMQX API module the fake serves, each a thin translation of its EMQX namesake.
 API_MODULES = (
@@ -288,6 +290,8 @@ class EmqxApp:
                 reply = result if isinstance(result, Reply) else Reply(200, result)
         except ApiError as error:
             reply = error.reply()
+        except ModelError as error:  # a refusal of the state model's, in this operation's words
+            reply = model_error(route, error).reply()
         except RawReply as raw:
             return raw.reply
         except Exception as error:

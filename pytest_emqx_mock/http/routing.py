@@ -4,14 +4,14 @@ path, so a client id like `a%2Fb` is one path segment holding `a/b`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from werkzeug import Request
 
-    from ..state.broker import Broker
     from ..flavours.v5.auth import Principal
+    from ..state.broker import Broker
     from .replies import Reply
     from .schemas import SchemaCatalog
 
@@ -46,6 +46,9 @@ class Route:
     api_key_block: str | None = None
     #: The template is the whole path, not one under /api/v5 (EMQX's un-prefixed `/status`).
     absolute: bool = False
+    #: How this operation answers the state model's refusals, by error class (the nearest class
+    #: of a raised error wins): `(status, code)`; a class not named gets its flavour's default.
+    errors: Mapping[type, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

@@ -24,6 +24,15 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 
+from ..flavours.v5.endpoints.alarms import alarm_view
+from ..flavours.v5.endpoints.api_keys import key_view
+from ..flavours.v5.endpoints.authorization import source_view
+from ..flavours.v5.endpoints.banned import ban_view
+from ..flavours.v5.endpoints.clients import client_row
+from ..flavours.v5.endpoints.dashboard import user_view
+from ..flavours.v5.endpoints.retainer import message_detail
+from ..http.replies import encode
+from ..http.routing import Call
 from ..state.access import ApiKey, DashboardUser
 from ..state.authn import Authenticator, BuiltinUser
 from ..state.authz import Decision, Source
@@ -33,17 +42,8 @@ from ..state.clock import now
 from ..state.cluster import Alarm, Node
 from ..state.errors import NotFound
 from ..state.sessions import Message, Session
-from ..flavours.v5.endpoints.alarms import alarm_view
-from ..flavours.v5.endpoints.api_keys import key_view
-from ..flavours.v5.endpoints.authorization import source_view
-from ..flavours.v5.endpoints.banned import ban_view
-from ..flavours.v5.endpoints.clients import client_row
-from ..flavours.v5.endpoints.dashboard import user_view
 from .journal import JournalEntry
 from .matching import RequestMatcher
-from ..http.replies import encode
-from ..flavours.v5.endpoints.retainer import message_detail
-from ..http.routing import Call
 
 if TYPE_CHECKING:
     from ..server import EmqxServer

@@ -18,11 +18,11 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
+from ..flavours.v5.endpoints.error_codes import ERROR_CODES
+from ..http.replies import Reply
 from ..state.cluster import STOPPED
 from ..state.errors import NotFound
-from ..flavours.v5.endpoints.error_codes import ERROR_CODES
 from .matching import RequestMatcher, RequestSpec
-from ..http.replies import Reply
 
 if TYPE_CHECKING:
     from ..state.broker import Broker

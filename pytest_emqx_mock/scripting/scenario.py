@@ -84,7 +84,13 @@ from ..state.cluster import RUNNING, STOPPED, Alarm, Node
 from ..state.errors import Invalid, ModelError
 from ..state.metrics import REPORTED_METRICS
 from ..state.monitor import Monitor
-from ..state.retainer import _Retained, bytesize, default_raw_config, duration_ms, valid_rate
+from ..state.retainer import (
+    _Retained,
+    bytesize,
+    default_raw_config,
+    duration_ms,
+    valid_rate,
+)
 from ..state.routes import _gc_paused
 from ..state.sessions import (
     STAT_NAMES,

@@ -9,17 +9,17 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ...http.replies import ApiError, RawReply, Reply
+from ...http.routing import BASE_PATH
 from ...state.access import ADMINISTRATOR, PUBLISHER, VIEWER, Token
 from ...state.broker import EE
 from ...state.clock import now
-from ...http.replies import ApiError, RawReply, Reply
-from ...http.routing import BASE_PATH
 
 if TYPE_CHECKING:
     from werkzeug import Request
 
-    from ...state.broker import Broker
     from ...http.routing import Route
+    from ...state.broker import Broker
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic Realm="emqx-dashboard"'}
 _PUBLISH_PATHS = ("/publish", "/publish/bulk")

@@ -30,9 +30,9 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from ...state.clock import parse_rfc3339
 from ...http.replies import ApiError, encode_text
 from ...http.schemas import OperationSchema, SchemaCatalog
+from ...state.clock import parse_rfc3339
 
 _ERLANG_INT = re.compile(r"^[+-]?[0-9]+(_[0-9]+)*$")
 _ERLANG_BASED_INT = re.compile(r"^([0-9]{1,2})#([0-9a-zA-Z]+)$")

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....http.replies import ApiError, Reply
+from ....http.routing import Call, Routes
 from ....state.broker import Broker
 from ....state.clock import now, rfc3339_ms
 from ....state.cluster import Alarm
 from ....state.paging import ets_page
-from ....http.replies import ApiError, Reply
-from ....http.routing import Call, Routes
 
 routes = Routes()
 

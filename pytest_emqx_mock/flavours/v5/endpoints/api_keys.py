@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....http.replies import Reply, handler_crash
+from ....http.routing import Call, Routes
 from ....state.access import ADMINISTRATOR, ApiKey
 from ....state.broker import EE
 from ....state.clock import rfc3339_s
-from ....state.errors import AlreadyExists, LimitReached, NotFound
-from ....http.replies import ApiError, Reply, handler_crash
-from ....http.routing import Call, Routes
+from ....state.errors import AlreadyExists
 
 routes = Routes()
 
@@ -35,10 +35,7 @@ def _expired_at(value: Any) -> float | None:
 
 
 def _find(call: Call) -> ApiKey:
-    try:
-        return call.broker.api_keys.get(call.path["name"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    return call.broker.api_keys.get(call.path["name"])
 
 
 @routes.get("/api_key", api_key_block="api_key")
@@ -46,21 +43,18 @@ def list_keys(call: Call) -> list[dict[str, Any]]:
     return [key_view(call, key) for key in call.broker.api_keys]
 
 
-@routes.post("/api_key", api_key_block="api_key")
+@routes.post("/api_key", api_key_block="api_key", errors={AlreadyExists: (400, "BAD_REQUEST")})
 def create_key(call: Call) -> dict[str, Any]:
     body = call.body
     if not {"name", "desc", "enable"} <= body.keys():
         raise handler_crash("function_clause")  # the handler's clause matches all three
-    try:
-        key = call.broker.api_keys.create(
-            body["name"],
-            desc=body["desc"],
-            enable=body["enable"],
-            expired_at=_expired_at(body["expired_at"]),
-            role=body.get("role", ADMINISTRATOR),
-        )
-    except (AlreadyExists, LimitReached) as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    key = call.broker.api_keys.create(
+        body["name"],
+        desc=body["desc"],
+        enable=body["enable"],
+        expired_at=_expired_at(body["expired_at"]),
+        role=body.get("role", ADMINISTRATOR),
+    )
     return {**key_view(call, key), "api_secret": key.api_secret}
 
 

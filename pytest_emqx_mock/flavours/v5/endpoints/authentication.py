@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....erlang.terms import binary
+from ....http.replies import ApiError, Reply, handler_crash
+from ....http.routing import Call, Routes
+from ....http.schemas import SchemaCatalog
 from ....state.authn import (
     Authenticator,
     AuthenticatorNotFound,
@@ -31,10 +35,6 @@ from ....state.authn import (
 )
 from ....state.errors import AlreadyExists, Invalid, NotFound
 from ....state.paging import ets_page
-from ....erlang.terms import binary
-from ....http.replies import ApiError, Reply, handler_crash
-from ....http.routing import Call, Routes
-from ....http.schemas import SchemaCatalog
 from ..validation import check_definition, invalid
 
 routes = Routes()

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....http.replies import ApiError, RawReply, Reply, handler_crash
+from ....http.routing import Call, Routes
 from ....state.authz import (
     SERVED_TYPES,
     SOURCE_METRICS,
@@ -23,8 +25,6 @@ from ....state.authz import (
     duration_ms,
 )
 from ....state.errors import Invalid, NotFound
-from ....http.replies import ApiError, RawReply, Reply, handler_crash
-from ....http.routing import Call, Routes
 from ..validation import check_definition, invalid
 
 routes = Routes()

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....state.authz import RuleTable, normalize_rule
-from ....state.paging import ets_page
 from ....http.replies import ApiError, Reply, handler_crash
 from ....http.routing import Call, Routes
+from ....state.authz import RuleTable, normalize_rule
+from ....state.paging import ets_page
 
 routes = Routes()
 

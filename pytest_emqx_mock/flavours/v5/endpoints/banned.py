@@ -18,6 +18,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ....http.pagination import paginate
+from ....http.replies import ApiError, Reply, handler_crash
+from ....http.routing import Call, Routes
 from ....state.banned import (
     BadWho,
     Ban,
@@ -27,9 +30,6 @@ from ....state.banned import (
     normalize_who,
 )
 from ....state.clock import now, rfc3339_s
-from ....http.pagination import paginate
-from ....http.replies import ApiError, Reply, handler_crash
-from ....http.routing import Call, Routes
 
 routes = Routes()
 

@@ -7,6 +7,10 @@ import ipaddress
 import re
 from typing import Any, Callable, Iterable
 
+from ....erlang.terms import listed_nodes
+from ....http.pagination import counted_meta, paginate
+from ....http.replies import ApiError, Fragment, Fragments, Reply, handler_crash
+from ....http.routing import Call, Routes
 from ....state.clock import rfc3339_ms
 from ....state.errors import Invalid, NotFound
 from ....state.sessions import (
@@ -17,10 +21,6 @@ from ....state.sessions import (
     Subscription,
 )
 from ....state.topics import InvalidFilter, parse_filter
-from ....erlang.terms import listed_nodes
-from ....http.pagination import counted_meta, paginate
-from ....http.replies import ApiError, Fragment, Fragments, Reply, handler_crash
-from ....http.routing import Call, Routes
 
 routes = Routes()
 

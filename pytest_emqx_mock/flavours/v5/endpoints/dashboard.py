@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....http.replies import ApiError, Reply, handler_crash
+from ....http.routing import Call, Routes
 from ....state.access import ADMINISTRATOR, USER_ROLES, DashboardUser, password_problem
 from ....state.broker import EE
 from ....state.errors import AlreadyExists, Invalid, NotFound
-from ....http.replies import ApiError, Reply, handler_crash
-from ....http.routing import Call, Routes
 
 routes = Routes()
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....state.broker import Broker
 from ....http.replies import ApiError, Reply
 from ....http.routing import Call, Routes
+from ....state.broker import Broker
 
 routes = Routes()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....http.routing import Call, Routes
 from ....state.broker import EE, Broker
 from ....state.monitor import uptime_ms
 from .metrics import answering_node, node_metrics, running_node
-from ....http.routing import Call, Routes
 
 routes = Routes()
 

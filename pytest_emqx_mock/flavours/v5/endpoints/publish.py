@@ -27,12 +27,12 @@ import binascii
 import re
 from typing import Any
 
-from ....state.broker import Broker
-from ....state.errors import Invalid
-from ....state.topics import validate_name
 from ....erlang import terms as erlang
 from ....http.replies import Reply, handler_crash
 from ....http.routing import Call, Routes
+from ....state.broker import Broker
+from ....state.errors import Invalid
+from ....state.topics import validate_name
 
 routes = Routes()
 

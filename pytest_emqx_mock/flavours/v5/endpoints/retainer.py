@@ -16,12 +16,12 @@ import base64
 import copy
 from typing import Any
 
+from ....http.replies import ApiError, Reply
+from ....http.routing import Call, Routes
 from ....state.clock import rfc3339_ms
 from ....state.errors import Invalid
 from ....state.retainer import valid_rate
 from ....state.sessions import Message
-from ....http.replies import ApiError, Reply
-from ....http.routing import Call, Routes
 from ..validation import hocon_text
 
 routes = Routes()

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....state.broker import EE
 from ....http.replies import Reply
 from ....http.routing import Call, Routes
+from ....state.broker import EE
 
 routes = Routes()
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....state.routes import Route, parse_topic, tables
-from ....state.topics import InvalidFilter
 from ....http.replies import ApiError
 from ....http.routing import Call, Routes
+from ....state.routes import Route, parse_topic, tables
+from ....state.topics import InvalidFilter
 
 routes = Routes()
 
