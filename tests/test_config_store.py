@@ -116,6 +116,18 @@ def test_the_retainer_limits_follow_its_raw_config(emqx_server: EmqxServer) -> N
     assert [message.topic for message in emqx_server.broker.retained] == ["fits"]
 
 
+def test_a_boolean_text_is_kept_raw_and_runs_converted(emqx_server: EmqxServer) -> None:
+    """EMQX stores the body unconverted (`filter_check_request` checks, then passes the body
+    as sent): a retainer set to `"false"` keeps the text and is off."""
+    retained = emqx_server.broker.retained
+    assert retained.update_config({"enable": "false"})["enable"] == "false"
+    emqx_server.publish("t", "dropped", retain=True)
+    assert (retained.raw_config["enable"], list(retained)) == ("false", [])
+    retained.update_config({"enable": " true"})
+    emqx_server.publish("t", "kept", retain=True)
+    assert [message.topic for message in retained] == ["t"]
+
+
 # -- one `~p` -------------------------------------------------------------------------------------
 
 

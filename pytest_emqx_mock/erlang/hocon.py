@@ -1,5 +1,5 @@
-"""hocon's value types as EMQX 5.8.9 (hocon 0.44) parses them: durations, byte sizes and
-rates. Each parser answers the converted value, or None where EMQX refuses the text.
+"""hocon's value types as EMQX 5.8.9 (hocon 0.44) parses them: durations, byte sizes,
+booleans and rates. Each parser answers the converted value, or None where EMQX refuses the text.
 
 `emqx_schema:to_duration_ms/1` and friends first try `hocon_postprocess:duration/1`, then
 `string:to_integer/1` on the whole text: so `"1h30m"`, `"500ms"`, `"1.5s"` (decimals are
@@ -73,6 +73,15 @@ def bytesize(value: Any) -> int | None:
     if match:
         return int(match.group(1)) * _BYTE_UNITS[match.group(2).lower()]
     return _to_integer(value)
+
+
+def boolean(value: Any) -> bool | None:
+    """typerefl's `boolean()`: true and false, or their texts (white space around ignored)."""
+    if value is True or value is False:
+        return value
+    if isinstance(value, str) and value.strip() in ("true", "false"):
+        return value.strip() == "true"
+    return None
 
 
 def valid_rate(value: Any) -> bool:

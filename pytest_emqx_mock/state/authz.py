@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..erlang.hocon import duration_ms
+from ..erlang.hocon import boolean, duration_ms
 from ..erlang.terms import Atom, pretty
 from .acl_conf import DEFAULT_ACL_CONF
 from .clock import now
@@ -605,7 +605,7 @@ def _check_settings(raw: dict[str, Any]) -> None:
         raise Invalid(f"unknown cache settings {sorted(unknown)}")
     if duration_ms(cache["ttl"]) is None:
         raise Invalid(f"Not a valid duration: {cache['ttl']!r}")
-    if cache["enable"] not in (True, False, "true", "false"):
+    if boolean(cache["enable"]) is None:
         raise Invalid(f"cache enable is a boolean, not {cache['enable']!r}")
     max_size = str(cache["max_size"]).strip()
     if not max_size.isdigit() or not 1 <= int(max_size) <= 1048576:
@@ -706,7 +706,7 @@ class Authorization:
     def _apply_settings(self, raw: dict[str, Any]) -> None:
         """The cache the check runs with, converted from the raw settings (checked already)."""
         cache = raw["cache"]
-        self._cache_enabled = cache["enable"] in (True, "true")
+        self._cache_enabled = bool(boolean(cache["enable"]))
         self._cache_ttl_ms = duration_ms(cache["ttl"])
         self._cache_max_size = int(str(cache["max_size"]).strip())
         self._cache_excludes = [tuple(item.split("/")) for item in cache["excludes"]]

@@ -16,7 +16,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from ..erlang.hocon import bytesize, duration_ms
+from ..erlang.hocon import boolean, bytesize, duration_ms
 from .clock import now
 from .config import RawConfig
 from .errors import Invalid
@@ -87,6 +87,8 @@ class RetainedMessages:
         self._max_payload = 0  # bytes; 0 is no limit
         self._max_messages = 0  # 0 is no limit
         self._default_expiry_ms = 0  # 0 is never
+        #: A disabled retainer stores nothing and reads as empty (its table is kept).
+        self.enabled = True
         self.config = RawConfig(default_raw_config(), check=_check_root, on_change=self._configure)
 
     # -- config --------------------------------------------------------------------------
@@ -95,10 +97,6 @@ class RetainedMessages:
     def raw_config(self) -> dict[str, Any]:
         return self.config.raw
 
-    @property
-    def enabled(self) -> bool:
-        """A disabled retainer stores nothing and reads as empty (its table is kept)."""
-        return self.raw_config.get("enable") is not False
 
     def update_config(self, update: dict[str, Any]) -> dict[str, Any]:
         """`emqx_conf:update([retainer], Update, _)`: merged one level deep; Invalid (the root
@@ -106,7 +104,8 @@ class RetainedMessages:
         return self.config.update(update)
 
     def _configure(self, raw: dict[str, Any]) -> None:
-        """The limits the retainer runs with, from a new raw config (checked already)."""
+        """What the retainer runs with, from a new raw config (checked already)."""
+        self.enabled = boolean(raw["enable"]) is not False
         self._max_payload = bytesize(raw["max_payload_size"]) or 0
         self._default_expiry_ms = duration_ms(raw["msg_expiry_interval"]) or 0
         backend = raw["backend"]

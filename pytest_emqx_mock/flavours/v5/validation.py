@@ -32,7 +32,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from ...erlang.hocon import bytesize, duration_ms, timeout_duration_ms
+from ...erlang.hocon import boolean, bytesize, duration_ms, timeout_duration_ms
 from ...http.replies import ApiError, encode_text
 from ...http.schemas import OperationSchema, SchemaCatalog
 from ...state.clock import parse_rfc3339
@@ -203,11 +203,10 @@ class RequestChecker:
         if kind == "integer":
             return _integer(path, schema, value, from_query)
         if kind == "boolean":
-            if value is True or value is False:
-                return value
-            if isinstance(value, str) and value.strip() in ("true", "false"):
-                return value.strip() == "true"
-            raise _Invalid(path, value=value, reason="Unable to parse boolean value")
+            flag = boolean(value)
+            if flag is None:
+                raise _Invalid(path, value=value, reason="Unable to parse boolean value")
+            return flag
         if "enum" in schema and "enum" not in schema.get("x-reasons", {}):
             return _enum(path, schema["enum"], value)
         return _binary(path, schema, value)
