@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
+from ...erlang.hocon import bytesize, duration_ms, valid_rate
 from ..errors import Invalid
 from ..fields import (
     Check,
@@ -18,13 +19,7 @@ from ..fields import (
     timestamp,
 )
 from ..registry import Building, Kind, Section, Seeding, each_item, register
-from ..retainer import (
-    RetainedMessages,
-    bytesize,
-    default_raw_config,
-    duration_ms,
-    valid_rate,
-)
+from ..retainer import RetainedMessages, default_raw_config
 from ..sessions import Message
 from .messages import MESSAGE_CHECKS, message_document, payload
 
