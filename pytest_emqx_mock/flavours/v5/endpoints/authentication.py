@@ -27,14 +27,12 @@ from ....state.authn import (
     Authenticator,
     AuthenticatorNotFound,
     AuthnMetrics,
-    BadImport,
     HashingUnavailable,
     NoChain,
     parse_import_file,
     parse_import_list,
 )
-from ....state.errors import AlreadyExists, Invalid, NotFound
-from ....state.paging import ets_page
+from ....state.paging import ets_listing
 from ..validation import check_definition, invalid
 
 routes = Routes()
@@ -96,10 +94,7 @@ def authenticator_config(call: Call) -> dict[str, Any]:
 
 
 def _authenticator(call: Call) -> Authenticator:
-    try:
-        return call.broker.authn.get(call.path["id"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    return call.broker.authn.get(call.path["id"])
 
 
 @routes.get("/authentication")
@@ -110,10 +105,7 @@ def list_authenticators(call: Call) -> Reply:
 @routes.post("/authentication")
 def create_authenticator(call: Call) -> Reply:
     config = authenticator_config(call)
-    try:
-        return Reply(200, call.broker.authn.create(config).view(), keep_order=True)
-    except AlreadyExists as error:
-        raise ApiError(409, "ALREADY_EXISTS", str(error)) from None
+    return Reply(200, call.broker.authn.create(config).view(), keep_order=True)
 
 
 @routes.get("/authentication/{id}")
@@ -124,20 +116,13 @@ def get_authenticator(call: Call) -> Reply:
 @routes.put("/authentication/{id}")
 def update_authenticator(call: Call) -> Reply:
     config = authenticator_config(call)
-    _authenticator(call)
-    try:
-        call.broker.authn.update(call.path["id"], config)
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authn.update(call.path["id"], config)
     return Reply(204)
 
 
 @routes.delete("/authentication/{id}")
 def delete_authenticator(call: Call) -> Reply:
-    try:
-        call.broker.authn.delete(call.path["id"])
-    except NoChain as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    call.broker.authn.delete(call.path["id"])
     return Reply(204)
 
 
@@ -161,21 +146,13 @@ def authenticator_status(call: Call) -> dict[str, Any]:
 
 @routes.put("/authentication/{id}/position/{position}")
 def move_authenticator(call: Call) -> Reply:
-    try:
-        call.broker.authn.move(call.path["id"], call.path["position"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authn.move(call.path["id"], call.path["position"])
     return Reply(204)
 
 
 @routes.put("/authentication/order")
 def reorder_authenticators(call: Call) -> Reply:
-    try:
-        call.broker.authn.reorder([item["id"] for item in call.body])
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authn.reorder([item["id"] for item in call.body])
     return Reply(204)
 
 
@@ -204,10 +181,7 @@ def list_users(call: Call) -> dict[str, Any]:
     if like == "":  # `binary:match/2` with an empty pattern raises inside the chain server
         raise ApiError(400, "BAD_REQUEST", "User error: {exception,{error,badarg,[{binary,match,[],[]}]}}")
     rows = authenticator.listing(query.get("is_superuser"))
-    found, hasnext = ets_page([rows], page, limit, None if like is None else lambda user: like in user.user_id)
-    meta: dict[str, Any] = {"page": page, "limit": limit, "hasnext": hasnext}
-    if like is None:
-        meta["count"] = len(rows)
+    found, meta = ets_listing([rows], page, limit, None if like is None else lambda user: like in user.user_id)
     return {"data": [user.view() for user in found], "meta": meta}
 
 
@@ -219,31 +193,19 @@ def create_user(call: Call) -> Reply:
     authenticator = _user_store(call)
     try:
         user = authenticator.add_user(body["user_id"], body["password"], body["is_superuser"])
-    except AlreadyExists as error:
-        raise ApiError(409, "ALREADY_EXISTS", str(error)) from None
     except HashingUnavailable as error:
         raise _hashing_failed(error) from None
     return Reply(201, user.view())
 
 
-def _user(call: Call, authenticator: Authenticator) -> None:
-    try:
-        authenticator.user(call.path["user_id"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
-
-
 @routes.get("/authentication/{id}/users/{user_id}")
 def get_user(call: Call) -> dict[str, Any]:
-    authenticator = _user_store(call)
-    _user(call, authenticator)
-    return authenticator.user(call.path["user_id"]).view()
+    return _user_store(call).user(call.path["user_id"]).view()
 
 
 @routes.put("/authentication/{id}/users/{user_id}")
 def update_user(call: Call) -> dict[str, Any]:
     authenticator = _user_store(call)
-    _user(call, authenticator)
     try:
         user = authenticator.update_user(call.path["user_id"], call.body["password"], call.body.get("is_superuser"))
     except HashingUnavailable as error:
@@ -253,9 +215,7 @@ def update_user(call: Call) -> dict[str, Any]:
 
 @routes.delete("/authentication/{id}/users/{user_id}")
 def delete_user(call: Call) -> Reply:
-    authenticator = _user_store(call)
-    _user(call, authenticator)
-    authenticator.delete_user(call.path["user_id"])
+    _user_store(call).delete_user(call.path["user_id"])
     return Reply(204)
 
 
@@ -278,14 +238,9 @@ def import_users(call: Call) -> dict[str, Any]:
     chain = call.broker.authn
     if not len(chain):
         raise ApiError(404, "NOT_FOUND", str(NoChain()))
-    try:
-        authenticator = chain.get(call.path["id"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    authenticator = chain.get(call.path["id"])
     try:
         rows = parse_import_list(call.raw_body, plain) if upload is None else parse_import_file(*upload, plain)
         return authenticator.import_users(rows, plain)
-    except BadImport as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
     except HashingUnavailable as error:
         raise _hashing_failed(error) from None

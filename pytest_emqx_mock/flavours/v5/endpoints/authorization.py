@@ -20,11 +20,10 @@ from ....state.authz import (
     SERVED_TYPES,
     SOURCE_METRICS,
     SOURCE_TYPES,
-    AclError,
     Source,
     duration_ms,
 )
-from ....state.errors import Invalid, NotFound
+from ....state.errors import Invalid
 from ..validation import check_definition, invalid
 
 routes = Routes()
@@ -82,13 +81,6 @@ def source_view(source: Source) -> dict[str, Any]:
     return dict(source.config)
 
 
-def _configured(call: Call, kind: str) -> Source:
-    source = call.broker.authz.source(kind)
-    if source is None:
-        raise ApiError(404, "NOT_FOUND", f"Not found: {kind}")
-    return source
-
-
 def _source_config(call: Call) -> dict[str, Any]:
     """The body checked as hocon checks the `authz` union: the member its `type` selects."""
     body = call.raw_body or {}
@@ -114,44 +106,31 @@ def list_sources(call: Call) -> dict[str, Any]:
 
 @routes.post("/authorization/sources")
 def create_source(call: Call) -> Reply:
-    config = _source_config(call)
-    try:
-        call.broker.authz.add_source(config)
-    except (AclError, Invalid) as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authz.add_source(_source_config(call))
     return Reply(204)
 
 
 @routes.get("/authorization/sources/{type}")
 def get_source(call: Call) -> dict[str, Any]:
-    return source_view(_configured(call, call.path["type"]))
+    return source_view(call.broker.authz.configured(call.path["type"]))
 
 
 @routes.put("/authorization/sources/{type}")
 def update_source(call: Call) -> Reply:
     config = _source_config(call)
-    _configured(call, call.path["type"])
-    if config["type"] != call.path["type"]:
-        raise ApiError(400, "BAD_REQUEST", "Type mismatch")
-    try:
-        call.broker.authz.replace_source(config)
-    except (AclError, Invalid) as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authz.replace_source(call.path["type"], config)
     return Reply(204)
 
 
 @routes.delete("/authorization/sources/{type}")
 def delete_source(call: Call) -> Reply:
-    try:
-        call.broker.authz.delete_source(call.path["type"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    call.broker.authz.delete_source(call.path["type"])
     return Reply(204)
 
 
 @routes.get("/authorization/sources/{type}/status")
 def source_status(call: Call) -> dict[str, Any]:
-    source = _configured(call, call.path["type"])
+    source = call.broker.authz.configured(call.path["type"])
     rates = {"rate": 0.0, "rate_last5m": 0.0, "rate_max": 0.0}
     nodes = call.broker.running_nodes
     per_node = {node: source.node_metrics(node) for node in nodes}
@@ -174,22 +153,16 @@ _REGISTERED_TYPES = (*SOURCE_TYPES, "client_info")
 @routes.post("/authorization/sources/{type}/move")
 def move_source(call: Call) -> Reply:
     kind, position = call.path["type"], str(call.body["position"])
-    _configured(call, kind)
+    call.broker.authz.configured(kind)
     where, _, target = position.partition(":")
     if where in ("before", "after") and target and target not in _REGISTERED_TYPES:
         # the source registry throws, and the handler catches only errors
         raise ApiError(500, "INTERNAL_ERROR", f'throw, {{unknown_authz_source_type,<<"{target}">>}}, []')
-    try:
-        call.broker.authz.move_source(kind, position)
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authz.move_source(kind, position)
     return Reply(204)
 
 
 @routes.put("/authorization/sources/order")
 def order_sources(call: Call) -> Reply:
-    try:
-        call.broker.authz.order_sources([item["type"] for item in call.body])
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authz.order_sources([item["type"] for item in call.body])
     return Reply(204)

@@ -20,6 +20,7 @@ from ....http.replies import ApiError, Reply
 from ....http.routing import Call, Routes
 from ....state.clock import rfc3339_ms
 from ....state.errors import Invalid
+from ....state.paging import page_meta
 from ....state.retainer import valid_rate
 from ....state.sessions import Message
 from ..validation import hocon_text
@@ -94,9 +95,7 @@ def list_messages(call: Call) -> dict[str, Any]:
     page, limit = query["page"], query["limit"]
     topic = query.get("topic")
     hasnext, rows = retained.page(topic, page, limit)
-    meta: dict[str, Any] = {"page": page, "limit": limit, "hasnext": hasnext}
-    if topic is None:
-        meta["count"] = len(retained)
+    meta = page_meta(page, limit, count=len(retained) if topic is None else None, hasnext=hasnext)
     return {"data": [message_summary(message) for message in rows], "meta": meta}
 
 
