@@ -23,6 +23,7 @@ from ....erlang.terms import binary
 from ....http.replies import ApiError, Reply, handler_crash
 from ....http.routing import Call, Routes
 from ....http.schemas import SchemaCatalog
+from ....resources.collection import Collection
 from ....state.authn import (
     Authenticator,
     AuthenticatorNotFound,
@@ -32,6 +33,7 @@ from ....state.authn import (
     parse_import_file,
     parse_import_list,
 )
+from ....state.broker import Broker
 from ....state.paging import ets_listing
 from ..validation import check_definition, invalid
 
@@ -93,55 +95,28 @@ def authenticator_config(call: Call) -> dict[str, Any]:
 # -- authenticators -------------------------------------------------------------------------
 
 
-def _authenticator(call: Call) -> Authenticator:
-    return call.broker.authn.get(call.path["id"])
+def _update_authenticator(call: Call, authenticator_id: str) -> None:
+    call.broker.authn.update(authenticator_id, authenticator_config(call))
 
 
-@routes.get("/authentication")
-def list_authenticators(call: Call) -> Reply:
-    return Reply(200, [authenticator.view() for authenticator in call.broker.authn], keep_order=True)
+def _node_counters(broker: Broker, authenticator: Authenticator) -> dict[str, dict[str, int]]:
+    """`built_in_database` has no resource: only the chain's counters, nodes in name order."""
+    return {node: vars(authenticator.metrics.get(node, AuthnMetrics())) for node in sorted(broker.running_nodes)}
 
 
-@routes.post("/authentication")
-def create_authenticator(call: Call) -> Reply:
-    config = authenticator_config(call)
-    return Reply(200, call.broker.authn.create(config).view(), keep_order=True)
-
-
-@routes.get("/authentication/{id}")
-def get_authenticator(call: Call) -> Reply:
-    return Reply(200, _authenticator(call).view(), keep_order=True)
-
-
-@routes.put("/authentication/{id}")
-def update_authenticator(call: Call) -> Reply:
-    config = authenticator_config(call)
-    call.broker.authn.update(call.path["id"], config)
-    return Reply(204)
-
-
-@routes.delete("/authentication/{id}")
-def delete_authenticator(call: Call) -> Reply:
-    call.broker.authn.delete(call.path["id"])
-    return Reply(204)
-
-
-@routes.get("/authentication/{id}/status")
-def authenticator_status(call: Call) -> dict[str, Any]:
-    """`built_in_database` has no resource: every node is `connected`, resource metrics empty."""
-    authenticator = _authenticator(call)
-    nodes = sorted(call.broker.running_nodes)
-    per_node = {node: authenticator.metrics.get(node, AuthnMetrics()) for node in nodes}
-    total = sum(per_node.values(), AuthnMetrics())
-    return {
-        "metrics": total.view(),
-        "node_error": [],
-        "node_metrics": [{"node": node, "metrics": metrics.view()} for node, metrics in per_node.items()],
-        "node_resource_metrics": [{"node": node, "metrics": {}} for node in nodes],
-        "node_status": [{"node": node, "status": "connected"} for node in nodes],
-        "resource_metrics": {},
-        "status": "connected",
-    }
+AUTHENTICATORS: Collection[Authenticator] = Collection(
+    "/authentication",
+    "id",
+    items=lambda broker: broker.authn,
+    find=lambda broker, authenticator_id: broker.authn.get(authenticator_id),
+    view=lambda call, authenticator: authenticator.view(),
+    keep_order=True,
+    create=lambda call: call.broker.authn.create(authenticator_config(call)).view(),
+    update=_update_authenticator,
+    delete=lambda call, authenticator_id: call.broker.authn.delete(authenticator_id),
+    node_counters=_node_counters,
+)
+AUTHENTICATORS.serve(routes)
 
 
 @routes.put("/authentication/{id}/position/{position}")

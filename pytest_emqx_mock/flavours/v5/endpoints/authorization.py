@@ -16,9 +16,9 @@ from typing import Any
 
 from ....http.replies import ApiError, RawReply, Reply, handler_crash
 from ....http.routing import Call, Routes
+from ....resources.collection import Collection
 from ....state.authz import (
     SERVED_TYPES,
-    SOURCE_METRICS,
     SOURCE_TYPES,
     Source,
     duration_ms,
@@ -99,51 +99,27 @@ def _source_config(call: Call) -> dict[str, Any]:
     return dict(config)
 
 
-@routes.get("/authorization/sources")
-def list_sources(call: Call) -> dict[str, Any]:
-    return {"sources": [source_view(source) for source in call.broker.authz.sources]}
-
-
-@routes.post("/authorization/sources")
-def create_source(call: Call) -> Reply:
+def _create_source(call: Call) -> None:
     call.broker.authz.add_source(_source_config(call))
-    return Reply(204)
 
 
-@routes.get("/authorization/sources/{type}")
-def get_source(call: Call) -> dict[str, Any]:
-    return source_view(call.broker.authz.configured(call.path["type"]))
+def _update_source(call: Call, kind: str) -> None:
+    call.broker.authz.replace_source(kind, _source_config(call))
 
 
-@routes.put("/authorization/sources/{type}")
-def update_source(call: Call) -> Reply:
-    config = _source_config(call)
-    call.broker.authz.replace_source(call.path["type"], config)
-    return Reply(204)
-
-
-@routes.delete("/authorization/sources/{type}")
-def delete_source(call: Call) -> Reply:
-    call.broker.authz.delete_source(call.path["type"])
-    return Reply(204)
-
-
-@routes.get("/authorization/sources/{type}/status")
-def source_status(call: Call) -> dict[str, Any]:
-    source = call.broker.authz.configured(call.path["type"])
-    rates = {"rate": 0.0, "rate_last5m": 0.0, "rate_max": 0.0}
-    nodes = call.broker.running_nodes
-    per_node = {node: source.node_metrics(node) for node in nodes}
-    total = {name: sum(counters[name] for counters in per_node.values()) for name in SOURCE_METRICS}
-    return {
-        "metrics": {**total, **rates},
-        "node_error": [],
-        "node_metrics": [{"metrics": {**counters, **rates}, "node": node} for node, counters in per_node.items()],
-        "node_resource_metrics": [{"metrics": {}, "node": node} for node in nodes],
-        "node_status": [{"node": node, "status": "connected"} for node in nodes],
-        "resource_metrics": {},
-        "status": "connected",
-    }
+SOURCES: Collection[Source] = Collection(
+    "/authorization/sources",
+    "type",
+    items=lambda broker: broker.authz.sources,
+    find=lambda broker, kind: broker.authz.configured(kind),
+    view=lambda call, source: source_view(source),
+    listing=lambda views: {"sources": views},
+    create=_create_source,
+    update=_update_source,
+    delete=lambda call, kind: call.broker.authz.delete_source(kind),
+    node_counters=lambda broker, source: {node: source.node_metrics(node) for node in broker.running_nodes},
+)
+SOURCES.serve(routes)
 
 
 #: The names EMQX's source registry knows (a `before:`/`after:` target outside them crashes).
