@@ -7,7 +7,6 @@ import ipaddress
 import re
 from typing import Any, Callable, Iterable
 
-from ....erlang.terms import listed_nodes
 from ....http.replies import ApiError, Fragment, Fragments, Reply, handler_crash
 from ....http.routing import Call, Routes
 from ....state.clock import rfc3339_ms
@@ -21,6 +20,7 @@ from ....state.sessions import (
     Subscription,
 )
 from ....state.topics import InvalidFilter, parse_filter
+from ..rpc import listed_nodes
 
 routes = Routes(errors={NotFound: (404, "CLIENTID_NOT_FOUND")})
 
