@@ -40,7 +40,7 @@ OUTPUT = Path(__file__).resolve().parent / "flavours" / "v5" / "schemas" / "gene
 INDEX = "index.json"
 DEFS = "defs.json"
 
-_METHODS = ("get", "post", "put", "delete", "patch")
+METHODS = ("get", "post", "put", "delete", "patch")
 #: The keywords that state facts; every other keyword (description, example, summary, hocon's
 #: is_template...) is left out.
 _FACTS = frozenset(
@@ -126,7 +126,7 @@ def _operations(spec: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     """`"METHOD /path"` -> (tag, operation facts)."""
     found = {}
     for path, item in spec["paths"].items():
-        for method in _METHODS:
+        for method in METHODS:
             if method in item:
                 (tag,) = item[method]["tags"]
                 found[f"{method.upper()} {path}"] = (tag, _operation(spec, item[method]))
@@ -277,7 +277,10 @@ def stale_files(files: dict[str, str], output: Path = OUTPUT) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_emqx_mock.schemagen", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_emqx_mock.schemagen",
+        description="Derive every EMQX 5 operation's schemas from the official OpenAPI documents.",
+    )
     parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE, help="folder of the official specs (default: %(default)s)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the committed files are not current")
     args = parser.parse_args(argv)
