@@ -19,8 +19,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from ..erlang.hocon import boolean, duration_ms
+from ..erlang.terms import Atom, pretty
 from .acl_conf import DEFAULT_ACL_CONF
 from .clock import now
+from .config import REPLACE_FIELDS, RawConfig
 from .errors import Invalid, NotFound
 from .ordering import reordered
 
@@ -46,27 +49,6 @@ class AclError(Invalid):
 # -- Erlang terms: the acl.conf grammar ----------------------------------------------------------
 
 
-class Atom(str):
-    """An Erlang atom (a plain `str` is an Erlang string)."""
-
-
-def erlang_text(term: Any) -> str:
-    """`io_lib:format("~p", [Term])` for the terms acl.conf errors carry."""
-    if isinstance(term, Atom):
-        return term if re.fullmatch(r"[a-z][A-Za-z0-9_@]*", term) else "'" + term + "'"
-    if isinstance(term, bool):
-        return "true" if term else "false"
-    if isinstance(term, str):
-        return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(term, tuple):
-        return "{" + ",".join(erlang_text(item) for item in term) + "}"
-    if isinstance(term, list):
-        return "[" + ",".join(erlang_text(item) for item in term) + "]"
-    if isinstance(term, dict):  # a map: keys sorted, as ~p prints them
-        return "#{" + ",".join(f"{key} => {erlang_text(term[key])}" for key in sorted(term)) + "}"
-    return str(term)
-
-
 _TOKEN = re.compile(
     r"""(?P<space>\s+)|(?P<comment>%[^\n]*)|(?P<string>"(?:[^"\\]|\\.)*")|(?P<quoted>'(?:[^'\\]|\\.)*')"""
     r"""|(?P<int>-?[0-9]+)|(?P<atom>[a-z][A-Za-z0-9_@]*)|(?P<dot>\.(?=\s|%|$))|(?P<punct>[{}\[\],])""",
@@ -76,7 +58,7 @@ _TOKEN = re.compile(
 
 def _syntax_error(line: int, before: Any) -> AclError:
     """erl_parse names the token it stopped before as text: `'}'`, `foo`, `"\\"x\\""` (none at the end)."""
-    token = erlang_text(erlang_text(before)) if before != "" else '""'
+    token = pretty(pretty(before)) if before != "" else '""'
     return AclError(f'{{bad_acl_file_content,{{{line},erl_parse,["syntax error before: ",{token}]}}}}')
 
 
@@ -373,7 +355,7 @@ class RuleList:
 
 
 def _reason(reason: str, **fields: Any) -> AclError:
-    return AclError(erlang_text({"reason": Atom(reason), **fields}))
+    return AclError(pretty({"reason": Atom(reason), **fields}))
 
 
 def _pattern(value: Any, who: Any) -> Callable[[str | None], bool]:
@@ -613,23 +595,23 @@ def make_source(config: dict[str, Any]) -> Source:
     raise Invalid(f"the fake runs only {' and '.join(SERVED_TYPES)} sources, not {kind!r}")
 
 
-_DURATION = re.compile(r"([0-9]+)(ms|s|m|h|d|w)", re.I)
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-
-
-def duration_ms(value: Any) -> int | None:
-    """hocon's `duration()`: an integer of milliseconds or a text like `1m` or `1h30m`."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return int(text)
-    parts = _DURATION.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
-        return None
-    return sum(int(number) * _UNIT_MS[unit.lower()] for number, unit in parts)
+def _check_settings(raw: dict[str, Any]) -> None:
+    """What the settings' schema holds a value to, for settings set from Python."""
+    if raw["no_match"] not in (ALLOW, DENY) or raw["deny_action"] not in ("ignore", "disconnect"):
+        raise Invalid("no_match is allow or deny; deny_action is ignore or disconnect")
+    cache = raw["cache"]
+    unknown = set(cache) - set(DEFAULT_CACHE)
+    if unknown:
+        raise Invalid(f"unknown cache settings {sorted(unknown)}")
+    if duration_ms(cache["ttl"]) is None:
+        raise Invalid(f"Not a valid duration: {cache['ttl']!r}")
+    if boolean(cache["enable"]) is None:
+        raise Invalid(f"cache enable is a boolean, not {cache['enable']!r}")
+    max_size = str(cache["max_size"]).strip()
+    if not max_size.isdigit() or not 1 <= int(max_size) <= 1048576:
+        raise Invalid(f"cache max_size is 1..1048576, not {cache['max_size']!r}")
+    if not isinstance(cache["excludes"], list) or not all(isinstance(item, str) for item in cache["excludes"]):
+        raise Invalid("cache excludes is a list of topic filters")
 
 
 @dataclass(frozen=True)
@@ -648,7 +630,12 @@ class Authorization:
         self.drain = drain  # empties every client's cache: any change of the sources does
         self.sources: list[Source] = [make_source({"type": "file", "enable": True, "rules": DEFAULT_ACL_CONF})]
         self.rules = RuleTable()
-        self.update_settings(DEFAULT_SETTINGS["no_match"], DEFAULT_SETTINGS["deny_action"], {})
+        #: `authorization.{no_match, deny_action, cache}`, echoed raw (as sent)
+        self.settings_config = RawConfig(DEFAULT_SETTINGS, mode=REPLACE_FIELDS, check=_check_settings, on_change=self._apply_settings)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.settings_config.raw
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -712,28 +699,17 @@ class Authorization:
         self.drain()
 
     def update_settings(self, no_match: str, deny_action: str, cache: dict[str, Any]) -> None:
-        """`PUT /authorization/settings`: each value replaced whole. Caches are NOT drained."""
-        if no_match not in (ALLOW, DENY) or deny_action not in ("ignore", "disconnect"):
-            raise Invalid("no_match is allow or deny; deny_action is ignore or disconnect")
-        unknown = set(cache) - set(DEFAULT_CACHE)
-        if unknown:
-            raise Invalid(f"unknown cache settings {sorted(unknown)}")
-        raw = {**DEFAULT_CACHE, **cache}
-        ttl, enable, max_size = duration_ms(raw["ttl"]), raw["enable"], raw["max_size"]
-        if ttl is None:
-            raise Invalid(f"Not a valid duration: {raw['ttl']!r}")
-        if enable not in (True, False, "true", "false"):
-            raise Invalid(f"cache enable is a boolean, not {enable!r}")
-        if not str(max_size).strip().isdigit() or not 1 <= int(str(max_size).strip()) <= 1048576:
-            raise Invalid(f"cache max_size is 1..1048576, not {max_size!r}")
-        if not isinstance(raw["excludes"], list) or not all(isinstance(item, str) for item in raw["excludes"]):
-            raise Invalid("cache excludes is a list of topic filters")
-        # shown as sent (EMQX keeps the raw config); used as converted
-        self.settings = {"cache": raw, "deny_action": deny_action, "no_match": no_match}
-        self._cache_enabled = enable in (True, "true")
-        self._cache_ttl_ms = ttl
-        self._cache_max_size = int(str(max_size).strip())
-        self._cache_excludes = [tuple(item.split("/")) for item in raw["excludes"]]
+        """`PUT /authorization/settings`: each value replaced whole (the cache filled from its
+        defaults). Caches are NOT drained."""
+        self.settings_config.update({"cache": cache, "deny_action": deny_action, "no_match": no_match})
+
+    def _apply_settings(self, raw: dict[str, Any]) -> None:
+        """The cache the check runs with, converted from the raw settings (checked already)."""
+        cache = raw["cache"]
+        self._cache_enabled = bool(boolean(cache["enable"]))
+        self._cache_ttl_ms = duration_ms(cache["ttl"])
+        self._cache_max_size = int(str(cache["max_size"]).strip())
+        self._cache_excludes = [tuple(item.split("/")) for item in cache["excludes"]]
 
     # -- the check -------------------------------------------------------------------------
 

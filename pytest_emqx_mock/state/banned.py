@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from ..erlang.terms import Atom, pretty
 from .clock import now
 from .errors import Invalid
 
@@ -184,7 +185,7 @@ def parse_cidr(text: str) -> Cidr:
     network's start). Raises BadWho with the Erlang error EMQX prints."""
     tokens = [token for token in text.split("/") if token]
     if len(tokens) not in (1, 2):
-        raise BadWho(erlang_term((Atom("case_clause"), tokens)))
+        raise BadWho(pretty((Atom("case_clause"), tokens)))
     address = parse_address(tokens[0])
     if address is None:
         raise BadWho("{badmatch,{error,einval}}")
@@ -282,39 +283,6 @@ def compile_pcre(pattern: str) -> re.Pattern[str]:
         raise _pcre_error(pattern, error) from None
 
 
-# -- Erlang's `~p` for the few terms EMQX prints in ban errors ----------------------------------
-
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\b": "\\b", "\f": "\\f", "\x1b": "\\e"}
-
-
-def _printable(text: str) -> bool:
-    return all(32 <= ord(c) <= 126 or 160 <= ord(c) <= 255 or c in _ESCAPES for c in text)
-
-
-class Atom(str):
-    """An Erlang atom, for `erlang_term`."""
-
-
-def erlang_term(value: object) -> str:
-    """`io_lib:format("~p", [Value])` on one line, for tuples, lists, atoms, integers and
-    strings (a Python str is an Erlang string; an atom is an `Atom`)."""
-    if isinstance(value, Atom):
-        return str(value)
-    if isinstance(value, tuple):
-        return "{" + ",".join(erlang_term(item) for item in value) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(erlang_term(item) for item in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        if value and not _printable(value):
-            return "[" + ",".join(str(ord(c)) for c in value) + "]"
-        return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
-    raise TypeError(value)
-
-
 def expired_ban_text(at: int, until: int) -> str:
     """What EMQX answers for a ban whose `until` has passed: `~p` of the deep character list
     `io_lib:format("Cannot create expired banned, ~p to ~p", [At, Until])`, as io_lib_pretty
@@ -351,7 +319,7 @@ def normalize_who(kind: str, who: str) -> str:
         try:
             compile_pcre(who)
         except PcreError as error:
-            raise BadWho(erlang_term((error.message, error.position))) from None
+            raise BadWho(pretty((error.message, error.position))) from None
         return who
     if kind in ("clientid", "username"):
         return who

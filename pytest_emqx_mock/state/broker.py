@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -43,6 +42,7 @@ from .banned import Ban, Bans
 from .clock import now
 from .cluster import RUNNING, STOPPED, Alarm, Node
 from .errors import Invalid, NotFound
+from .locking import StateLock
 from .metrics import Metrics
 from .monitor import Monitor
 from .retainer import RetainedMessages
@@ -116,9 +116,15 @@ class Broker:
     config: BrokerConfig = field(default_factory=BrokerConfig)
 
     def __post_init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = StateLock()
         self.defaults = ClientDefaults(self.config.seed)
         self.reset()
+        # every change is made holding the lock: a sample due before a change sees the state
+        # before it, whichever way (Python, REST, scenario) the change comes
+        self.lock.on_hold = self._sample_due
+
+    def _sample_due(self) -> None:
+        self.monitor.observe(self)
 
     def reset(self) -> None:
         with self.lock:
@@ -194,7 +200,6 @@ class Broker:
         """Build and store a session; with `credentials` (the password), run authentication
         after the ban check, as a CONNECT does."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             fields.setdefault("node", next(iter(self.nodes)))  # a loaded scenario may have other nodes
             session = Session(clientid or self.defaults.clientid(), **self.defaults.fill(fields))
             ban = self.bans.find(session.clientid, session.username, session.ip_address) if session.connected else None
@@ -255,7 +260,6 @@ class Broker:
         """A client disconnects: its session stays (`connected: false`) while its expiry
         interval allows, and is discarded at once when that is 0. Returns it if it stays."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             session = self.sessions.get(clientid)
             if session.expiry_interval <= 0:
                 self.sessions.remove(clientid)
@@ -267,7 +271,6 @@ class Broker:
     def expire(self, clientid: str) -> None:
         """A disconnected session's expiry interval runs out: it is discarded."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             self.sessions.remove(clientid)
 
     def add_clients(self, count: int, **fields: Any) -> list[Session]:
@@ -303,7 +306,6 @@ class Broker:
     def add_retained(self, topic: str, payload: str | bytes, **fields: Any) -> Message:
         """Seed a retained message (as if published with retain)."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             validate_name(topic)
             message = Message(topic=topic, payload=payload.encode() if isinstance(payload, str) else payload, retain=True, **fields)
             self.retained.store(message)
@@ -313,7 +315,6 @@ class Broker:
         """Ban. As in EMQX (`emqx_banned:on_banned/1`), a clientid ban kicks that client's
         session at once, connected or not; every kind refuses the client's next connect."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             ban = Ban(kind, who, **fields)
             self.bans.add(ban)
             if ban.kind == "clientid" and ban.who in self.sessions:
@@ -384,7 +385,6 @@ class Broker:
         with self.lock:
             node = self.node(name)
             self.settle()  # what was published while the node ran still reached its sessions
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             node.status = status
             return node
 
@@ -406,7 +406,6 @@ class Broker:
         publishes as that MQTT client (no-local then applies); when that client has a session,
         its PUBLISH is authorized first, and a denied one is not routed (`authorized` False)."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             validate_name(topic)
             sender = self.sessions.find(from_clientid) if from_clientid != "http_api" else None
             if sender is not None and not self._authorized(sender, Access(PUBLISH, qos, retain), topic):
@@ -465,7 +464,6 @@ class Broker:
             validate_filter(parse_filter(topic))  # a malformed filter is refused before any check
             decision = self.authz.authorize(session, Access(SUBSCRIBE, qos), topic)
             if decision.result == "allow":
-                self.monitor.observe(self)
                 session.subscribe(topic, qos, **options)
             else:
                 self.metrics.inc(session.node, "packets.subscribe.auth_error")
@@ -568,7 +566,6 @@ class Broker:
     def kick(self, clientid: str) -> None:
         """Disconnect a client and discard its session."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             self.sessions.remove(clientid)
 
     def delete_user(self, username: str) -> None:

@@ -7,7 +7,7 @@ authorization settings, the cluster-wide cache drain, and the chain of sources.
 * A source body is checked by its `type` first, as hocon's union selector does: an unknown
   type is `unknown_authz_type`, and a body without `type` crashes hocon (500, empty body).
 * `PUT /authorization/settings` needs `cache` (400) and `no_match` and `deny_action` (the
-  handler crashes without them: 500). Values are stored and echoed as sent.
+  handler crashes without them: 500). Values are stored and echoed as sent (a config root).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 
 from ....http.replies import ApiError, RawReply, Reply, handler_crash
 from ....http.routing import Call, Routes
+from ....resources.config import ConfigOperation, serve_config
 from ....state.authz import (
     SERVED_TYPES,
     SOURCE_METRICS,
     SOURCE_TYPES,
     AclError,
     Source,
-    duration_ms,
 )
 from ....state.errors import Invalid, NotFound
 from ..validation import check_definition, invalid
@@ -37,36 +37,21 @@ _MATCHED_TYPE = {"authz_file_request": "authz:api_file", "authz_builtin_db_reque
 # -- settings and the cache -----------------------------------------------------------------------
 
 
-@routes.get("/authorization/settings")
-def get_settings(call: Call) -> dict[str, Any]:
-    return call.broker.authz.settings
-
-
-def _check_settings(call: Call, body: dict[str, Any]) -> None:
+def _check_settings(call: Call, body: Any) -> None:
     """The body's fields checked one at a time in order, `required` on, the first failing
-    field's errors reported with paths that have no `root.` (`emqx_dashboard_swagger:592-601`)."""
+    field's errors reported with paths that have no `root.` (`emqx_dashboard_swagger:592-601`);
+    then the handler's match needs `no_match` and `deny_action`."""
     _, errors = check_definition(call.catalog, "authz_settings_request", body)
     if errors:
         errors = [{**item, "path": item["path"].removeprefix("root.")} for item in errors]
         field = errors[0]["path"].split(".")[0]
         first = [item for item in errors if item["path"].split(".")[0] == field]
         raise invalid(first[0] if len(first) == 1 else first)
-
-
-@routes.put("/authorization/settings")
-def put_settings(call: Call) -> dict[str, Any]:
-    body = call.raw_body
-    _check_settings(call, body)
     if body.get("no_match") is None or body.get("deny_action") is None:
         raise handler_crash("function_clause")
-    cache = {key: value for key, value in body["cache"].items() if value is not None}
-    if "ttl" in cache and duration_ms(cache["ttl"]) is None:
-        raise invalid({"kind": "validation_error", "path": "cache.ttl", "reason": "Not a valid duration", "value": cache["ttl"]})
-    try:
-        call.broker.authz.update_settings(body["no_match"], body["deny_action"], cache)
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
-    return call.broker.authz.settings
+
+
+serve_config(routes, ConfigOperation("/authorization/settings", lambda broker: broker.authz.settings_config, check_body=_check_settings))
 
 
 @routes.delete("/authorization/cache")
