@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
-from .http.app import served_operations
+from .flavours.v5 import served_operations
 from .http.schemas import generated_index
 from .scripting.scenario import ScenarioError, file_format
 from .server import EmqxServer, load_bootstrap_file

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from pytest_emqx_mock import EmqxServer
-from pytest_emqx_mock.http.app import served_operations
+from pytest_emqx_mock.flavours.v5 import served_operations
 from pytest_emqx_mock.http.schemas import SchemaCatalog
 
 #: Values of every JSON type, and some awkward ones, for each field and parameter.

@@ -1,5 +1,4 @@
-"""Erlang terms as EMQX's error messages print them (`io_lib:format("~p")`), and the NODE_DOWN
-answer every node-scoped listing gives for a `node` it cannot call.
+"""Erlang terms as EMQX's error messages print them (`io_lib:format("~p")`).
 
 Python stands for Erlang as: `Atom` an atom, `str` a string (a list of characters), `bytes`
 a binary, `tuple` a tuple, `list` a list, `dict` a map with atom keys, `bool` and `int` as
@@ -8,12 +7,7 @@ themselves."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
-
-from ..http.replies import ApiError
-
-if TYPE_CHECKING:
-    from ..state.broker import Broker
+from typing import Any
 
 _BARE_ATOM = re.compile(r"^[a-z][A-Za-z0-9_@]*$")
 # `erl_scan:reserved_word/1` on EMQX 5.8.9's OTP 26: `maybe` and `else` are reserved only
@@ -72,23 +66,3 @@ def pretty(term: Any) -> str:
     if isinstance(term, int):
         return str(term)
     raise TypeError(f"no Erlang term for {term!r}")
-
-
-def listed_nodes(broker: Broker, node: str | None) -> list[str]:
-    """The nodes a node-scoped listing reads: every running node, or the one its `node`
-    parameter names. A name that is no atom in the cluster is refused before any call, and a
-    member that is down fails the rpc, as does one whose rpc times out (after that wait): all
-    500 NODE_DOWN."""
-    if node is None:
-        nodes = broker.running_nodes
-    elif node not in broker.nodes:
-        raise ApiError(500, "NODE_DOWN", f'bad rpc call {binary(node.encode())}, Reason <<"invalid node">>')
-    elif node not in broker.running_nodes:
-        raise ApiError(500, "NODE_DOWN", f"bad rpc call {atom(node)}, Reason nodedown")
-    else:
-        nodes = [node]
-    for name in nodes:  # the query visits the nodes in turn: the first that hangs fails it
-        timeout = broker.nodes[name].rpc_timeout
-        if timeout is not None:
-            raise ApiError(500, "NODE_DOWN", f"bad rpc call {atom(name)}, Reason timeout", delay=timeout)
-    return nodes

@@ -4,19 +4,16 @@ path, so a client id like `a%2Fb` is one path segment holding `a/b`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
 from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from werkzeug import Request
 
-    from ..flavours.v5.auth import Principal
     from ..state.broker import Broker
+    from .flavour import Principal
     from .replies import Reply
     from .schemas import SchemaCatalog
-
-BASE_PATH = "/api/v5"
-
 
 @dataclass
 class Call:
@@ -39,12 +36,12 @@ Handler = Callable[[Call], "Reply | Any"]
 @dataclass(frozen=True)
 class Route:
     method: str
-    template: str  # relative to /api/v5, e.g. "/clients/{clientid}"
+    template: str  # relative to its flavour's prefix, e.g. "/clients/{clientid}"
     handler: Handler
     public: bool = False  # EMQX's `security: []`: no credentials needed
     #: EMQX refuses API keys here, naming this resource in the 401 message.
     api_key_block: str | None = None
-    #: The template is the whole path, not one under /api/v5 (EMQX's un-prefixed `/status`).
+    #: The template is the whole path, not one under the prefix (EMQX 5's un-prefixed `/status`).
     absolute: bool = False
     #: How this operation answers the state model's refusals, by error class (the nearest class
     #: of a raised error wins): `(status, code)`; a class not named gets its flavour's default.
@@ -53,12 +50,12 @@ class Route:
     @property
     def key(self) -> str:
         """The operation's name in the schema files: `"GET /clients/{clientid}"`; an absolute
-        route shares the schema of its /api/v5 twin."""
+        route shares the schema of its prefixed twin."""
         return f"{self.method} {self.template}"
 
-    @property
-    def path(self) -> str:
-        return self.template if self.absolute else BASE_PATH + self.template
+    def path_under(self, prefix: str) -> str:
+        """The route's path when its flavour is mounted at `prefix`."""
+        return self.template if self.absolute else prefix + self.template
 
 
 @dataclass
@@ -87,31 +84,36 @@ class Routes:
         return self.route("DELETE", template, **options)
 
 
+#: What a path and method lead to (a route, or a route with its flavour).
+Target = TypeVar("Target")
+
+
 @dataclass
-class _Template:
+class _Template(Generic[Target]):
     segments: tuple[str, ...]  # literal segments, or "{name}" for a parameter
-    methods: dict[str, Route]
+    methods: dict[str, Target]
 
     @property
     def literal_count(self) -> int:
         return sum(not s.startswith("{") for s in self.segments)
 
 
-class Router:
-    def __init__(self, routes: list[Route]) -> None:
-        by_template: dict[str, _Template] = {}
-        for route in routes:
-            template = by_template.setdefault(route.path, _Template(tuple(route.path.strip("/").split("/")), {}))
-            if route.method in template.methods:
-                raise ValueError(f"{route.method} {route.path} is registered twice")
-            template.methods[route.method] = route
-        self._by_length: dict[int, list[_Template]] = {}
+class Router(Generic[Target]):
+    def __init__(self, routes: Iterable[tuple[str, str, Target]]) -> None:
+        """`routes`: `(method, path template, target)`."""
+        by_template: dict[str, _Template[Target]] = {}
+        for method, path, target in routes:
+            template = by_template.setdefault(path, _Template(tuple(path.strip("/").split("/")), {}))
+            if method in template.methods:
+                raise ValueError(f"{method} {path} is registered twice")
+            template.methods[method] = target
+        self._by_length: dict[int, list[_Template[Target]]] = {}
         # Literal segments win over parameters: /clients/kickout/bulk is not a client.
         for template in sorted(by_template.values(), key=lambda t: -t.literal_count):
             self._by_length.setdefault(len(template.segments), []).append(template)
 
-    def match(self, raw_path: str) -> tuple[dict[str, Route], dict[str, str]] | None:
-        """The routes (by method) and decoded path parameters for a raw request path."""
+    def match(self, raw_path: str) -> tuple[dict[str, Target], dict[str, str]] | None:
+        """The targets (by method) and decoded path parameters for a raw request path."""
         segments = [part for part in raw_path.split("/") if part]  # /api//v5 is /api/v5
         for template in self._by_length.get(len(segments), ()):
             args: dict[str, str] = {}

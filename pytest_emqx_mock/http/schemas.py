@@ -1,6 +1,7 @@
-"""The v5 flavour's JSON schemas, and response validation against them.
+"""A flavour's JSON schemas (EMQX 5's: `pytest_emqx_mock/flavours/v5/schemas/`), and response
+validation against them.
 
-Two sources, both under `pytest_emqx_mock/flavours/v5/schemas/`:
+Two sources, both in the flavour's schema folder:
 
 * `generated/`: every operation of EMQX 5.8.1's CE and EE specs, derived by
   `python -m pytest_emqx_mock.schemagen` (facts only; see that module), committed;
@@ -37,11 +38,14 @@ import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Iterator, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, TypeVar
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from .replies import Fragment, Fragments, encode_text
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 class ResponseSchemaError(AssertionError):
@@ -121,29 +125,37 @@ def _other_edition(node: Any, edition: str) -> bool:
     return isinstance(node, dict) and node.get("x-edition", edition) != edition
 
 
-def _schema_folder() -> Any:
+def _default_folder() -> Traversable:
     return resources.files("pytest_emqx_mock.flavours.v5") / "schemas"
 
 
-def schema_files() -> dict[str, dict[str, Any]]:
-    """The raw overlay documents, by file name."""
+def schema_files(folder: Traversable | None = None) -> dict[str, dict[str, Any]]:
+    """The raw overlay documents in `folder` (by default EMQX 5's), by file name."""
+    folder = folder if folder is not None else _default_folder()
     return {
         entry.name: json.loads(entry.read_text(encoding="utf-8"))
-        for entry in sorted(_schema_folder().iterdir(), key=lambda e: e.name)
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".json")
     }
 
 
+def generated_file(name: str, folder: Traversable | None = None) -> dict[str, Any]:
+    """One raw generated document (`index.json`, `defs.json` or a tag's file) of `folder` (by
+    default EMQX 5's), read once; an empty one where the folder has no generated schemas."""
+    where: Any = folder if folder is not None else _default_folder()  # hashable, though not typed so
+    return _read_generated(name, where)
+
+
 @functools.lru_cache(maxsize=None)
-def generated_file(name: str) -> dict[str, Any]:
-    """One raw generated document (`index.json`, `defs.json` or a tag's file), read once."""
-    return json.loads((_schema_folder() / "generated" / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+def _read_generated(name: str, folder: Any) -> dict[str, Any]:
+    entry = folder / "generated" / name
+    return json.loads(entry.read_text(encoding="utf-8")) if entry.is_file() else {}  # type: ignore[no-any-return]
 
 
-def generated_index() -> dict[str, dict[str, Any]]:
+def generated_index(folder: Traversable | None = None) -> dict[str, dict[str, Any]]:
     """Every operation of the CE and EE specs by tag: `{tag: {"file", "operations": {"METHOD
     /path": {"x-edition"?}}}}`."""
-    return generated_file("index.json")["tags"]  # type: ignore[no-any-return]
+    return generated_file("index.json", folder).get("tags", {})  # type: ignore[no-any-return]
 
 
 def _operation_schema(key: str, operation: dict[str, Any]) -> OperationSchema:
@@ -162,8 +174,9 @@ class _Overlaid(Mapping[str, _Value]):
     """The overlays' entries, then the generated ones that no overlay replaces, each made for
     the edition when first read."""
 
-    def __init__(self, edition: str, overlays: dict[str, _Value]) -> None:
+    def __init__(self, edition: str, folder: Traversable | None, overlays: dict[str, _Value]) -> None:
         self.edition = edition
+        self.folder = folder
         self.overlays = overlays
         self._made: dict[str, _Value] = {}
 
@@ -199,7 +212,7 @@ class _Definitions(_Overlaid[Any]):
 
     @functools.cached_property
     def _generated(self) -> dict[str, Any]:
-        generated: dict[str, Any] = generated_file("defs.json")["$defs"]
+        generated: dict[str, Any] = generated_file("defs.json", self.folder).get("$defs", {})
         clash = set(generated) & set(self.overlays)
         if clash:
             raise ValueError(f"$defs both written by hand and generated: {sorted(clash)}")
@@ -217,24 +230,25 @@ class _Operations(_Overlaid[OperationSchema]):
         """The file of each: the index, not every file, is read to know them."""
         return {
             key: group["file"]
-            for group in generated_index().values()
+            for group in generated_index(self.folder).values()
             for key, entry in group["operations"].items()
             if key not in self.overlays and entry.get("x-edition", self.edition) == self.edition
         }
 
     def _make(self, key: str, raw: Any) -> OperationSchema:
-        operation = generated_file(raw)["operations"][key]
+        operation = generated_file(raw, self.folder)["operations"][key]
         return _operation_schema(key, _strip_other_editions(operation, self.edition))
 
 
 class SchemaCatalog:
-    """Every operation's schema for one edition, with validators compiled on first use."""
+    """Every operation's schema in `folder` (by default EMQX 5's) for one edition, with
+    validators compiled on first use."""
 
-    def __init__(self, edition: str) -> None:
+    def __init__(self, edition: str, folder: Traversable | None = None) -> None:
         self.edition = edition
         defs: dict[str, Any] = {}
         operations: dict[str, OperationSchema] = {}
-        for filename, document in schema_files().items():
+        for filename, document in schema_files(folder).items():
             document = _strip_other_editions(document, edition)
             for name, definition in document.get("$defs", {}).items():
                 if name in defs:
@@ -244,8 +258,8 @@ class SchemaCatalog:
                 if key in operations:
                     raise ValueError(f"{filename}: operation {key} is defined twice")
                 operations[key] = _operation_schema(key, operation)
-        self.defs: Mapping[str, Any] = _Definitions(edition, defs)
-        self.operations: Mapping[str, OperationSchema] = _Operations(edition, operations)
+        self.defs: Mapping[str, Any] = _Definitions(edition, folder, defs)
+        self.operations: Mapping[str, OperationSchema] = _Operations(edition, folder, operations)
         self._validators: dict[str, Any] = {}
         self._valid_skeletons: set[tuple[str, int, str]] = set()
 
@@ -320,8 +334,3 @@ def _raise_first(validator: Any, body: Any, what: str) -> None:
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         raise ResponseSchemaError(f"{what}: at {where}: {error.message}")
-
-
-@functools.lru_cache(maxsize=None)
-def catalog(edition: str) -> SchemaCatalog:
-    return SchemaCatalog(edition)

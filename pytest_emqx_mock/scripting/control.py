@@ -24,6 +24,7 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 
+from ..flavours.v5 import schemas
 from ..flavours.v5.endpoints.alarms import alarm_view
 from ..flavours.v5.endpoints.api_keys import key_view
 from ..flavours.v5.endpoints.authorization import source_view
@@ -181,9 +182,14 @@ def _seeding_error(error: Exception, index: int | None) -> ControlError:
     return ControlError(404, "NOT_FOUND", message) if isinstance(error, NotFound) else _bad_request(message)
 
 
+#: Journal fields the control API leaves out: the raw response (shown decoded) and the mount
+#: (`path` is the real path already).
+_UNSHOWN = ("response_body", "mount")
+
+
 def _entry_json(entry: JournalEntry) -> dict[str, Any]:
     """A journal entry as JSON: its fields, the response decoded."""
-    shown = {item.name: getattr(entry, item.name) for item in fields(entry) if item.name != "response_body"}
+    shown = {item.name: getattr(entry, item.name) for item in fields(entry) if item.name not in _UNSHOWN}
     shown["response"] = entry.response
     return shown
 
@@ -264,7 +270,7 @@ class ControlApi:
 
     def _call(self, broker: Broker, request: Request) -> Call:
         """What the EMQX API's view functions are given (they read the edition from it)."""
-        return Call(broker, self.server.app.catalog, {}, {}, None, None, request)
+        return Call(broker, schemas(broker.edition), {}, {}, None, None, request)
 
     # -- endpoints (their docstrings' first lines are the index) ---------------------------
 

@@ -7,7 +7,6 @@ import ipaddress
 import re
 from typing import Any, Callable, Iterable
 
-from ....erlang.terms import listed_nodes
 from ....http.pagination import counted_meta, paginate
 from ....http.replies import ApiError, Fragment, Fragments, Reply, handler_crash
 from ....http.routing import Call, Routes
@@ -21,6 +20,7 @@ from ....state.sessions import (
     Subscription,
 )
 from ....state.topics import InvalidFilter, parse_filter
+from ..rpc import listed_nodes
 
 routes = Routes()
 

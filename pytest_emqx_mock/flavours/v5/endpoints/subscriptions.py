@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from ....erlang.terms import listed_nodes
 from ....http.replies import ApiError
 from ....http.routing import Call, Routes
 from ....state.paging import ets_page
 from ....state.routes import SubscriptionEntry, parse_topic, session_entries, tables
 from ....state.topics import InvalidFilter, matches
+from ..rpc import listed_nodes
 
 routes = Routes()
 
