@@ -63,8 +63,13 @@ class Routes:
     """The operations of one EMQX API module, registered with decorators."""
 
     routes: list[Route] = field(default_factory=list)
+    #: Answers to the model's refusals shared by the module's operations (EMQX's module-wide
+    #: codes, such as `CLIENTID_NOT_FOUND`); an operation's own `errors` win.
+    errors: Mapping[type, tuple[int, str]] = field(default_factory=dict)
 
     def route(self, method: str, template: str, **options: Any) -> Callable[[Handler], Handler]:
+        options["errors"] = {**self.errors, **options.get("errors", {})}
+
         def register(handler: Handler) -> Handler:
             self.routes.append(Route(method, template, handler, **options))
             return handler

@@ -28,7 +28,6 @@ from ..flavours.v5 import schemas
 from ..flavours.v5.endpoints.alarms import alarm_view
 from ..flavours.v5.endpoints.api_keys import key_view
 from ..flavours.v5.endpoints.authorization import source_view
-from ..flavours.v5.endpoints.banned import ban_view
 from ..flavours.v5.endpoints.clients import client_row
 from ..flavours.v5.endpoints.dashboard import user_view
 from ..flavours.v5.endpoints.retainer import message_detail
@@ -142,7 +141,7 @@ _VIEWS: dict[type, tuple[str, Callable[[Call, Any], Any]]] = {
     ApiKey: ("api_key_with_secret", lambda call, key: {**key_view(call, key), "api_secret": key.api_secret}),
     DashboardUser: ("dashboard_user", user_view),
     Message: ("retained_message", lambda call, message: message_detail(message)),
-    Ban: ("ban", lambda call, ban: ban_view(ban)),
+    Ban: ("ban", lambda call, ban: ban.view()),
     Alarm: ("alarm", lambda call, alarm: alarm_view(alarm, round(now() * 1_000_000))),
     Authenticator: ("authenticator", lambda call, authenticator: authenticator.view()),
     BuiltinUser: ("authn_user", lambda call, user: user.view()),

@@ -24,7 +24,7 @@ from ..erlang.terms import Atom, pretty
 from .acl_conf import DEFAULT_ACL_CONF
 from .clock import now
 from .config import REPLACE_FIELDS, RawConfig
-from .errors import Invalid, NotFound
+from .errors import AlreadyExists, Invalid, LimitReached, NotFound
 from .ordering import reordered
 
 if TYPE_CHECKING:
@@ -500,8 +500,21 @@ def compile_rule(rule: dict[str, Any]) -> Rule:
     return Rule(rule["permission"], _everyone, rule["action"], frozenset(rule["qos"]), retain, (parse_topic(rule["topic"]),))
 
 
+def _stored(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rules as the API's `emqx_authz_api_mnesia` stores them: unset fields dropped, normalized."""
+    return [normalize_rule({key: value for key, value in rule.items() if value is not None}) for rule in rules]
+
+
+#: Per owner kind: its field name, and the words of EMQX's messages about it.
+RULE_OWNERS = {
+    "users": ("username", "User", "Username Not Found"),
+    "clients": ("clientid", "Client", "ClientID Not Found"),
+}
+
+
 class RuleTable:
-    """`emqx_acl` in mnesia: rules per username, per clientid, and for all."""
+    """`emqx_acl` in mnesia: rules per username, per clientid, and for all. The API's
+    operations take the built-in database source's `max_rules`, which bounds one entry."""
 
     def __init__(self) -> None:
         self.users: dict[str, list[dict[str, Any]]] = {}
@@ -514,12 +527,46 @@ class RuleTable:
         if kind == "all":
             self.all = rules
         else:
-            self._table(kind)[key] = rules
+            self.owners(kind)[key] = rules
         self._compiled.pop((kind, key), None)
 
     def delete(self, kind: str, key: str) -> None:
-        self._table(kind).pop(key, None)
+        self.owners(kind).pop(key, None)
         self._compiled.pop((kind, key), None)
+
+    def add_owners(self, kind: str, entries: list[tuple[str, list[dict[str, Any]]]], max_rules: int) -> None:
+        """`POST .../rules/{users|clients}`: all or nothing, the first bad entry deciding."""
+        _, label, _ = RULE_OWNERS[kind]
+        table = self.owners(kind)
+        for key, rules in entries:
+            if key in table:
+                raise AlreadyExists(f"{label} '{key}' already exist")
+            if len(rules) > max_rules:
+                raise LimitReached(f"The rules length of {label} '{key}' exceeds the maximum limit.")
+        for key, rules in entries:
+            self.set(kind, key, _stored(rules))
+
+    def owner(self, kind: str, key: str) -> list[dict[str, Any]]:
+        """The rules of one username or clientid."""
+        try:
+            return self.owners(kind)[key]
+        except KeyError:
+            raise NotFound("Not Found") from None
+
+    def replace_owner(self, kind: str, key: str, rules: list[dict[str, Any]], max_rules: int) -> None:
+        if len(rules) > max_rules:
+            raise LimitReached("The rules length exceeds the maximum limit.")
+        self.set(kind, key, _stored(rules))
+
+    def delete_owner(self, kind: str, key: str) -> None:
+        if key not in self.owners(kind):
+            raise NotFound(RULE_OWNERS[kind][2])
+        self.delete(kind, key)
+
+    def replace_all(self, rules: list[dict[str, Any]], max_rules: int) -> None:
+        if len(rules) > max_rules:
+            raise LimitReached("The length of rules exceeds the maximum limit.")
+        self.set("all", "", _stored(rules))
 
     def clear(self) -> None:
         self.users.clear()
@@ -527,7 +574,8 @@ class RuleTable:
         self.all = []
         self._compiled.clear()
 
-    def _table(self, kind: str) -> dict[str, list[dict[str, Any]]]:
+    def owners(self, kind: str) -> dict[str, list[dict[str, Any]]]:
+        """The rules by username (`users`) or by clientid (`clients`)."""
         return self.users if kind == "users" else self.clients
 
     def _rules(self, kind: str, key: str, rules: list[dict[str, Any]]) -> RuleList:
@@ -642,6 +690,24 @@ class Authorization:
     def source(self, kind: str) -> Source | None:
         return next((source for source in self.sources if source.type == kind), None)
 
+    def configured(self, kind: str) -> Source:
+        """The source of this type; NotFound when the chain has none."""
+        source = self.source(kind)
+        if source is None:
+            raise NotFound(f"Not found: {kind}")
+        return source
+
+    def builtin_max_rules(self) -> int:
+        """`is_configured_authz_source`: the built-in database source (enabled or not) must
+        exist for any rules operation; its `max_rules` bounds one entry."""
+        return int(self.configured("built_in_database").config["max_rules"])
+
+    def purge_rules(self) -> None:
+        """Only a disabled built-in database source may be purged: every rule goes."""
+        if self.configured("built_in_database").enabled:
+            raise Invalid("'built_in_database' type source must be disabled before purge.")
+        self.rules.clear()
+
     def add_source(self, config: dict[str, Any]) -> Source:
         """`POST /authorization/sources`: the new source goes to the FRONT of the chain."""
         source = make_source(config)
@@ -651,11 +717,12 @@ class Authorization:
         self.drain()
         return source
 
-    def replace_source(self, config: dict[str, Any]) -> Source:
-        """`PUT /authorization/sources/{type}`: the config replaced in place, counters kept."""
-        old = self.source(str(config.get("type")))
-        if old is None:
-            raise NotFound(f"Not found: {config.get('type')}")
+    def replace_source(self, kind: str, config: dict[str, Any]) -> Source:
+        """`PUT /authorization/sources/{type}`: the config replaced in place, counters kept;
+        the body's `type` must be the path's."""
+        old = self.configured(kind)
+        if config.get("type") != kind:
+            raise Invalid("Type mismatch")
         new = make_source(config)
         new.metrics = old.metrics
         self.sources[self.sources.index(old)] = new
@@ -664,9 +731,7 @@ class Authorization:
 
     def delete_source(self, kind: str) -> None:
         """Deleting an enabled built-in database source drops every rule; a disabled one's stay."""
-        source = self.source(kind)
-        if source is None:
-            raise NotFound(f"Not found: {kind}")
+        source = self.configured(kind)
         self.sources.remove(source)
         if source.type == "built_in_database" and source.enabled:
             self.rules.clear()
@@ -679,9 +744,7 @@ class Authorization:
 
     def move_source(self, kind: str, position: str) -> None:
         """`POST /authorization/sources/{type}/move`: `front`, `rear`, `before:T`, `after:T`."""
-        source = self.source(kind)
-        if source is None:
-            raise NotFound(f"Not found: {kind}")
+        source = self.configured(kind)
         where, _, target = position.partition(":")
         if position in ("front", "rear"):
             self.sources.remove(source)

@@ -14,12 +14,15 @@ from typing import Any, Iterable, Mapping
 from .access import (
     ADMINISTRATOR,
     API_KEY_ROLES,
+    USER_ROLES,
     ApiKey,
     ApiKeys,
     BootstrapEntry,
     DashboardUser,
     DashboardUsers,
+    PasswordMismatch,
     Tokens,
+    password_problem,
 )
 from .authn import (
     BUILTIN_DB_ID,
@@ -41,7 +44,7 @@ from .authz import (
 from .banned import Ban, Bans
 from .clock import now
 from .cluster import RUNNING, STOPPED, Alarm, Node
-from .errors import Invalid, NotFound
+from .errors import Invalid, NotAllowed, NotFound
 from .locking import StateLock
 from .metrics import Metrics
 from .monitor import Monitor
@@ -321,6 +324,13 @@ class Broker:
                 self.sessions.remove(ban.who)
             return ban
 
+    def create_ban(self, kind: str, who: str, *, at: int | None = None, until: int | None = None, **fields: Any) -> Ban:
+        """`POST /banned`: refused as `Bans.check_new` says (`at` defaults to now), else `add_ban`."""
+        with self.lock:
+            at = int(now()) if at is None else at
+            self.bans.check_new(kind, who, at, until)
+            return self.add_ban(kind, who, at=at, until=until, **fields)
+
     def add_alarm(self, name: str, *, node: str | None = None, **fields: Any) -> Alarm:
         with self.lock:
             alarm = Alarm(name, node or self.api_node, **fields)
@@ -484,10 +494,11 @@ class Broker:
         if self.authz.settings["deny_action"] == "disconnect" and session.connected:
             self.disconnect(session.clientid)
 
-    def clear_authz_cache(self) -> None:
-        """`DELETE /authorization/cache`, or any change of the sources: every client's cache."""
+    def clear_authz_cache(self, clientid: str | None = None) -> None:
+        """`DELETE /authorization/cache`, or any change of the sources: every client's cache;
+        with a client id (`DELETE /clients/{clientid}/authorization/cache`), that client's."""
         with self.lock:
-            for session in self.sessions:
+            for session in self.sessions if clientid is None else (self.sessions.get(clientid),):
                 if session.authz_cache:
                     session.authz_cache = []
 
@@ -568,15 +579,45 @@ class Broker:
         with self.lock:
             self.sessions.remove(clientid)
 
-    def delete_user(self, username: str) -> None:
+    def update_user(self, username: str, *, description: str, role: str) -> DashboardUser:
+        """`emqx_dashboard_admin:update_user/3`: the role is checked before the lookup; a role
+        change logs the user out."""
+        if role not in USER_ROLES:
+            raise Invalid("Role does not exist")
+        with self.lock:
+            user = self.users.get(username)
+            if role != user.role:
+                user.role = role
+                self.tokens.revoke_user(username)
+            user.description = description
+            return user
+
+    def delete_user(self, username: str, *, by: str | None = None) -> None:
+        """Delete a dashboard user and its tokens; `by`, the user asking with a token, may not
+        delete itself, and nobody deletes the default user (`emqx_dashboard_api:user/2`)."""
+        if username == self.config.default_username:
+            raise NotAllowed(f'Cannot delete user <<"{username}">>')
+        if by == username:
+            raise NotAllowed("Cannot delete self")
         with self.lock:
             self.users.delete(username)
             self.tokens.revoke_user(username)
 
-    def change_password(self, user: DashboardUser, new_password: str) -> None:
+    def change_password(self, username: str, old_password: str, new_password: str) -> None:
+        """`emqx_dashboard_admin:change_password/3`, checks in its order; the user's tokens
+        are revoked."""
         with self.lock:
+            try:
+                user = self.users.get(username)
+            except NotFound:
+                raise NotFound("User not found") from None
+            if not user.check_password(old_password):
+                raise PasswordMismatch("Old password not match")
+            problem = password_problem(new_password)
+            if problem:
+                raise Invalid(problem)
             user.set_password(new_password)
-            self.tokens.revoke_user(user.username)
+            self.tokens.revoke_user(username)
 
 
 def _in_subscription_order(chosen: list[tuple[Session, Subscription]]) -> list[tuple[Session, Subscription]]:

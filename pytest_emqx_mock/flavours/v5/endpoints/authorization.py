@@ -16,15 +16,13 @@ from typing import Any
 
 from ....http.replies import ApiError, RawReply, Reply, handler_crash
 from ....http.routing import Call, Routes
+from ....resources.collection import Collection
 from ....resources.config import ConfigOperation, serve_config
 from ....state.authz import (
     SERVED_TYPES,
-    SOURCE_METRICS,
     SOURCE_TYPES,
-    AclError,
     Source,
 )
-from ....state.errors import Invalid, NotFound
 from ..validation import check_definition, invalid
 
 routes = Routes()
@@ -67,13 +65,6 @@ def source_view(source: Source) -> dict[str, Any]:
     return dict(source.config)
 
 
-def _configured(call: Call, kind: str) -> Source:
-    source = call.broker.authz.source(kind)
-    if source is None:
-        raise ApiError(404, "NOT_FOUND", f"Not found: {kind}")
-    return source
-
-
 def _source_config(call: Call) -> dict[str, Any]:
     """The body checked as hocon checks the `authz` union: the member its `type` selects."""
     body = call.raw_body or {}
@@ -92,64 +83,27 @@ def _source_config(call: Call) -> dict[str, Any]:
     return dict(config)
 
 
-@routes.get("/authorization/sources")
-def list_sources(call: Call) -> dict[str, Any]:
-    return {"sources": [source_view(source) for source in call.broker.authz.sources]}
+def _create_source(call: Call) -> None:
+    call.broker.authz.add_source(_source_config(call))
 
 
-@routes.post("/authorization/sources")
-def create_source(call: Call) -> Reply:
-    config = _source_config(call)
-    try:
-        call.broker.authz.add_source(config)
-    except (AclError, Invalid) as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
-    return Reply(204)
+def _update_source(call: Call, kind: str) -> None:
+    call.broker.authz.replace_source(kind, _source_config(call))
 
 
-@routes.get("/authorization/sources/{type}")
-def get_source(call: Call) -> dict[str, Any]:
-    return source_view(_configured(call, call.path["type"]))
-
-
-@routes.put("/authorization/sources/{type}")
-def update_source(call: Call) -> Reply:
-    config = _source_config(call)
-    _configured(call, call.path["type"])
-    if config["type"] != call.path["type"]:
-        raise ApiError(400, "BAD_REQUEST", "Type mismatch")
-    try:
-        call.broker.authz.replace_source(config)
-    except (AclError, Invalid) as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
-    return Reply(204)
-
-
-@routes.delete("/authorization/sources/{type}")
-def delete_source(call: Call) -> Reply:
-    try:
-        call.broker.authz.delete_source(call.path["type"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
-    return Reply(204)
-
-
-@routes.get("/authorization/sources/{type}/status")
-def source_status(call: Call) -> dict[str, Any]:
-    source = _configured(call, call.path["type"])
-    rates = {"rate": 0.0, "rate_last5m": 0.0, "rate_max": 0.0}
-    nodes = call.broker.running_nodes
-    per_node = {node: source.node_metrics(node) for node in nodes}
-    total = {name: sum(counters[name] for counters in per_node.values()) for name in SOURCE_METRICS}
-    return {
-        "metrics": {**total, **rates},
-        "node_error": [],
-        "node_metrics": [{"metrics": {**counters, **rates}, "node": node} for node, counters in per_node.items()],
-        "node_resource_metrics": [{"metrics": {}, "node": node} for node in nodes],
-        "node_status": [{"node": node, "status": "connected"} for node in nodes],
-        "resource_metrics": {},
-        "status": "connected",
-    }
+SOURCES: Collection[Source] = Collection(
+    "/authorization/sources",
+    "type",
+    items=lambda broker: broker.authz.sources,
+    find=lambda broker, kind: broker.authz.configured(kind),
+    view=lambda call, source: source_view(source),
+    listing=lambda views: {"sources": views},
+    create=_create_source,
+    update=_update_source,
+    delete=lambda call, kind: call.broker.authz.delete_source(kind),
+    node_counters=lambda broker, source: {node: source.node_metrics(node) for node in broker.running_nodes},
+)
+SOURCES.serve(routes)
 
 
 #: The names EMQX's source registry knows (a `before:`/`after:` target outside them crashes).
@@ -159,22 +113,16 @@ _REGISTERED_TYPES = (*SOURCE_TYPES, "client_info")
 @routes.post("/authorization/sources/{type}/move")
 def move_source(call: Call) -> Reply:
     kind, position = call.path["type"], str(call.body["position"])
-    _configured(call, kind)
+    call.broker.authz.configured(kind)
     where, _, target = position.partition(":")
     if where in ("before", "after") and target and target not in _REGISTERED_TYPES:
         # the source registry throws, and the handler catches only errors
         raise ApiError(500, "INTERNAL_ERROR", f'throw, {{unknown_authz_source_type,<<"{target}">>}}, []')
-    try:
-        call.broker.authz.move_source(kind, position)
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authz.move_source(kind, position)
     return Reply(204)
 
 
 @routes.put("/authorization/sources/order")
 def order_sources(call: Call) -> Reply:
-    try:
-        call.broker.authz.order_sources([item["type"] for item in call.body])
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authz.order_sources([item["type"] for item in call.body])
     return Reply(204)

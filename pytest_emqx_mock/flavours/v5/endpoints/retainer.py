@@ -22,6 +22,7 @@ from ....http.routing import Call, Routes
 from ....resources.config import ConfigOperation, serve_config
 from ....state.clock import rfc3339_ms
 from ....state.errors import Invalid
+from ....state.paging import page_meta
 from ....state.sessions import Message
 from ..validation import hocon_text
 
@@ -84,9 +85,7 @@ def list_messages(call: Call) -> dict[str, Any]:
     page, limit = query["page"], query["limit"]
     topic = query.get("topic")
     hasnext, rows = retained.page(topic, page, limit)
-    meta: dict[str, Any] = {"page": page, "limit": limit, "hasnext": hasnext}
-    if topic is None:
-        meta["count"] = len(retained)
+    meta = page_meta(page, limit, count=len(retained) if topic is None else None, hasnext=hasnext)
     return {"data": [message_summary(message) for message in rows], "meta": meta}
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 from ....http.replies import ApiError
 from ....http.routing import Call, Routes
-from ....state.paging import ets_page
+from ....state.paging import ets_listing
 from ....state.routes import SubscriptionEntry, parse_topic, session_entries, tables
 from ....state.topics import InvalidFilter, matches
 from ..rpc import listed_nodes
@@ -87,11 +87,7 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
     if exact is not None:
         per_node = [[entry for entry in entries if exact(entry)] for entries in per_node]
     page, limit = query["page"], query["limit"]
-    meta: dict[str, Any] = {"page": page, "limit": limit}
-    if "match_topic" in query:
-        pattern = query["match_topic"]
-        entries, meta["hasnext"] = ets_page(per_node, page, limit, lambda e: matches(e.filter, pattern))
-    else:
-        entries, meta["hasnext"] = ets_page(per_node, page, limit)
-        meta["count"] = sum(len(node_entries) for node_entries in per_node)
+    pattern = query.get("match_topic")
+    keep = None if pattern is None else (lambda e: matches(e.filter, pattern))
+    entries, meta = ets_listing(per_node, page, limit, keep)
     return {"data": [subscription_row(entry) for entry in entries], "meta": meta}
