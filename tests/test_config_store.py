@@ -128,6 +128,18 @@ def test_a_boolean_text_is_kept_raw_and_runs_converted(emqx_server: EmqxServer) 
     assert [message.topic for message in retained] == ["t"]
 
 
+def test_raw_texts_are_echoed_over_http(emqx_server: EmqxServer) -> None:
+    """The API answers the raw tree: the texts hocon accepted for a boolean or an integer come
+    back as sent, from PUT and from every GET after it, and the broker runs converted."""
+    body = ok(put(emqx_server, "/mqtt/retainer", {"enable": "false", "backend": {"type": "built_in_database", "max_retained_messages": "7"}}))
+    assert (body["enable"], body["backend"]["max_retained_messages"]) == ("false", "7")
+    assert ok(get(emqx_server, "/mqtt/retainer")) == body
+    assert emqx_server.broker.retained.enabled is False
+    settings = {**SETTINGS, "cache": {**SETTINGS["cache"], "enable": "true", "max_size": "5"}}
+    assert ok(put(emqx_server, "/authorization/settings", settings)) == settings
+    assert ok(get(emqx_server, "/authorization/settings")) == settings
+
+
 # -- one `~p` -------------------------------------------------------------------------------------
 
 

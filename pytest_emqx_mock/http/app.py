@@ -19,7 +19,8 @@ from ..scripting.faults import TRICKLE_PIECES, Fault, Faults, break_connection
 from ..scripting.journal import Journal, JournalEntry
 from ..state.broker import Broker
 from ..state.errors import ModelError
-from .flavour import Flavour, FlavourFactory, Principal
+from .flavour import Flavour, FlavourFactory
+from .principal import Principal
 from .replies import ApiError, RawReply, Reply, encode
 from .routing import Call, Route, Router
 

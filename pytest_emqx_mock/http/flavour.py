@@ -15,33 +15,19 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
+from .principal import Principal
 from .replies import ApiError, Reply
 
 if TYPE_CHECKING:
     from werkzeug import Request
     from werkzeug.datastructures import MultiDict
 
-    from ..state.access import Token
     from ..state.broker import Broker
     from ..state.errors import ModelError
     from .routing import Route
     from .schemas import SchemaCatalog
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The credential a request was authorized with (the journal records it as `kind:name`)."""
-
-    kind: str  # e.g. "api_key" or "token"
-    name: str  # the API key (not its name), the dashboard username...
-    role: str
-    token: Token | None = None
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.name}"
 
 
 class Flavour(ABC):

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from werkzeug import Request
 
     from ..state.broker import Broker
-    from .flavour import Principal
+    from .principal import Principal
     from .replies import Reply
     from .schemas import SchemaCatalog
 

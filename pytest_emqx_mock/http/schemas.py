@@ -65,6 +65,9 @@ class OperationSchema:
     parameters: tuple[Parameter, ...]
     request_body: dict[str, Any] | None
     responses: dict[int, dict[str, Any] | None]
+    #: The operation answers a raw config tree (`x-raw-echo`): a value comes back as it was
+    #: sent, so a boolean or an integer may be the text hocon accepted for it.
+    raw_echo: bool = False
 
 
 def _fragment_aware_items(validator: Any, items: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
@@ -164,6 +167,7 @@ def _operation_schema(key: str, operation: dict[str, Any]) -> OperationSchema:
         parameters=tuple(Parameter(name, spec["in"], spec["schema"]) for name, spec in operation.get("parameters", {}).items()),
         request_body=operation.get("requestBody"),
         responses={int(status): schema for status, schema in operation["responses"].items()},
+        raw_echo=bool(operation.get("x-raw-echo")),
     )
 
 
@@ -284,7 +288,8 @@ class SchemaCatalog:
         skeleton = _skeleton(body)
         if skeleton is not None and (key, status, skeleton) in self._valid_skeletons:
             return
-        _raise_first(self._validator_for(f"{key} {status}", schema), body, f"{key} {status}")
+        validator = self._validator_for(f"{key} {status}", schema, raw_echo=operation.raw_echo and status == 200)
+        _raise_first(validator, body, f"{key} {status}")
         if skeleton is not None:
             if len(self._valid_skeletons) >= _MAX_SKELETONS:
                 self._valid_skeletons.clear()
@@ -296,15 +301,31 @@ class SchemaCatalog:
         _raise_first(self._validator_for(ref, {"$ref": ref}), value, ref)
         return Fragment(encode_text(value), ref)
 
-    def _validator_for(self, name: str, schema: dict[str, Any]) -> Any:
+    def _validator_for(self, name: str, schema: dict[str, Any], raw_echo: bool = False) -> Any:
         """One validator per schema, its references inlined, made on first use."""
         validator = self._validators.get(name)
         if validator is None:
-            validator = self._validators[name] = _Validator(_inline(schema, self.defs))
+            inlined = _inline(schema, self.defs)
+            validator = self._validators[name] = _Validator(_raw_texts_allowed(inlined) if raw_echo else inlined)
         return validator
 
 
 _MAX_SKELETONS = 4096
+
+#: The texts hocon converts to a boolean or an integer (`hocon_postprocess`, typerefl), which a
+#: raw config keeps as sent.
+_RAW_TEXT = {"boolean": {"enum": ["true", "false"]}, "integer": {"type": "string", "pattern": "^[+-]?[0-9]+$"}}
+
+
+def _raw_texts_allowed(schema: Any) -> Any:
+    """`schema` where every boolean or integer may also be its raw text."""
+    if isinstance(schema, list):
+        return [_raw_texts_allowed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {key: _raw_texts_allowed(value) for key, value in schema.items()}
+    text = _RAW_TEXT.get(schema["type"]) if isinstance(schema.get("type"), str) else None
+    return {"anyOf": [converted, text]} if text is not None else converted
 
 
 def _skeleton(body: Any) -> str | None:

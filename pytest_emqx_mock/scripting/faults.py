@@ -26,7 +26,7 @@ from .matching import RequestMatcher, RequestSpec
 
 if TYPE_CHECKING:
     from ..state.broker import Broker
-    from .journal import JournalEntry
+    from .recorded import JournalEntry
 
 _DESCRIPTIONS = dict(ERROR_CODES)
 

@@ -4,48 +4,15 @@ assertions about it that read like the domain and show what was recorded when th
 from __future__ import annotations
 
 import collections
-import json
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Iterator, NoReturn
 
 from .matching import RequestMatcher, RequestSpec
+from .recorded import JournalEntry
 
 DEFAULT_CAPACITY = 10_000
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    method: str
-    path: str  # as received, without the query string
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    body: Any  # the decoded JSON body, the raw text otherwise, None when empty
-    credential: str | None  # "api_key:<key>" or "token:<username>", None when unauthenticated
-    status: int
-    response_body: bytes  # kept raw: decoding every page would cost more than serving it
-    operation: str | None  # "GET /clients/{clientid}", None for an unknown path
-    fault: str | None = None  # the fault applied to this request, if any
-    #: The prefix of the flavour that answered (`/api/v5`): a matcher's `/clients` is the path under it.
-    mount: str = ""
-
-    @property
-    def response(self) -> Any:
-        """The response body decoded as JSON; the text when it is not JSON; None when empty."""
-        if not self.response_body:
-            return None
-        try:
-            return json.loads(self.response_body)
-        except ValueError:
-            return self.response_body.decode(errors="replace")
-
-    def __str__(self) -> str:
-        query = "&".join(f"{key}={value}" for key, values in self.query.items() for value in values)
-        body = "" if self.body is None else " " + (json.dumps(self.body, sort_keys=True) if not isinstance(self.body, str) else repr(self.body))
-        fault = f" (fault: {self.fault})" if self.fault else ""
-        return f"{self.method} {self.path}{'?' + query if query else ''}{body} -> {self.status}{fault}"
 
 
 class Journal:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Union
 
 if TYPE_CHECKING:
-    from .journal import JournalEntry
+    from .recorded import JournalEntry
 
 #: What a caller may pass: a matcher, `"METHOD /path"` or `"/path"`, or a compiled pattern.
 RequestSpec = Union["RequestMatcher", str, "re.Pattern[str]"]

@@ -78,6 +78,10 @@ def _expiry_interval(message: Message) -> int | None:
     return None
 
 
+#: Shared by every reset: a RawConfig never changes a tree in place.
+_DEFAULT_RAW_CONFIG = default_raw_config()
+
+
 class RetainedMessages:
     """One retained message per topic, and the retainer's config; publishing an empty retained
     payload deletes the topic's message."""
@@ -89,7 +93,7 @@ class RetainedMessages:
         self._default_expiry_ms = 0  # 0 is never
         #: A disabled retainer stores nothing and reads as empty (its table is kept).
         self.enabled = True
-        self.config = RawConfig(default_raw_config(), check=_check_root, on_change=self._configure)
+        self.config = RawConfig(_DEFAULT_RAW_CONFIG, check=_check_root, on_change=self._configure)
 
     # -- config --------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from ...erlang import jsx
-from ...http.flavour import Flavour, Principal
+from ...http.flavour import Flavour
+from ...http.principal import Principal
 from ...http.replies import ApiError, Reply
 from ...http.schemas import SchemaCatalog
 from . import auth, errors

@@ -8,7 +8,7 @@ import binascii
 import re
 from typing import TYPE_CHECKING
 
-from ...http.flavour import Principal
+from ...http.principal import Principal
 from ...http.replies import ApiError, RawReply, Reply
 from ...state.access import ADMINISTRATOR, PUBLISHER, VIEWER, Token
 from ...state.broker import EE
