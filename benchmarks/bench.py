@@ -1,7 +1,8 @@
 """Measure what every user pays for: server start and stop, per-test reset, loading a scenario
 of 10,000 clients (and a snapshot and restore of it), and a 100-row
 `GET /api/v5/clients` page over 10,000 clients beside a bare Werkzeug app answering a prebuilt
-body of the same size (same server class and settings, same load generator); then the broker
+body of the same size (same server class and settings, same load generator), and one client's
+requests over one kept-alive connection against a new connection per request; then the broker
 at scale: publishing to 1,000 subscribers, listing pages over 100,000 subscriptions and
 clients, and seeding 100,000 clients with a subscription each (time and memory); and the
 authorization of one publish against 1,000 ACL rules.
@@ -55,13 +56,15 @@ def reset_ms(repeat: int = 5000) -> float:
     return statistics.median(_timed(server.reset, repeat)) * 1000
 
 
-def _load(port: int, path: str, seconds: float, connections: int, result: Any, body: bytes | None = None) -> None:
-    """Keep-alive requests (GET, or POST of `body`) on `connections` threads for `seconds`;
-    puts the count of 200s."""
+def _load(port: int, path: str, seconds: float, connections: int, result: Any, body: bytes | None = None, close: bool = False) -> None:
+    """Keep-alive requests (GET, or POST of `body`) on `connections` threads for `seconds`, or
+    with `close` a new connection per request; puts the count of 200s."""
     done = []
     deadline = time.monotonic() + seconds
     method = "GET" if body is None else "POST"
     headers = {"Authorization": AUTH, "Content-Type": "application/json"}
+    if close:
+        headers["Connection"] = "close"  # the server closes after answering: http.client reconnects
 
     def worker() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port)
@@ -82,15 +85,33 @@ def _load(port: int, path: str, seconds: float, connections: int, result: Any, b
     result.put(sum(done))
 
 
-def requests_per_second(port: int, seconds: float, connections: int, path: str = PAGE, body: bytes | None = None) -> float:
+def requests_per_second(
+    port: int, seconds: float, connections: int, path: str = PAGE, body: bytes | None = None, close: bool = False
+) -> float:
     queue: Any = multiprocessing.Queue()
     _load(port, path, 0.3, 1, queue, body)  # warm up
     queue.get()
-    process = multiprocessing.Process(target=_load, args=(port, path, seconds, connections, queue, body))
+    process = multiprocessing.Process(target=_load, args=(port, path, seconds, connections, queue, body, close))
     process.start()
     count = queue.get()
     process.join()
     return count / seconds
+
+
+def keep_alive(fake_port: int, bare_port: int, seconds: float, rounds: int) -> None:
+    """One client's requests in a row over one kept-alive connection, against a new connection
+    per request (`Connection: close`), for the fake and for the bare app on the same server."""
+    rates: dict[tuple[str, bool], list[float]] = {}
+    for _ in range(rounds):
+        for name, port in (("fake", fake_port), ("bare", bare_port)):
+            for close in (False, True):
+                rates.setdefault((name, close), []).append(requests_per_second(port, seconds, 1, close=close))
+    fake, fake_new, bare, bare_new = (statistics.median(rates[key]) for key in (("fake", False), ("fake", True), ("bare", False), ("bare", True)))
+    print(
+        f"one client, GET {PAGE}: {fake:.0f} req/s over one kept-alive connection, {fake_new:.0f} req/s with a new "
+        f"connection per request ({fake / fake_new:.2f}x); bare Werkzeug app: {bare:.0f} / {bare_new:.0f} req/s "
+        f"(fake / bare, kept alive: {fake / bare:.0%}; new connections: {fake_new / bare_new:.0%}; medians of {rounds})"
+    )
 
 
 def bare_app(body: bytes) -> Any:
@@ -310,6 +331,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 fake_rates.append(requests_per_second(emqx.port, args.seconds, args.connections))
                 bare_rates.append(requests_per_second(bare_server.port, args.seconds, args.connections))
+            keep_alive(emqx.port, bare_server.port, args.seconds, args.rounds)
         finally:
             bare_server.stop()
         journal_and_faults_overhead(emqx, statistics.median(fake_rates))

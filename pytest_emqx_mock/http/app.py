@@ -11,7 +11,6 @@ import re
 import time
 import traceback
 from typing import Any, Callable, Iterable, Iterator
-from urllib.parse import quote
 
 from werkzeug import Request
 from werkzeug.http import HTTP_STATUS_CODES
@@ -43,7 +42,7 @@ from ..scripting.journal import Journal, JournalEntry
 from ..state.broker import Broker
 from ..state.errors import ModelError
 from .replies import ApiError, RawReply, Reply, encode
-from .routing import Call, Route, Router
+from .routing import Call, Route, Router, normalized_path, raw_path
 from .schemas import catalog
 
 #: Every EMQX API module the fake serves, each a thin translation of its EMQX namesake.
@@ -84,10 +83,11 @@ def _not_found(request: Request) -> Reply:
 
 
 def _probe(request: Request, route: Route, principal: Principal | None, body: Any) -> JournalEntry:
-    """The request as a fault's matcher sees it (what the journal will record, unanswered)."""
+    """The request as a fault's matcher sees it: what the journal will record, unanswered, but on
+    the path it was routed on (a fault on `/publish` meets `/./%70ublish` too)."""
     return JournalEntry(
         method=request.method,
-        path=request.path,
+        path=normalized_path(raw_path(request.environ)),
         query={key: request.args.getlist(key) for key in request.args},
         headers={},
         body=body,
@@ -96,13 +96,6 @@ def _probe(request: Request, route: Route, principal: Principal | None, body: An
         response_body=b"",
         operation=route.key,
     )
-
-
-def _raw_path(environ: dict[str, Any]) -> str:
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if raw:
-        return raw.split("?", 1)[0]
-    return quote(environ.get("PATH_INFO", "/"))  # a WSGI server that keeps no raw path
 
 
 def _no_constants(name: str) -> Any:
@@ -258,7 +251,7 @@ class EmqxApp:
         body: Any = None
         fault: Fault | None = None
         try:
-            match = self.router.match(_raw_path(environ))
+            match = self.router.match(raw_path(environ))
             if match is None:
                 return None, None, None, _not_found(request), None
             methods, path_args = match
