@@ -85,33 +85,40 @@ def _load(port: int, path: str, seconds: float, connections: int, result: Any, b
     result.put(sum(done))
 
 
-def requests_per_second(
-    port: int, seconds: float, connections: int, path: str = PAGE, body: bytes | None = None, close: bool = False
-) -> float:
+def served(port: int, seconds: float, connections: int, path: str = PAGE, body: bytes | None = None, close: bool = False) -> tuple[float, float]:
+    """Requests per second, and the server's CPU time per request in ms: this process's while
+    the load runs in another, steadier than the rate on a machine busy with other work."""
     queue: Any = multiprocessing.Queue()
     _load(port, path, 0.3, 1, queue, body)  # warm up
     queue.get()
     process = multiprocessing.Process(target=_load, args=(port, path, seconds, connections, queue, body, close))
+    started = time.process_time()
     process.start()
     count = queue.get()
     process.join()
-    return count / seconds
+    return count / seconds, (time.process_time() - started) * 1000 / count
+
+
+def requests_per_second(port: int, seconds: float, connections: int, path: str = PAGE, body: bytes | None = None) -> float:
+    return served(port, seconds, connections, path, body)[0]
 
 
 def keep_alive(fake_port: int, bare_port: int, seconds: float, rounds: int) -> None:
     """One client's requests in a row over one kept-alive connection, against a new connection
     per request (`Connection: close`), for the fake and for the bare app on the same server."""
-    rates: dict[tuple[str, bool], list[float]] = {}
+    figures: dict[tuple[int, bool], list[tuple[float, float]]] = {}
     for _ in range(rounds):
-        for name, port in (("fake", fake_port), ("bare", bare_port)):
+        for port in (fake_port, bare_port):
             for close in (False, True):
-                rates.setdefault((name, close), []).append(requests_per_second(port, seconds, 1, close=close))
-    fake, fake_new, bare, bare_new = (statistics.median(rates[key]) for key in (("fake", False), ("fake", True), ("bare", False), ("bare", True)))
-    print(
-        f"one client, GET {PAGE}: {fake:.0f} req/s over one kept-alive connection, {fake_new:.0f} req/s with a new "
-        f"connection per request ({fake / fake_new:.2f}x); bare Werkzeug app: {bare:.0f} / {bare_new:.0f} req/s "
-        f"(fake / bare, kept alive: {fake / bare:.0%}; new connections: {fake_new / bare_new:.0%}; medians of {rounds})"
-    )
+                figures.setdefault((port, close), []).append(served(port, seconds, 1, close=close))
+
+    def median(port: int, close: bool) -> str:
+        rate, cpu = (statistics.median(column) for column in zip(*figures[port, close], strict=True))
+        return f"{rate:.0f} req/s, {cpu:.2f} ms of server CPU each"
+
+    print(f"one client, GET {PAGE}, medians of {rounds}:")
+    for name, port in (("fake", fake_port), ("bare Werkzeug app", bare_port)):
+        print(f"  {name}: one kept-alive connection {median(port, False)}; a new connection per request {median(port, True)}")
 
 
 def bare_app(body: bytes) -> Any:
