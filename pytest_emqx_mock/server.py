@@ -8,7 +8,7 @@ import socket
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from werkzeug.exceptions import ClientDisconnected, InternalServerError
 from werkzeug.serving import (
@@ -18,7 +18,9 @@ from werkzeug.serving import (
 )
 from werkzeug.wsgi import LimitedStream, get_content_length
 
+from .flavours.v5 import Emqx5
 from .http.app import EmqxApp
+from .http.flavour import FlavourFactory
 from .scripting import scenario
 from .scripting.control import PREFIX as CONTROL_PREFIX
 from .scripting.control import ControlApi
@@ -296,7 +298,10 @@ class EmqxServer:
         journal_capacity: int = 10_000,
         journal_max_bytes: int = 16 * 1024 * 1024,
         control_api: bool = True,
+        flavours: Sequence[FlavourFactory] = (Emqx5,),
     ) -> None:
+        """`flavours`: the front doors served side by side over the one state (each a Flavour
+        class taking the broker); `api_url` is the first one's."""
         if isinstance(bootstrap_api_keys, (str, os.PathLike)):
             bootstrap_api_keys = load_bootstrap_file(bootstrap_api_keys, edition)
         entries = list(bootstrap_api_keys or ())
@@ -312,7 +317,12 @@ class EmqxServer:
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
         self.app = EmqxApp(
-            self.broker, journal=self.journal, faults=self.faults, validate_responses=validate_responses, on_error=self._record_error
+            self.broker,
+            flavours=flavours,
+            journal=self.journal,
+            faults=self.faults,
+            validate_responses=validate_responses,
+            on_error=self._record_error,
         )
         #: What the HTTP server serves: the EMQX app, behind the control API (`/_mock`) unless disabled.
         self.wsgi_app: ControlApi | EmqxApp = ControlApi(self, self.app, on_error=self._record_error) if control_api else self.app
@@ -362,7 +372,7 @@ class EmqxServer:
 
     @property
     def api_url(self) -> str:
-        return f"{self.url}/api/v5"
+        return self.url + self.app.flavours[0].prefix
 
     @property
     def control_url(self) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import requests
-from api import get
+from api import get, post
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.state.metrics import METRIC_NAMES
@@ -351,6 +351,21 @@ def test_monitor_samples_every_ten_seconds(cluster: EmqxServer) -> None:
     assert ok(cluster, "/monitor") == [
         cluster_sample(1_699_999_800_000, connections=2, live_connections=1, subscriptions=2, topics=2, received=5, sent=10)
     ]
+
+
+def test_a_rest_subscribe_is_sampled_after_the_sample_due_before_it(cluster: EmqxServer) -> None:
+    clock = with_clock(cluster)
+    cluster.add_client("a", node=N1)
+    clock.time = T0 + 10  # a sample is due, and not yet taken, when the subscribe comes
+    response = post(cluster, "/clients/a/subscribe", {"topic": "t/1"})
+    assert response.status_code == 200, response.text
+    clock.time = T0 + 20
+    get(cluster, "/monitor")
+    table = cluster.broker.monitor.tables[N1]
+    assert {ts: (data["subscriptions"], data["topics"]) for ts, data in table.items()} == {
+        BASE + 10_000: (0, 0),  # the state before the subscribe
+        BASE + 20_000: (1, 1),
+    }
 
 
 def fill(samples: list[dict[str, int]], since: int, interval: int) -> list[dict[str, int]]:

@@ -18,6 +18,7 @@ from api import get, post
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.flavours.v5.endpoints import alarms as alarms_api
+from pytest_emqx_mock.state import alarms as alarms_state
 
 NODE = "emqx@127.0.0.1"
 N1, N2 = "emqx@n1", "emqx@n2"
@@ -30,6 +31,7 @@ def frozen_now(monkeypatch: pytest.MonkeyPatch) -> float:
     """Alarm durations and deactivation times computed at a fixed instant, T0 + 12.3456 s."""
     instant = T0 + 12.3456
     monkeypatch.setattr(alarms_api, "now", lambda: instant)
+    monkeypatch.setattr(alarms_state, "now", lambda: instant)
     return instant
 
 
@@ -400,7 +402,7 @@ def test_force_deactivate_needs_a_json_body(emqx_server: EmqxServer) -> None:
 
 def test_deactivation_keeps_at_most_size_limit_alarms_of_history(emqx_server: EmqxServer) -> None:
     broker = emqx_server.broker
-    for index in range(alarms_api.SIZE_LIMIT):
+    for index in range(alarms_state.SIZE_LIMIT):
         broker.add_alarm(f"old{index}", activate_at=T0 + index, deactivate_at=T0 + index + 0.5)
     broker.add_alarm("now_active", activate_at=T0 - 100)
     assert post(emqx_server, "/alarms/force_deactivate", {"name": "now_active"}).status_code == 204

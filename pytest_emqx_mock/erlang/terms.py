@@ -1,23 +1,27 @@
-"""Erlang terms as EMQX's error messages print them (`io_lib:format("~p")`), and the NODE_DOWN
-answer every node-scoped listing gives for a `node` it cannot call."""
+"""Erlang terms as EMQX's error messages print them (`io_lib:format("~p")`).
+
+Python stands for Erlang as: `Atom` an atom, `str` a string (a list of characters), `bytes`
+a binary, `tuple` a tuple, `list` a list, `dict` a map with atom keys, `bool` and `int` as
+themselves."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-from ..http.replies import ApiError
-
-if TYPE_CHECKING:
-    from ..state.broker import Broker
+from typing import Any
 
 _BARE_ATOM = re.compile(r"^[a-z][A-Za-z0-9_@]*$")
+# `erl_scan:reserved_word/1` on EMQX 5.8.9's OTP 26: `maybe` and `else` are reserved only
+# where the `maybe_expr` feature is on, which it is not (EMQX prints `maybe` bare).
 _RESERVED = frozenset(
-    "after and andalso band begin bnot bor bsl bsr bxor case catch cond div else end fun if let "
-    "maybe not of or orelse receive rem try when xor".split()
+    "after and andalso band begin bnot bor bsl bsr bxor case catch cond div end fun if let "
+    "not of or orelse receive rem try when xor".split()
 )
 _ESCAPES = {0x22: b'\\"', 0x5C: b"\\\\", 0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t",
             0x0B: b"\\v", 0x08: b"\\b", 0x0C: b"\\f", 0x1B: b"\\e"}  # fmt: skip
+
+
+class Atom(str):
+    """An Erlang atom (a plain `str` is an Erlang string)."""
 
 
 def atom(name: str) -> str:
@@ -36,21 +40,29 @@ def binary(data: bytes) -> str:
     return "<<" + ",".join(str(byte) for byte in data) + ">>"
 
 
-def listed_nodes(broker: Broker, node: str | None) -> list[str]:
-    """The nodes a node-scoped listing reads: every running node, or the one its `node`
-    parameter names. A name that is no atom in the cluster is refused before any call, and a
-    member that is down fails the rpc, as does one whose rpc times out (after that wait): all
-    500 NODE_DOWN."""
-    if node is None:
-        nodes = broker.running_nodes
-    elif node not in broker.nodes:
-        raise ApiError(500, "NODE_DOWN", f'bad rpc call {binary(node.encode())}, Reason <<"invalid node">>')
-    elif node not in broker.running_nodes:
-        raise ApiError(500, "NODE_DOWN", f"bad rpc call {atom(node)}, Reason nodedown")
-    else:
-        nodes = [node]
-    for name in nodes:  # the query visits the nodes in turn: the first that hangs fails it
-        timeout = broker.nodes[name].rpc_timeout
-        if timeout is not None:
-            raise ApiError(500, "NODE_DOWN", f"bad rpc call {atom(name)}, Reason timeout", delay=timeout)
-    return nodes
+def _printable(text: str) -> bool:
+    """`io_lib:printable_list/1` in the default Latin-1 range: ~p prints such a list as text."""
+    return all(32 <= ord(c) <= 126 or 160 <= ord(c) <= 255 or ord(c) in _ESCAPES for c in text)
+
+
+def pretty(term: Any) -> str:
+    """`io_lib:format("~p", [Term])` on one line (see the module's doc for the Python types)."""
+    if isinstance(term, Atom):
+        return atom(term)
+    if isinstance(term, bool):
+        return "true" if term else "false"
+    if isinstance(term, str):
+        if not term or not _printable(term):
+            return "[" + ",".join(str(ord(c)) for c in term) + "]"
+        return '"' + "".join(_ESCAPES.get(ord(c), c.encode("latin-1")).decode("latin-1") for c in term) + '"'
+    if isinstance(term, bytes):
+        return binary(term)
+    if isinstance(term, tuple):
+        return "{" + ",".join(pretty(item) for item in term) + "}"
+    if isinstance(term, list):
+        return "[" + ",".join(pretty(item) for item in term) + "]"
+    if isinstance(term, dict):  # atom keys, in term order
+        return "#{" + ",".join(f"{atom(key)} => {pretty(term[key])}" for key in sorted(term)) + "}"
+    if isinstance(term, int):
+        return str(term)
+    raise TypeError(f"no Erlang term for {term!r}")

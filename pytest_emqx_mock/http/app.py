@@ -1,88 +1,38 @@
-"""The WSGI application: one request pipeline in EMQX's own order (minirest_handler:handle/2).
+"""The WSGI application: one request pipeline in EMQX's own order (minirest_handler:handle/2),
+the same for every flavour mounted, each stage asking the request's flavour (`http.flavour`).
 
-route and method (404/405) → authentication (401/403) → body parsing (400/415) → parameter
-and body checks (400) → handler (under the state lock) → response validation → journal.
+route and method (404/405) → authentication (401/403) → body decoding (400/415) → fault →
+parameter and body checks (400) → handler (under the state lock) → response validation → journal.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 import traceback
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from werkzeug import Request
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..flavours.v5.auth import Principal, authenticate
-from ..flavours.v5.endpoints import (
-    alarms,
-    api_keys,
-    authentication,
-    authorization,
-    authorization_rules,
-    banned,
-    clients,
-    cluster,
-    dashboard,
-    error_codes,
-    metrics,
-    nodes,
-    publish,
-    retainer,
-    status,
-    subscriptions,
-    topics,
-)
-from ..flavours.v5.errors import model_error
-from ..flavours.v5.validation import RequestChecker
 from ..scripting.faults import TRICKLE_PIECES, Fault, Faults, break_connection
 from ..scripting.journal import Journal, JournalEntry
 from ..state.broker import Broker
 from ..state.errors import ModelError
+from .flavour import Flavour, FlavourFactory, Principal
 from .replies import ApiError, RawReply, Reply, encode
-from .routing import Call, Route, Router, normalized_path, raw_path
-from .schemas import catalog
-
-#: Every EMQX API module the fake serves, each a thin translation of its EMQX namesake.
-API_MODULES = (
-    dashboard,
-    api_keys,
-    clients,
-    subscriptions,
-    topics,
-    publish,
-    retainer,
-    banned,
-    nodes,
-    metrics,
-    status,
-    cluster,
-    alarms,
-    error_codes,
-    authentication,
-    authorization,
-    authorization_rules,
-)
-
-_NOT_FOUND_PAGE = "<html><head><title>404 - NOT FOUND</title></head><body><h1>404 - NOT FOUND</h1></body></html>"
-_NOT_FOUND_JSON = '{"code": "NOT_FOUND", "message": "Request Path Not Found"}'
+from .routing import Call, Route, Router, normalized_path, raw_path, split_path
 
 ErrorSink = Callable[[BaseException], None]
 
 
-def _not_found(request: Request) -> Reply:
-    """`emqx_dashboard_not_found`: the body follows the Accept header's prefix."""
-    accept = request.headers.get("Accept", "text/html")
-    if accept.startswith("text/plain"):
-        return Reply(404, "404 - NOT FOUND", {"content-type": "text/plain"})
-    if accept.startswith("application/json"):
-        return Reply(404, _NOT_FOUND_JSON, {"content-type": "application/json"})
-    return Reply(404, _NOT_FOUND_PAGE, {"content-type": "text/html"})
+class Endpoint(NamedTuple):
+    """What a path and method lead to: an operation of a mounted flavour."""
+
+    flavour: Flavour
+    route: Route
 
 
-def _probe(request: Request, route: Route, principal: Principal | None, body: Any) -> JournalEntry:
+def _probe(request: Request, flavour: Flavour, route: Route, principal: Principal | None, body: Any) -> JournalEntry:
     """The request as a fault's matcher sees it: what the journal will record, unanswered, but on
     the path it was routed on (a fault on `/publish` meets `/./%70ublish` too)."""
     return JournalEntry(
@@ -95,77 +45,12 @@ def _probe(request: Request, route: Route, principal: Principal | None, body: An
         status=0,
         response_body=b"",
         operation=route.key,
+        mount=flavour.prefix,
     )
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise ValueError(f"{text} does not fit a float")
-    return number
-
-
-def _decode_like_jsx(data: bytes) -> Any:
-    """Decode a body the way minirest's jsx does: invalid UTF-8 replaced, a BOM, comments and
-    trailing commas tolerated; NaN, Infinity and numbers out of float range refused."""
-    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    options: dict[str, Any] = {"parse_constant": _no_constants, "parse_float": _finite_float}
-    try:
-        value = json.loads(text, **options)
-    except ValueError:
-        value = json.loads(_without_comments_and_trailing_commas(text), **options)
-    return _without_lone_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _without_lone_surrogates(value: Any) -> Any:
-    """jsx turns a `\\ud800` escape without its pair into U+FFFD (a pair is one character)."""
-    if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    if isinstance(value, list):
-        return [_without_lone_surrogates(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
-    return value
-
-
-def _without_comments_and_trailing_commas(text: str) -> str:
-    kept: list[str] = []
-    index, in_string = 0, False
-    while index < len(text):
-        char = text[index]
-        if in_string:
-            kept.append(char)
-            if char == "\\":
-                kept.append(text[index + 1 : index + 2])
-                index += 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-            kept.append(char)
-        elif text.startswith("//", index):
-            index = text.find("\n", index)
-            index = len(text) if index < 0 else index
-            continue
-        elif text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            if end < 0:
-                raise ValueError("unterminated comment")
-            index = end + 2
-            continue
-        elif char == "," and text[index + 1 :].lstrip()[:1] in ("]", "}"):
-            pass  # a trailing comma
-        else:
-            kept.append(char)
-        index += 1
-    return "".join(kept)
+def _segments(prefix: str) -> list[str]:
+    return [part for part in prefix.split("/") if part]  # a prefix as written: no dot segment, no escape
 
 
 def _trickle(payload: bytes, seconds: float) -> Iterator[bytes]:
@@ -183,31 +68,52 @@ def _trickle(payload: bytes, seconds: float) -> Iterator[bytes]:
         yield payload[start : start + size]
 
 
+class _Exchange:
+    """One request's way through the stages, as the journal records it."""
+
+    __slots__ = ("flavour", "route", "principal", "body", "fault")
+
+    def __init__(self, flavour: Flavour) -> None:
+        self.flavour = flavour  # the flavour answering: the route's, else the door the path is under
+        self.route: Route | None = None
+        self.principal: Principal | None = None
+        self.body: Any = None
+        self.fault: Fault | None = None
+
+
 class EmqxApp:
+    """The operations of the mounted flavours over one state. A path that no route serves is
+    answered by the flavour whose prefix it is under (the longest), else by the first one."""
+
     def __init__(
         self,
         broker: Broker,
         *,
+        flavours: Sequence[FlavourFactory],
         journal: Journal | None = None,
         faults: Faults | None = None,
         validate_responses: bool = True,
         on_error: ErrorSink | None = None,
     ) -> None:
+        if not flavours:
+            raise ValueError("mount at least one flavour")
         self.broker = broker
         self.journal = journal if journal is not None else Journal()
         self.faults = faults if faults is not None else Faults(broker)
         self.validate_responses = validate_responses
         self.on_error = on_error
-        self.catalog = catalog(broker.edition)
-        self.checker = RequestChecker(self.catalog)
-        self.router = Router([route for module in API_MODULES for route in module.routes.routes])
-        missing = {r.key for m in API_MODULES for r in m.routes.routes} - set(self.catalog.operations)
-        if missing:
-            raise RuntimeError(f"operations without a schema: {sorted(missing)}")
+        self.flavours = [make(broker) for make in flavours]
+        self.router: Router[Endpoint] = Router(
+            (route.method, route.path_under(flavour.prefix), Endpoint(flavour, route))
+            for flavour in self.flavours
+            for route in flavour.routes
+        )
+        self._doors = sorted(self.flavours, key=lambda flavour: -len(_segments(flavour.prefix)))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
-        route, principal, body, reply, fault = self._answer(request, environ)
+        exchange = _Exchange(self.flavours[0])
+        reply = self._answer(request, environ, exchange)
         if isinstance(reply.body, bytes):
             payload = reply.body  # a fault's response, as given
         elif isinstance(reply.body, str) and "content-type" in reply.headers:
@@ -218,18 +124,20 @@ class EmqxApp:
         if payload:
             headers.setdefault("content-type", "application/json")
         headers["content-length"] = str(len(payload))
+        fault = exchange.fault
         self.journal.record(
             JournalEntry(
                 method=request.method,
                 path=request.path,
                 query={key: request.args.getlist(key) for key in request.args},
                 headers=dict(request.headers),
-                body=body,
-                credential=str(principal) if principal else None,
+                body=exchange.body,
+                credential=str(exchange.principal) if exchange.principal else None,
                 status=reply.status,
                 response_body=payload,
-                operation=route.key if route else None,
+                operation=exchange.route.key if exchange.route else None,
                 fault=str(fault) if fault else None,
+                mount=exchange.flavour.prefix,
             )
         )
         # held back outside the state lock: other requests go on meanwhile
@@ -243,75 +151,67 @@ class EmqxApp:
         time.sleep(delay)
         return [payload]
 
-    def _answer(
-        self, request: Request, environ: dict[str, Any]
-    ) -> tuple[Route | None, Principal | None, Any, Reply, Fault | None]:
-        route: Route | None = None
-        principal: Principal | None = None
-        body: Any = None
-        fault: Fault | None = None
+    def _answer(self, request: Request, environ: dict[str, Any], exchange: _Exchange) -> Reply:
         try:
-            match = self.router.match(raw_path(environ))
+            sent = raw_path(environ)
+            match = self.router.match(sent)
             if match is None:
-                return None, None, None, _not_found(request), None
-            methods, path_args = match
-            route = methods.get(request.method)
-            if route is None:
-                return None, None, None, Reply(405, None, {"allow": ", ".join(sorted(methods))}), None
+                exchange.flavour = self._door(sent)
+                return exchange.flavour.not_found(request)
+            endpoints, path_args = match
+            endpoint = endpoints.get(request.method)
+            if endpoint is None:
+                exchange.flavour = next(iter(endpoints.values())).flavour
+                return exchange.flavour.wrong_method(request, endpoints)
+            flavour, route = endpoint
+            exchange.flavour, exchange.route = endpoint
             if not route.public:
-                principal = authenticate(request, route, self.broker)
-            operation = self.catalog.operations[route.key]
-            body = self._parse_body(request)
-            fault = self.faults.take(_probe(request, route, principal, body)) if self.faults else None
-            if fault is not None and fault.replaces_handler:  # no handler, so no change
-                return route, principal, body, fault.reply or Reply(0), fault
-            path, query = self.checker.parameters(operation, path_args, request.args)
-            checked_body = self.checker.body(operation, body)
+                exchange.principal = flavour.authenticate(request, route, self.broker)
+            body = exchange.body = flavour.decode_body(request)
+            if self.faults:
+                fault = exchange.fault = self.faults.take(_probe(request, flavour, route, exchange.principal, body))
+                if fault is not None and fault.replaces_handler:  # no handler, so no change
+                    return fault.reply or Reply(0)
+            path, query, checked_body = flavour.check_request(route, path_args, request.args, body)
         except ApiError as error:
-            return route, principal, body, error.reply(), fault
+            return exchange.flavour.refusal(error)
         except RawReply as raw:
-            return route, principal, body, raw.reply, fault
+            return raw.reply
         except Exception as error:  # a bug in the fake's own pipeline
-            return route, principal, body, self._internal_error(error), fault
-        call = Call(self.broker, self.catalog, path, query, checked_body, principal, request, body)
-        return route, principal, body, self._handle(route, call), fault
+            return self._internal_error(exchange.flavour, error)
+        call = Call(self.broker, flavour.catalog, path, query, checked_body, exchange.principal, request, body)
+        return self._handle(flavour, route, call)
 
-    def _handle(self, route: Route, call: Call) -> Reply:
+    def _handle(self, flavour: Flavour, route: Route, call: Call) -> Reply:
         try:
             with self.broker.lock:
                 result = route.handler(call)
-                reply = result if isinstance(result, Reply) else Reply(200, result)
+                reply = result if isinstance(result, Reply) else flavour.ok(result)
         except ApiError as error:
-            reply = error.reply()
+            reply = flavour.refusal(error)
         except ModelError as error:  # a refusal of the state model's, in this operation's words
-            reply = model_error(route, error).reply()
+            reply = flavour.model_error(route, error)
         except RawReply as raw:
             return raw.reply
         except Exception as error:
-            return self._internal_error(error)
+            return self._internal_error(flavour, error)
         if self.validate_responses:
             try:
-                self.catalog.check_response(route.key, reply.status, reply.body)
+                flavour.check_response(route, reply)
             except Exception as error:  # a schema violation, or a fault in checking one
-                return self._internal_error(error)
+                return self._internal_error(flavour, error)
         return reply
 
-    @staticmethod
-    def _parse_body(request: Request) -> Any:
-        """minirest decodes a body only when it is declared JSON; other bodies stay text
-        (the body check then answers 415 where a JSON body is expected)."""
-        data = request.get_data(cache=True)
-        if not data:
-            return None
-        if request.mimetype == "application/json":
-            try:
-                return _decode_like_jsx(data)
-            except ValueError:
-                raise ApiError(400, "BAD_REQUEST", "Invalid json message received") from None
-        return data.decode(errors="replace")
+    def _door(self, raw: str) -> Flavour:
+        """The flavour whose prefix the raw path `raw` is under (the longest), else the first mounted."""
+        segments = split_path(raw)
+        for flavour in self._doors:
+            prefix = _segments(flavour.prefix)
+            if segments[: len(prefix)] == prefix:
+                return flavour
+        return self.flavours[0]
 
-    def _internal_error(self, error: BaseException) -> Reply:
+    def _internal_error(self, flavour: Flavour, error: BaseException) -> Reply:
         if self.on_error is not None:
             self.on_error(error)
-        text = "".join(traceback.format_exception_only(type(error), error)).strip()
-        return Reply(500, {"code": "INTERNAL_ERROR", "message": text})
+        return flavour.internal_error("".join(traceback.format_exception_only(type(error), error)).strip())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
 from urllib.parse import quote, unquote
 
 from .replies import RawReply, Reply
@@ -17,13 +17,10 @@ from .replies import RawReply, Reply
 if TYPE_CHECKING:
     from werkzeug import Request
 
-    from ..flavours.v5.auth import Principal
     from ..state.broker import Broker
+    from .flavour import Principal
     from .replies import Reply
     from .schemas import SchemaCatalog
-
-BASE_PATH = "/api/v5"
-
 
 @dataclass
 class Call:
@@ -46,12 +43,12 @@ Handler = Callable[[Call], "Reply | Any"]
 @dataclass(frozen=True)
 class Route:
     method: str
-    template: str  # relative to /api/v5, e.g. "/clients/{clientid}"
+    template: str  # relative to its flavour's prefix, e.g. "/clients/{clientid}"
     handler: Handler
     public: bool = False  # EMQX's `security: []`: no credentials needed
     #: EMQX refuses API keys here, naming this resource in the 401 message.
     api_key_block: str | None = None
-    #: The template is the whole path, not one under /api/v5 (EMQX's un-prefixed `/status`).
+    #: The template is the whole path, not one under the prefix (EMQX 5's un-prefixed `/status`).
     absolute: bool = False
     #: How this operation answers the state model's refusals, by error class (the nearest class
     #: of a raised error wins): `(status, code)`; a class not named gets its flavour's default.
@@ -60,12 +57,12 @@ class Route:
     @property
     def key(self) -> str:
         """The operation's name in the schema files: `"GET /clients/{clientid}"`; an absolute
-        route shares the schema of its /api/v5 twin."""
+        route shares the schema of its prefixed twin."""
         return f"{self.method} {self.template}"
 
-    @property
-    def path(self) -> str:
-        return self.template if self.absolute else BASE_PATH + self.template
+    def path_under(self, prefix: str) -> str:
+        """The route's path when its flavour is mounted at `prefix`."""
+        return self.template if self.absolute else prefix + self.template
 
 
 @dataclass
@@ -73,8 +70,13 @@ class Routes:
     """The operations of one EMQX API module, registered with decorators."""
 
     routes: list[Route] = field(default_factory=list)
+    #: Answers to the model's refusals shared by the module's operations (EMQX's module-wide
+    #: codes, such as `CLIENTID_NOT_FOUND`); an operation's own `errors` win.
+    errors: Mapping[type, tuple[int, str]] = field(default_factory=dict)
 
     def route(self, method: str, template: str, **options: Any) -> Callable[[Handler], Handler]:
+        options["errors"] = {**self.errors, **options.get("errors", {})}
+
         def register(handler: Handler) -> Handler:
             self.routes.append(Route(method, template, handler, **options))
             return handler
@@ -94,10 +96,14 @@ class Routes:
         return self.route("DELETE", template, **options)
 
 
+#: What a path and method lead to (a route, or a route with its flavour).
+Target = TypeVar("Target")
+
+
 @dataclass
-class _Template:
+class _Template(Generic[Target]):
     segments: tuple[str, ...]  # literal segments, or "{name}" for a parameter
-    methods: dict[str, Route]
+    methods: dict[str, Target]
 
     @property
     def literal_count(self) -> int:
@@ -138,21 +144,22 @@ def normalized_path(raw: str) -> str:
     return "/" + "/".join(split_path(raw))
 
 
-class Router:
-    def __init__(self, routes: list[Route]) -> None:
-        by_template: dict[str, _Template] = {}
-        for route in routes:
-            template = by_template.setdefault(route.path, _Template(tuple(route.path.strip("/").split("/")), {}))
-            if route.method in template.methods:
-                raise ValueError(f"{route.method} {route.path} is registered twice")
-            template.methods[route.method] = route
-        self._by_length: dict[int, list[_Template]] = {}
+class Router(Generic[Target]):
+    def __init__(self, routes: Iterable[tuple[str, str, Target]]) -> None:
+        """`routes`: `(method, path template, target)`."""
+        by_template: dict[str, _Template[Target]] = {}
+        for method, path, target in routes:
+            template = by_template.setdefault(path, _Template(tuple(path.strip("/").split("/")), {}))
+            if method in template.methods:
+                raise ValueError(f"{method} {path} is registered twice")
+            template.methods[method] = target
+        self._by_length: dict[int, list[_Template[Target]]] = {}
         # Literal segments win over parameters: /clients/kickout/bulk is not a client.
         for template in sorted(by_template.values(), key=lambda t: -t.literal_count):
             self._by_length.setdefault(len(template.segments), []).append(template)
 
-    def match(self, raw: str) -> tuple[dict[str, Route], dict[str, str]] | None:
-        """The routes (by method) and decoded path parameters for a raw request path."""
+    def match(self, raw: str) -> tuple[dict[str, Target], dict[str, str]] | None:
+        """The targets (by method) and decoded path parameters for a raw request path."""
         segments = split_path(raw)
         for template in self._by_length.get(len(segments), ()):
             args: dict[str, str] = {}

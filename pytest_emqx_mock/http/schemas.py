@@ -1,5 +1,5 @@
-"""The project's own JSON schemas (`pytest_emqx_mock/flavours/v5/schemas/*.json`), one file per EMQX API
-module, and response validation against them.
+"""A flavour's JSON schemas (EMQX 5's: `pytest_emqx_mock/flavours/v5/schemas/*.json`), one file per
+EMQX API module, and response validation against them.
 
 Each file holds `$defs` (shared by name across files) and `operations`, keyed `"METHOD /path"`,
 each with `parameters`, an optional `requestBody` and its `responses` by status. A property
@@ -14,15 +14,17 @@ from the spec's); tests/test_schemas.py proves everything else against the offic
 from __future__ import annotations
 
 import copy
-import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from .replies import Fragment, Fragments, encode_text
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 class ResponseSchemaError(AssertionError):
@@ -94,9 +96,9 @@ def _strip_other_editions(node: Any, edition: str) -> Any:
     return node
 
 
-def schema_files() -> dict[str, dict[str, Any]]:
-    """The raw schema documents, by file name."""
-    folder = resources.files("pytest_emqx_mock.flavours.v5") / "schemas"
+def schema_files(folder: Traversable | None = None) -> dict[str, dict[str, Any]]:
+    """The raw schema documents in `folder` (by default EMQX 5's), by file name."""
+    folder = folder if folder is not None else resources.files("pytest_emqx_mock.flavours.v5") / "schemas"
     return {
         entry.name: json.loads(entry.read_text(encoding="utf-8"))
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
@@ -105,13 +107,14 @@ def schema_files() -> dict[str, dict[str, Any]]:
 
 
 class SchemaCatalog:
-    """Every served operation's schema for one edition, with validators compiled on first use."""
+    """Every operation's schema in `folder` (by default EMQX 5's) for one edition, with
+    validators compiled on first use."""
 
-    def __init__(self, edition: str) -> None:
+    def __init__(self, edition: str, folder: Traversable | None = None) -> None:
         self.edition = edition
         self.defs: dict[str, Any] = {}
         self.operations: dict[str, OperationSchema] = {}
-        for filename, document in schema_files().items():
+        for filename, document in schema_files(folder).items():
             document = _strip_other_editions(copy.deepcopy(document), edition)
             for name, definition in document.get("$defs", {}).items():
                 if name in self.defs:
@@ -203,8 +206,3 @@ def _raise_first(validator: Any, body: Any, what: str) -> None:
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         raise ResponseSchemaError(f"{what}: at {where}: {error.message}")
-
-
-@functools.lru_cache(maxsize=None)
-def catalog(edition: str) -> SchemaCatalog:
-    return SchemaCatalog(edition)

@@ -24,10 +24,10 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 
+from ..flavours.v5 import schemas
 from ..flavours.v5.endpoints.alarms import alarm_view
 from ..flavours.v5.endpoints.api_keys import key_view
 from ..flavours.v5.endpoints.authorization import source_view
-from ..flavours.v5.endpoints.banned import ban_view
 from ..flavours.v5.endpoints.clients import client_row
 from ..flavours.v5.endpoints.dashboard import user_view
 from ..flavours.v5.endpoints.retainer import message_detail
@@ -141,7 +141,7 @@ _VIEWS: dict[type, tuple[str, Callable[[Call, Any], Any]]] = {
     ApiKey: ("api_key_with_secret", lambda call, key: {**key_view(call, key), "api_secret": key.api_secret}),
     DashboardUser: ("dashboard_user", user_view),
     Message: ("retained_message", lambda call, message: message_detail(message)),
-    Ban: ("ban", lambda call, ban: ban_view(ban)),
+    Ban: ("ban", lambda call, ban: ban.view()),
     Alarm: ("alarm", lambda call, alarm: alarm_view(alarm, round(now() * 1_000_000))),
     Authenticator: ("authenticator", lambda call, authenticator: authenticator.view()),
     BuiltinUser: ("authn_user", lambda call, user: user.view()),
@@ -181,9 +181,14 @@ def _seeding_error(error: Exception, index: int | None) -> ControlError:
     return ControlError(404, "NOT_FOUND", message) if isinstance(error, NotFound) else _bad_request(message)
 
 
+#: Journal fields the control API leaves out: the raw response (shown decoded) and the mount
+#: (`path` is the real path already).
+_UNSHOWN = ("response_body", "mount")
+
+
 def _entry_json(entry: JournalEntry) -> dict[str, Any]:
     """A journal entry as JSON: its fields, the response decoded."""
-    shown = {item.name: getattr(entry, item.name) for item in fields(entry) if item.name != "response_body"}
+    shown = {item.name: getattr(entry, item.name) for item in fields(entry) if item.name not in _UNSHOWN}
     shown["response"] = entry.response
     return shown
 
@@ -264,7 +269,7 @@ class ControlApi:
 
     def _call(self, broker: Broker, request: Request) -> Call:
         """What the EMQX API's view functions are given (they read the edition from it)."""
-        return Call(broker, self.server.app.catalog, {}, {}, None, None, request)
+        return Call(broker, schemas(broker.edition), {}, {}, None, None, request)
 
     # -- endpoints (their docstrings' first lines are the index) ---------------------------
 

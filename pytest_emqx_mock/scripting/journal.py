@@ -28,6 +28,8 @@ class JournalEntry:
     response_body: bytes  # kept raw: decoding every page would cost more than serving it
     operation: str | None  # "GET /clients/{clientid}", None for an unknown path
     fault: str | None = None  # the fault applied to this request, if any
+    #: The prefix of the flavour that answered (`/api/v5`): a matcher's `/clients` is the path under it.
+    mount: str = ""
 
     @property
     def response(self) -> Any:

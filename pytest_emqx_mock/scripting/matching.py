@@ -9,8 +9,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Union
 
-from ..http.routing import BASE_PATH
-
 if TYPE_CHECKING:
     from .journal import JournalEntry
 
@@ -98,7 +96,7 @@ class RequestMatcher:
         assert self.path is not None
         if "{" in self.path:  # an EMQX path template: the operation the request was routed to
             return entry.operation is not None and entry.operation.split(" ", 1)[1] == self.path
-        return entry.path in (self.path, BASE_PATH + self.path)
+        return entry.path in (self.path, entry.mount + self.path)
 
     @staticmethod
     def _query_matches(entry: JournalEntry, key: str, expected: Any) -> bool:

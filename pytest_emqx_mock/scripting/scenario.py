@@ -66,6 +66,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence
 
 import yaml
 
+from ..erlang.hocon import bytesize, duration_ms, valid_rate
 from ..state.access import (
     ADMINISTRATOR,
     USER_ROLES,
@@ -84,13 +85,7 @@ from ..state.cluster import RUNNING, STOPPED, Alarm, Node
 from ..state.errors import Invalid, ModelError
 from ..state.metrics import REPORTED_METRICS
 from ..state.monitor import Monitor
-from ..state.retainer import (
-    _Retained,
-    bytesize,
-    default_raw_config,
-    duration_ms,
-    valid_rate,
-)
+from ..state.retainer import _Retained, default_raw_config
 from ..state.routes import _gc_paused
 from ..state.sessions import (
     STAT_NAMES,

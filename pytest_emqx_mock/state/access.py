@@ -227,6 +227,10 @@ BAD_PASSWORD = (
 )
 
 
+class PasswordMismatch(Invalid):
+    """A password change whose old password is not the user's."""
+
+
 def password_problem(password: str) -> str | None:
     """EMQX's dashboard password policy (`legal_password/1`), checked in its order; the
     length is counted in bytes, and a backslash is no special character."""

@@ -19,9 +19,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from ..erlang.hocon import boolean, duration_ms
+from ..erlang.terms import Atom, pretty
 from .acl_conf import DEFAULT_ACL_CONF
 from .clock import now
-from .errors import Invalid, NotFound
+from .config import REPLACE_FIELDS, RawConfig
+from .errors import AlreadyExists, Invalid, LimitReached, NotFound
 from .ordering import reordered
 
 if TYPE_CHECKING:
@@ -46,27 +49,6 @@ class AclError(Invalid):
 # -- Erlang terms: the acl.conf grammar ----------------------------------------------------------
 
 
-class Atom(str):
-    """An Erlang atom (a plain `str` is an Erlang string)."""
-
-
-def erlang_text(term: Any) -> str:
-    """`io_lib:format("~p", [Term])` for the terms acl.conf errors carry."""
-    if isinstance(term, Atom):
-        return term if re.fullmatch(r"[a-z][A-Za-z0-9_@]*", term) else "'" + term + "'"
-    if isinstance(term, bool):
-        return "true" if term else "false"
-    if isinstance(term, str):
-        return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(term, tuple):
-        return "{" + ",".join(erlang_text(item) for item in term) + "}"
-    if isinstance(term, list):
-        return "[" + ",".join(erlang_text(item) for item in term) + "]"
-    if isinstance(term, dict):  # a map: keys sorted, as ~p prints them
-        return "#{" + ",".join(f"{key} => {erlang_text(term[key])}" for key in sorted(term)) + "}"
-    return str(term)
-
-
 _TOKEN = re.compile(
     r"""(?P<space>\s+)|(?P<comment>%[^\n]*)|(?P<string>"(?:[^"\\]|\\.)*")|(?P<quoted>'(?:[^'\\]|\\.)*')"""
     r"""|(?P<int>-?[0-9]+)|(?P<atom>[a-z][A-Za-z0-9_@]*)|(?P<dot>\.(?=\s|%|$))|(?P<punct>[{}\[\],])""",
@@ -76,7 +58,7 @@ _TOKEN = re.compile(
 
 def _syntax_error(line: int, before: Any) -> AclError:
     """erl_parse names the token it stopped before as text: `'}'`, `foo`, `"\\"x\\""` (none at the end)."""
-    token = erlang_text(erlang_text(before)) if before != "" else '""'
+    token = pretty(pretty(before)) if before != "" else '""'
     return AclError(f'{{bad_acl_file_content,{{{line},erl_parse,["syntax error before: ",{token}]}}}}')
 
 
@@ -373,7 +355,7 @@ class RuleList:
 
 
 def _reason(reason: str, **fields: Any) -> AclError:
-    return AclError(erlang_text({"reason": Atom(reason), **fields}))
+    return AclError(pretty({"reason": Atom(reason), **fields}))
 
 
 def _pattern(value: Any, who: Any) -> Callable[[str | None], bool]:
@@ -518,8 +500,21 @@ def compile_rule(rule: dict[str, Any]) -> Rule:
     return Rule(rule["permission"], _everyone, rule["action"], frozenset(rule["qos"]), retain, (parse_topic(rule["topic"]),))
 
 
+def _stored(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rules as the API's `emqx_authz_api_mnesia` stores them: unset fields dropped, normalized."""
+    return [normalize_rule({key: value for key, value in rule.items() if value is not None}) for rule in rules]
+
+
+#: Per owner kind: its field name, and the words of EMQX's messages about it.
+RULE_OWNERS = {
+    "users": ("username", "User", "Username Not Found"),
+    "clients": ("clientid", "Client", "ClientID Not Found"),
+}
+
+
 class RuleTable:
-    """`emqx_acl` in mnesia: rules per username, per clientid, and for all."""
+    """`emqx_acl` in mnesia: rules per username, per clientid, and for all. The API's
+    operations take the built-in database source's `max_rules`, which bounds one entry."""
 
     def __init__(self) -> None:
         self.users: dict[str, list[dict[str, Any]]] = {}
@@ -532,12 +527,46 @@ class RuleTable:
         if kind == "all":
             self.all = rules
         else:
-            self._table(kind)[key] = rules
+            self.owners(kind)[key] = rules
         self._compiled.pop((kind, key), None)
 
     def delete(self, kind: str, key: str) -> None:
-        self._table(kind).pop(key, None)
+        self.owners(kind).pop(key, None)
         self._compiled.pop((kind, key), None)
+
+    def add_owners(self, kind: str, entries: list[tuple[str, list[dict[str, Any]]]], max_rules: int) -> None:
+        """`POST .../rules/{users|clients}`: all or nothing, the first bad entry deciding."""
+        _, label, _ = RULE_OWNERS[kind]
+        table = self.owners(kind)
+        for key, rules in entries:
+            if key in table:
+                raise AlreadyExists(f"{label} '{key}' already exist")
+            if len(rules) > max_rules:
+                raise LimitReached(f"The rules length of {label} '{key}' exceeds the maximum limit.")
+        for key, rules in entries:
+            self.set(kind, key, _stored(rules))
+
+    def owner(self, kind: str, key: str) -> list[dict[str, Any]]:
+        """The rules of one username or clientid."""
+        try:
+            return self.owners(kind)[key]
+        except KeyError:
+            raise NotFound("Not Found") from None
+
+    def replace_owner(self, kind: str, key: str, rules: list[dict[str, Any]], max_rules: int) -> None:
+        if len(rules) > max_rules:
+            raise LimitReached("The rules length exceeds the maximum limit.")
+        self.set(kind, key, _stored(rules))
+
+    def delete_owner(self, kind: str, key: str) -> None:
+        if key not in self.owners(kind):
+            raise NotFound(RULE_OWNERS[kind][2])
+        self.delete(kind, key)
+
+    def replace_all(self, rules: list[dict[str, Any]], max_rules: int) -> None:
+        if len(rules) > max_rules:
+            raise LimitReached("The length of rules exceeds the maximum limit.")
+        self.set("all", "", _stored(rules))
 
     def clear(self) -> None:
         self.users.clear()
@@ -545,7 +574,8 @@ class RuleTable:
         self.all = []
         self._compiled.clear()
 
-    def _table(self, kind: str) -> dict[str, list[dict[str, Any]]]:
+    def owners(self, kind: str) -> dict[str, list[dict[str, Any]]]:
+        """The rules by username (`users`) or by clientid (`clients`)."""
         return self.users if kind == "users" else self.clients
 
     def _rules(self, kind: str, key: str, rules: list[dict[str, Any]]) -> RuleList:
@@ -613,23 +643,23 @@ def make_source(config: dict[str, Any]) -> Source:
     raise Invalid(f"the fake runs only {' and '.join(SERVED_TYPES)} sources, not {kind!r}")
 
 
-_DURATION = re.compile(r"([0-9]+)(ms|s|m|h|d|w)", re.I)
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-
-
-def duration_ms(value: Any) -> int | None:
-    """hocon's `duration()`: an integer of milliseconds or a text like `1m` or `1h30m`."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return int(text)
-    parts = _DURATION.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
-        return None
-    return sum(int(number) * _UNIT_MS[unit.lower()] for number, unit in parts)
+def _check_settings(raw: dict[str, Any]) -> None:
+    """What the settings' schema holds a value to, for settings set from Python."""
+    if raw["no_match"] not in (ALLOW, DENY) or raw["deny_action"] not in ("ignore", "disconnect"):
+        raise Invalid("no_match is allow or deny; deny_action is ignore or disconnect")
+    cache = raw["cache"]
+    unknown = set(cache) - set(DEFAULT_CACHE)
+    if unknown:
+        raise Invalid(f"unknown cache settings {sorted(unknown)}")
+    if duration_ms(cache["ttl"]) is None:
+        raise Invalid(f"Not a valid duration: {cache['ttl']!r}")
+    if boolean(cache["enable"]) is None:
+        raise Invalid(f"cache enable is a boolean, not {cache['enable']!r}")
+    max_size = str(cache["max_size"]).strip()
+    if not max_size.isdigit() or not 1 <= int(max_size) <= 1048576:
+        raise Invalid(f"cache max_size is 1..1048576, not {cache['max_size']!r}")
+    if not isinstance(cache["excludes"], list) or not all(isinstance(item, str) for item in cache["excludes"]):
+        raise Invalid("cache excludes is a list of topic filters")
 
 
 @dataclass(frozen=True)
@@ -648,12 +678,35 @@ class Authorization:
         self.drain = drain  # empties every client's cache: any change of the sources does
         self.sources: list[Source] = [make_source({"type": "file", "enable": True, "rules": DEFAULT_ACL_CONF})]
         self.rules = RuleTable()
-        self.update_settings(DEFAULT_SETTINGS["no_match"], DEFAULT_SETTINGS["deny_action"], {})
+        #: `authorization.{no_match, deny_action, cache}`, echoed raw (as sent)
+        self.settings_config = RawConfig(DEFAULT_SETTINGS, mode=REPLACE_FIELDS, check=_check_settings, on_change=self._apply_settings)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.settings_config.raw
 
     # -- sources ---------------------------------------------------------------------------
 
     def source(self, kind: str) -> Source | None:
         return next((source for source in self.sources if source.type == kind), None)
+
+    def configured(self, kind: str) -> Source:
+        """The source of this type; NotFound when the chain has none."""
+        source = self.source(kind)
+        if source is None:
+            raise NotFound(f"Not found: {kind}")
+        return source
+
+    def builtin_max_rules(self) -> int:
+        """`is_configured_authz_source`: the built-in database source (enabled or not) must
+        exist for any rules operation; its `max_rules` bounds one entry."""
+        return int(self.configured("built_in_database").config["max_rules"])
+
+    def purge_rules(self) -> None:
+        """Only a disabled built-in database source may be purged: every rule goes."""
+        if self.configured("built_in_database").enabled:
+            raise Invalid("'built_in_database' type source must be disabled before purge.")
+        self.rules.clear()
 
     def add_source(self, config: dict[str, Any]) -> Source:
         """`POST /authorization/sources`: the new source goes to the FRONT of the chain."""
@@ -664,11 +717,12 @@ class Authorization:
         self.drain()
         return source
 
-    def replace_source(self, config: dict[str, Any]) -> Source:
-        """`PUT /authorization/sources/{type}`: the config replaced in place, counters kept."""
-        old = self.source(str(config.get("type")))
-        if old is None:
-            raise NotFound(f"Not found: {config.get('type')}")
+    def replace_source(self, kind: str, config: dict[str, Any]) -> Source:
+        """`PUT /authorization/sources/{type}`: the config replaced in place, counters kept;
+        the body's `type` must be the path's."""
+        old = self.configured(kind)
+        if config.get("type") != kind:
+            raise Invalid("Type mismatch")
         new = make_source(config)
         new.metrics = old.metrics
         self.sources[self.sources.index(old)] = new
@@ -677,9 +731,7 @@ class Authorization:
 
     def delete_source(self, kind: str) -> None:
         """Deleting an enabled built-in database source drops every rule; a disabled one's stay."""
-        source = self.source(kind)
-        if source is None:
-            raise NotFound(f"Not found: {kind}")
+        source = self.configured(kind)
         self.sources.remove(source)
         if source.type == "built_in_database" and source.enabled:
             self.rules.clear()
@@ -692,9 +744,7 @@ class Authorization:
 
     def move_source(self, kind: str, position: str) -> None:
         """`POST /authorization/sources/{type}/move`: `front`, `rear`, `before:T`, `after:T`."""
-        source = self.source(kind)
-        if source is None:
-            raise NotFound(f"Not found: {kind}")
+        source = self.configured(kind)
         where, _, target = position.partition(":")
         if position in ("front", "rear"):
             self.sources.remove(source)
@@ -712,28 +762,17 @@ class Authorization:
         self.drain()
 
     def update_settings(self, no_match: str, deny_action: str, cache: dict[str, Any]) -> None:
-        """`PUT /authorization/settings`: each value replaced whole. Caches are NOT drained."""
-        if no_match not in (ALLOW, DENY) or deny_action not in ("ignore", "disconnect"):
-            raise Invalid("no_match is allow or deny; deny_action is ignore or disconnect")
-        unknown = set(cache) - set(DEFAULT_CACHE)
-        if unknown:
-            raise Invalid(f"unknown cache settings {sorted(unknown)}")
-        raw = {**DEFAULT_CACHE, **cache}
-        ttl, enable, max_size = duration_ms(raw["ttl"]), raw["enable"], raw["max_size"]
-        if ttl is None:
-            raise Invalid(f"Not a valid duration: {raw['ttl']!r}")
-        if enable not in (True, False, "true", "false"):
-            raise Invalid(f"cache enable is a boolean, not {enable!r}")
-        if not str(max_size).strip().isdigit() or not 1 <= int(str(max_size).strip()) <= 1048576:
-            raise Invalid(f"cache max_size is 1..1048576, not {max_size!r}")
-        if not isinstance(raw["excludes"], list) or not all(isinstance(item, str) for item in raw["excludes"]):
-            raise Invalid("cache excludes is a list of topic filters")
-        # shown as sent (EMQX keeps the raw config); used as converted
-        self.settings = {"cache": raw, "deny_action": deny_action, "no_match": no_match}
-        self._cache_enabled = enable in (True, "true")
-        self._cache_ttl_ms = ttl
-        self._cache_max_size = int(str(max_size).strip())
-        self._cache_excludes = [tuple(item.split("/")) for item in raw["excludes"]]
+        """`PUT /authorization/settings`: each value replaced whole (the cache filled from its
+        defaults). Caches are NOT drained."""
+        self.settings_config.update({"cache": cache, "deny_action": deny_action, "no_match": no_match})
+
+    def _apply_settings(self, raw: dict[str, Any]) -> None:
+        """The cache the check runs with, converted from the raw settings (checked already)."""
+        cache = raw["cache"]
+        self._cache_enabled = bool(boolean(cache["enable"]))
+        self._cache_ttl_ms = duration_ms(cache["ttl"])
+        self._cache_max_size = int(str(cache["max_size"]).strip())
+        self._cache_excludes = [tuple(item.split("/")) for item in cache["excludes"]]
 
     # -- the check -------------------------------------------------------------------------
 

@@ -10,17 +10,26 @@ expiry timer deletes it within a minute), so it is neither listed nor found.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
-from .clock import now
-from .errors import Invalid
+from ..erlang.terms import Atom, pretty
+from .clock import now, rfc3339_s
+from .errors import AlreadyExists, Invalid, NotFound
 
 #: What a ban names: `as` in the API.
 BAN_KINDS = ("clientid", "username", "peerhost", "clientid_re", "username_re", "peerhost_net")
 #: Bans kept in EMQX's rule table (listed first); the others are in the individual table.
 RULE_KINDS = ("clientid_re", "username_re", "peerhost_net")
+#: The kinds each fuzzy listing filter (`like_<field>`) looks at (`ms_from_qstring/1`).
+SEARCHED_KINDS = {
+    "clientid": ("clientid", "clientid_re"),
+    "username": ("username", "username_re"),
+    "peerhost": ("peerhost",),
+    "peerhost_net": ("peerhost_net",),
+}
 
 Address = tuple[int, ...]  # 4 octets or 8 16-bit groups
 Cidr = tuple[Address, Address, int]  # esockd: {StartAddr, EndAddr, PrefixLen}
@@ -184,7 +193,7 @@ def parse_cidr(text: str) -> Cidr:
     network's start). Raises BadWho with the Erlang error EMQX prints."""
     tokens = [token for token in text.split("/") if token]
     if len(tokens) not in (1, 2):
-        raise BadWho(erlang_term((Atom("case_clause"), tokens)))
+        raise BadWho(pretty((Atom("case_clause"), tokens)))
     address = parse_address(tokens[0])
     if address is None:
         raise BadWho("{badmatch,{error,einval}}")
@@ -282,39 +291,6 @@ def compile_pcre(pattern: str) -> re.Pattern[str]:
         raise _pcre_error(pattern, error) from None
 
 
-# -- Erlang's `~p` for the few terms EMQX prints in ban errors ----------------------------------
-
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\b": "\\b", "\f": "\\f", "\x1b": "\\e"}
-
-
-def _printable(text: str) -> bool:
-    return all(32 <= ord(c) <= 126 or 160 <= ord(c) <= 255 or c in _ESCAPES for c in text)
-
-
-class Atom(str):
-    """An Erlang atom, for `erlang_term`."""
-
-
-def erlang_term(value: object) -> str:
-    """`io_lib:format("~p", [Value])` on one line, for tuples, lists, atoms, integers and
-    strings (a Python str is an Erlang string; an atom is an `Atom`)."""
-    if isinstance(value, Atom):
-        return str(value)
-    if isinstance(value, tuple):
-        return "{" + ",".join(erlang_term(item) for item in value) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(erlang_term(item) for item in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        if value and not _printable(value):
-            return "[" + ",".join(str(ord(c)) for c in value) + "]"
-        return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
-    raise TypeError(value)
-
-
 def expired_ban_text(at: int, until: int) -> str:
     """What EMQX answers for a ban whose `until` has passed: `~p` of the deep character list
     `io_lib:format("Cannot create expired banned, ~p to ~p", [At, Until])`, as io_lib_pretty
@@ -334,6 +310,11 @@ def expired_ban_text(at: int, until: int) -> str:
     return "\n".join(lines)
 
 
+def _jiffy(value: dict[str, Any]) -> str:
+    """JSON text as `emqx_utils_json:encode/1` (jiffy) writes a small map: keys descending."""
+    return json.dumps({key: value[key] for key in sorted(value, reverse=True)}, ensure_ascii=False, separators=(",", ":"))
+
+
 # -- bans -------------------------------------------------------------------------------------------
 
 
@@ -351,7 +332,7 @@ def normalize_who(kind: str, who: str) -> str:
         try:
             compile_pcre(who)
         except PcreError as error:
-            raise BadWho(erlang_term((error.message, error.position))) from None
+            raise BadWho(pretty((error.message, error.position))) from None
         return who
     if kind in ("clientid", "username"):
         return who
@@ -369,6 +350,17 @@ class Ban:
 
     def __post_init__(self) -> None:
         self.who = normalize_who(self.kind, self.who)
+
+    def view(self) -> dict[str, Any]:
+        """`emqx_banned:format/1`."""
+        return {
+            "as": self.kind,
+            "who": self.who,
+            "by": self.by,
+            "reason": self.reason,
+            "at": rfc3339_s(self.at),
+            "until": "infinity" if self.until is None else rfc3339_s(self.until),
+        }
 
     @property
     def table(self) -> str:
@@ -420,6 +412,40 @@ class Bans:
 
     def delete(self, kind: str, who: str) -> bool:
         return self._bans.pop((kind, normalize_who(kind, who)), None) is not None
+
+    def remove(self, kind: str, who: str) -> None:
+        """`DELETE /banned/{as}/{who}`: BadWho where `who` cannot be parsed, NotFound where
+        no live ban has it."""
+        if self.get(kind, who) is None:
+            raise NotFound(f"{kind}: {who} not found")
+        self.delete(kind, who)
+
+    def search(self, field: str, pattern: str) -> list[Ban]:
+        """The live bans of `field`'s kinds whose `who` (a pattern ban's own text included)
+        the regular expression matches; Invalid, with EMQX's JSON report, for a bad pattern."""
+        try:
+            regex = compile_pcre(pattern)
+        except PcreError as error:
+            detail = {
+                "message": "The filter is not a validation regex expression",
+                "reason": error.message,
+                "position": error.position,
+                "filter": pattern,
+            }
+            raise Invalid(_jiffy(detail)) from None
+        kinds = SEARCHED_KINDS[field]
+        return [ban for ban in self if ban.kind in kinds and regex.search(ban.who) is not None]
+
+    def check_new(self, kind: str, who: str, at: int, until: int | None) -> None:
+        """`emqx_mgmt_api_banned` refusing a new ban, in its order: a `who` it cannot parse
+        (BadWho), an `until` already past, a live ban on the same `who` (AlreadyExists,
+        that ban as JSON text)."""
+        normalize_who(kind, who)  # `emqx_banned:parse_who/1`
+        if until is not None and until <= int(now()):
+            raise Invalid(expired_ban_text(at, until))
+        existing = self.get(kind, who)
+        if existing is not None:
+            raise AlreadyExists(_jiffy(existing.view()))
 
     def clear(self) -> None:
         self._bans.clear()

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import collections
 import itertools
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from .access import (
     ADMINISTRATOR,
     API_KEY_ROLES,
+    USER_ROLES,
     ApiKey,
     ApiKeys,
     BootstrapEntry,
     DashboardUser,
     DashboardUsers,
+    PasswordMismatch,
     Tokens,
+    password_problem,
 )
 from .authn import (
     BUILTIN_DB_ID,
@@ -42,7 +44,8 @@ from .authz import (
 from .banned import Ban, Bans
 from .clock import now
 from .cluster import RUNNING, STOPPED, Alarm, Node
-from .errors import Invalid, NotFound
+from .errors import Invalid, NotAllowed, NotFound
+from .locking import StateLock
 from .metrics import Metrics
 from .monitor import Monitor
 from .retainer import RetainedMessages
@@ -116,9 +119,15 @@ class Broker:
     config: BrokerConfig = field(default_factory=BrokerConfig)
 
     def __post_init__(self) -> None:
-        self.lock = threading.RLock()
+        self.lock = StateLock()
         self.defaults = ClientDefaults(self.config.seed)
         self.reset()
+        # every change is made holding the lock: a sample due before a change sees the state
+        # before it, whichever way (Python, REST, scenario) the change comes
+        self.lock.on_hold = self._sample_due
+
+    def _sample_due(self) -> None:
+        self.monitor.observe(self)
 
     def reset(self) -> None:
         with self.lock:
@@ -194,7 +203,6 @@ class Broker:
         """Build and store a session; with `credentials` (the password), run authentication
         after the ban check, as a CONNECT does."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             fields.setdefault("node", next(iter(self.nodes)))  # a loaded scenario may have other nodes
             session = Session(clientid or self.defaults.clientid(), **self.defaults.fill(fields))
             ban = self.bans.find(session.clientid, session.username, session.ip_address) if session.connected else None
@@ -255,7 +263,6 @@ class Broker:
         """A client disconnects: its session stays (`connected: false`) while its expiry
         interval allows, and is discarded at once when that is 0. Returns it if it stays."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             session = self.sessions.get(clientid)
             if session.expiry_interval <= 0:
                 self.sessions.remove(clientid)
@@ -267,7 +274,6 @@ class Broker:
     def expire(self, clientid: str) -> None:
         """A disconnected session's expiry interval runs out: it is discarded."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             self.sessions.remove(clientid)
 
     def add_clients(self, count: int, **fields: Any) -> list[Session]:
@@ -303,7 +309,6 @@ class Broker:
     def add_retained(self, topic: str, payload: str | bytes, **fields: Any) -> Message:
         """Seed a retained message (as if published with retain)."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             validate_name(topic)
             message = Message(topic=topic, payload=payload.encode() if isinstance(payload, str) else payload, retain=True, **fields)
             self.retained.store(message)
@@ -313,12 +318,18 @@ class Broker:
         """Ban. As in EMQX (`emqx_banned:on_banned/1`), a clientid ban kicks that client's
         session at once, connected or not; every kind refuses the client's next connect."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             ban = Ban(kind, who, **fields)
             self.bans.add(ban)
             if ban.kind == "clientid" and ban.who in self.sessions:
                 self.sessions.remove(ban.who)
             return ban
+
+    def create_ban(self, kind: str, who: str, *, at: int | None = None, until: int | None = None, **fields: Any) -> Ban:
+        """`POST /banned`: refused as `Bans.check_new` says (`at` defaults to now), else `add_ban`."""
+        with self.lock:
+            at = int(now()) if at is None else at
+            self.bans.check_new(kind, who, at, until)
+            return self.add_ban(kind, who, at=at, until=until, **fields)
 
     def add_alarm(self, name: str, *, node: str | None = None, **fields: Any) -> Alarm:
         with self.lock:
@@ -384,7 +395,6 @@ class Broker:
         with self.lock:
             node = self.node(name)
             self.settle()  # what was published while the node ran still reached its sessions
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             node.status = status
             return node
 
@@ -406,7 +416,6 @@ class Broker:
         publishes as that MQTT client (no-local then applies); when that client has a session,
         its PUBLISH is authorized first, and a denied one is not routed (`authorized` False)."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             validate_name(topic)
             sender = self.sessions.find(from_clientid) if from_clientid != "http_api" else None
             if sender is not None and not self._authorized(sender, Access(PUBLISH, qos, retain), topic):
@@ -465,7 +474,6 @@ class Broker:
             validate_filter(parse_filter(topic))  # a malformed filter is refused before any check
             decision = self.authz.authorize(session, Access(SUBSCRIBE, qos), topic)
             if decision.result == "allow":
-                self.monitor.observe(self)
                 session.subscribe(topic, qos, **options)
             else:
                 self.metrics.inc(session.node, "packets.subscribe.auth_error")
@@ -486,10 +494,11 @@ class Broker:
         if self.authz.settings["deny_action"] == "disconnect" and session.connected:
             self.disconnect(session.clientid)
 
-    def clear_authz_cache(self) -> None:
-        """`DELETE /authorization/cache`, or any change of the sources: every client's cache."""
+    def clear_authz_cache(self, clientid: str | None = None) -> None:
+        """`DELETE /authorization/cache`, or any change of the sources: every client's cache;
+        with a client id (`DELETE /clients/{clientid}/authorization/cache`), that client's."""
         with self.lock:
-            for session in self.sessions:
+            for session in self.sessions if clientid is None else (self.sessions.get(clientid),):
                 if session.authz_cache:
                     session.authz_cache = []
 
@@ -568,18 +577,47 @@ class Broker:
     def kick(self, clientid: str) -> None:
         """Disconnect a client and discard its session."""
         with self.lock:
-            self.monitor.observe(self)  # a sample due before this change sees the state before it
             self.sessions.remove(clientid)
 
-    def delete_user(self, username: str) -> None:
+    def update_user(self, username: str, *, description: str, role: str) -> DashboardUser:
+        """`emqx_dashboard_admin:update_user/3`: the role is checked before the lookup; a role
+        change logs the user out."""
+        if role not in USER_ROLES:
+            raise Invalid("Role does not exist")
+        with self.lock:
+            user = self.users.get(username)
+            if role != user.role:
+                user.role = role
+                self.tokens.revoke_user(username)
+            user.description = description
+            return user
+
+    def delete_user(self, username: str, *, by: str | None = None) -> None:
+        """Delete a dashboard user and its tokens; `by`, the user asking with a token, may not
+        delete itself, and nobody deletes the default user (`emqx_dashboard_api:user/2`)."""
+        if username == self.config.default_username:
+            raise NotAllowed(f'Cannot delete user <<"{username}">>')
+        if by == username:
+            raise NotAllowed("Cannot delete self")
         with self.lock:
             self.users.delete(username)
             self.tokens.revoke_user(username)
 
-    def change_password(self, user: DashboardUser, new_password: str) -> None:
+    def change_password(self, username: str, old_password: str, new_password: str) -> None:
+        """`emqx_dashboard_admin:change_password/3`, checks in its order; the user's tokens
+        are revoked."""
         with self.lock:
+            try:
+                user = self.users.get(username)
+            except NotFound:
+                raise NotFound("User not found") from None
+            if not user.check_password(old_password):
+                raise PasswordMismatch("Old password not match")
+            problem = password_problem(new_password)
+            if problem:
+                raise Invalid(problem)
             user.set_password(new_password)
-            self.tokens.revoke_user(user.username)
+            self.tokens.revoke_user(username)
 
 
 def _in_subscription_order(chosen: list[tuple[Session, Subscription]]) -> list[tuple[Session, Subscription]]:

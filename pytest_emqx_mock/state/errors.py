@@ -24,3 +24,7 @@ class Invalid(ModelError, ValueError):
 
 class LimitReached(ModelError, ValueError):
     pass
+
+
+class NotAllowed(ModelError, ValueError):
+    """An operation EMQX forbids on this row (deleting the default user, or oneself)."""

@@ -8,8 +8,10 @@ merges old ones into coarser buckets (1 min after an hour, 5 min after a day, 10
 days). A read merges the nodes' samples (sums, and the largest `topics`), coarsens them for
 the period asked (`sample_interval/1`) and fills the gaps with samples holding only a time.
 
-No timer runs here: the samples whose time has come are taken when the monitor is used
-(`observe`), from the state as it is then. The current rates compare the state now with the
+No timer runs here: the samples whose time has come are taken (`observe`) whenever a thread
+starts holding the state lock (`locking.StateLock`, which every change holds), and when the
+monitor is read, from the state as it is then: a sample due before a change sees the state
+before it. The current rates compare the state now with the
 latest sample; before the first one they compare with an empty broker at the sample time
 before the monitor was created (EMQX answers zeros until its first sample, up to 10 s after
 it starts: the fake behaves as a broker that has been sampling all along).
@@ -20,11 +22,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Callable
 
+from ..erlang.numbers import erlang_round
 from . import clock
 from .stats import StatsTables
 
 if TYPE_CHECKING:
-    from .broker import Broker
+    from .view import ClusterView
 
 SECOND = 1000
 MINUTE = 60 * SECOND
@@ -91,11 +94,6 @@ def sample_interval(age: int) -> int:
 def round_down(ts: int, interval: int) -> int:
     """`Ts - (Ts rem Interval)`: Erlang's `rem` keeps the sign of `Ts`."""
     return ts - int(math.fmod(ts, interval))
-
-
-def erlang_round(value: float) -> int:
-    """Erlang's `round/1`: halves away from zero."""
-    return int(math.floor(abs(value) + 0.5)) * (1 if value >= 0 else -1)
 
 
 def _merge(newer: Sample, older: Sample) -> Sample:
@@ -180,7 +178,7 @@ class Monitor:
 
     # -- sampling ----------------------------------------------------------------------------
 
-    def _raw(self, broker: Broker) -> tuple[dict[str, Sample], dict[str, dict[str, int]]]:
+    def _raw(self, broker: ClusterView) -> tuple[dict[str, Sample], dict[str, dict[str, int]]]:
         """Each running node's gauges and counter totals now, and its stats table."""
         tables = self.stats.refresh(broker)
         raw: dict[str, Sample] = {}
@@ -198,7 +196,7 @@ class Monitor:
             raw[node] = values
         return raw, tables
 
-    def observe(self, broker: Broker) -> None:
+    def observe(self, broker: ClusterView) -> None:
         """Take every sample whose time has come (from the state as it is now), and every
         10 minutes drop samples past retention and coarsen old ones."""
         now = self.now_ms()
@@ -221,7 +219,7 @@ class Monitor:
                 self.tables[node] = _compact(now, {ts: data for ts, data in table.items() if now - ts <= RETENTION})
             self._next_clean = now + CLEAN_INTERVAL
 
-    def clear(self, broker: Broker) -> None:
+    def clear(self, broker: ClusterView) -> None:
         """`DELETE /monitor`: the running nodes forget their samples (not the latest one the
         rates compare with)."""
         self.observe(broker)
@@ -242,7 +240,7 @@ class Monitor:
             buckets[bucket] = _merge_local(selected[ts], buckets.get(bucket, {}))
         return buckets
 
-    def samplers(self, broker: Broker, node: str | None, latest: int | None) -> list[dict[str, int]]:
+    def samplers(self, broker: ClusterView, node: str | None, latest: int | None) -> list[dict[str, int]]:
         """`GET /monitor` (node None: the cluster) and `GET /monitor/nodes/{node}`: the samples
         of the last `latest` seconds (all kept when None), oldest first, each with
         `time_stamp`."""
@@ -260,7 +258,7 @@ class Monitor:
         filled = fill_gaps(merged, since)
         return [{**filled[ts], "time_stamp": ts} for ts in sorted(filled)]
 
-    def current(self, broker: Broker, node: str | None) -> dict[str, int]:
+    def current(self, broker: ClusterView, node: str | None) -> dict[str, int]:
         """`GET /monitor_current` (node None) and `/monitor_current/nodes/{node}`: gauges now,
         counters as rates per second since the latest sample, retained messages, shared
         subscriptions, and a node's uptime."""

@@ -1,12 +1,61 @@
-"""Paging as EMQX reads its ETS tables (`emqx_mgmt_api:cluster_query/5`,
-`select_table_with_count`): subscriptions and alarms (a table per running node), the built-in
-authentication users and the built-in authorization rules."""
+"""Every listing's page and `meta`, in EMQX's variants (surface notes §4.1).
+
+* `page_meta`: the one place a `meta` is built; a listing names what it knows: `count` (rows
+  matching in all) and `hasnext`, either left out where EMQX leaves it out.
+* `paginate`: page/limit over rows in listing order; a `counted` list reports `count` and
+  `hasnext`, a `fuzzy` one (a `like_*` filter) only `hasnext`.
+* `ets_page`: EMQX reading its ETS tables in chunks (`emqx_mgmt_api:cluster_query/5`,
+  `select_table_with_count`): subscriptions and alarms (a table per running node), the
+  built-in authentication users and the built-in authorization rules.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence, TypeVar
+import itertools
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 Row = TypeVar("Row")
+
+
+def page_meta(page: int, limit: int, *, count: int | None = None, hasnext: bool | None = None) -> dict[str, Any]:
+    """A listing's `meta`: `count` and `hasnext` only where the listing reports them."""
+    meta: dict[str, Any] = {"page": page, "limit": limit}
+    if count is not None:
+        meta["count"] = count
+    if hasnext is not None:
+        meta["hasnext"] = hasnext
+    return meta
+
+
+def counted_meta(page: int, limit: int, count: int) -> dict[str, Any]:
+    """The meta of a counted listing: `hasnext` follows from the count."""
+    return page_meta(page, limit, count=count, hasnext=page * limit < count)
+
+
+def paginate(rows: Iterable[Row], page: int, limit: int, *, counted: bool) -> tuple[list[Row], dict[str, Any]]:
+    """One page of `rows` (in listing order) and its meta; a page past the end is empty."""
+    start = (page - 1) * limit
+    if isinstance(rows, Sequence):
+        found = list(rows[start : start + limit])
+        total = len(rows)
+        if counted:
+            return found, counted_meta(page, limit, total)
+        return found, page_meta(page, limit, hasnext=start + limit < total)
+    iterator = iter(rows)
+    skipped = sum(1 for _ in itertools.islice(iterator, start))
+    found = list(itertools.islice(iterator, limit))
+    if counted:
+        return found, counted_meta(page, limit, skipped + len(found) + sum(1 for _ in iterator))
+    return found, page_meta(page, limit, hasnext=next(iterator, None) is not None)
+
+
+def ets_listing(
+    tables: Sequence[Sequence[Row]], page: int, limit: int, keep: Callable[[Row], bool] | None = None
+) -> tuple[list[Row], dict[str, Any]]:
+    """`ets_page` with its meta: counted (every table's rows) unless a fuzzy `keep` filters."""
+    rows, hasnext = ets_page(tables, page, limit, keep)
+    count = None if keep is not None else sum(len(table) for table in tables)
+    return rows, page_meta(page, limit, count=count, hasnext=hasnext)
 
 
 def ets_page(

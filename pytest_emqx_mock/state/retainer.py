@@ -2,8 +2,8 @@
 
 The raw config is what `emqx:get_raw_config([retainer])` returns on a node left at its
 defaults: every field of `emqx_retainer_schema` except the hidden ones (`msg_clear_limit`,
-`flow_control`, `external_backends`), values in their raw (text) form. An update is merged
-into it one level deep, as EMQX's config handler does.
+`flow_control`, `external_backends`), values in their raw (text) form, kept in a `RawConfig`
+(an update is merged into it one level deep, as EMQX's config handler does).
 
 Reading follows `emqx_retainer_mnesia:page_read/5`: messages that have expired are skipped,
 the rest sorted by publish time (ties in topic-level order); the count is the table size,
@@ -13,12 +13,12 @@ expired messages included (nothing clears them while `msg_clear_interval` is `0s
 from __future__ import annotations
 
 import copy
-import math
-import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from ..erlang.hocon import boolean, bytesize, duration_ms
 from .clock import now
+from .config import RawConfig
 from .errors import Invalid
 from .sessions import Message
 from .topics import is_wildcard, matches
@@ -48,70 +48,11 @@ def default_raw_config() -> dict[str, Any]:
     }
 
 
-# -- hocon value parsers (hocon_postprocess, emqx_schema, emqx_limiter_schema) -----------------
-
-_DURATION_UNITS = {"f": 14 * 86400_000, "w": 7 * 86400_000, "d": 86400_000, "h": 3600_000, "m": 60_000, "s": 1000, "ms": 1}
-_DURATION_PART = re.compile(r"([0-9.]+)(ms|MS|f|F|w|W|d|D|h|H|m|M|s|S)")
-_BYTESIZE = re.compile(r"^\s*([0-9]+)(b|B|kb|KB|mb|MB|gb|GB)$")
-_BYTE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
-_INTEGER = re.compile(r"^\s*[+-]?[0-9]+\s*$")
-_RATE = re.compile(r"^\s*(?:([0-9]+[a-zA-Z]*)(?:/([0-9]*)([msh dMSHD]{1,2}))?\s*$)|^infinity\s*$")
-
-
-def duration_ms(value: Any) -> int | None:
-    """`emqx_schema:to_duration_ms/1`: `1h30m`, `500ms`, `1.5s` or an integer of ms; None if
-    the text is none of these."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if not isinstance(value, str):
-        return None
-    text, total = value, 0.0
-    while text:
-        match = _DURATION_PART.match(text)
-        if match is None:
-            break
-        number = match.group(1)
-        try:
-            amount = float("0" + number if number.startswith(".") else number)
-        except ValueError:
-            break
-        total += amount * _DURATION_UNITS[match.group(2).lower()]
-        text = text[match.end() :]
-    else:
-        if value:
-            return math.floor(total + 0.5)  # hocon rounds half away from zero
-    return int(value) if _INTEGER.match(value) else None
-
-
-def bytesize(value: Any) -> int | None:
-    """`emqx_schema:to_bytesize/1`: `1MB`, `512kb`, or an integer of bytes."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if not isinstance(value, str):
-        return None
-    match = _BYTESIZE.match(value)
-    if match:
-        return int(match.group(1)) * _BYTE_UNITS[match.group(2).lower()]
-    return int(value) if _INTEGER.match(value) else None
-
-
-def valid_rate(value: Any) -> bool:
-    """Whether `emqx_limiter_schema:to_rate/1` accepts the text (`1000/s`, `10/1m`, `infinity`)."""
-    if not isinstance(value, str):
-        return False
-    match = _RATE.match(value)
-    if match is None:
-        return False
-    if value.strip() == "infinity":
-        return True
-    quota, period, unit = match.groups()
-    amount = re.match(r"^([0-9]+)", quota)
-    if amount is None or int(amount.group(1)) == 0:
-        return False
-    if unit is None:
-        return True
-    interval = duration_ms((period or "1") + unit)
-    return interval is not None and interval > 0
+def _check_root(raw: dict[str, Any]) -> None:
+    """`emqx_retainer_schema`'s root validator: a config needs an enabled backend."""
+    backend = raw.get("backend", {})
+    if isinstance(backend, dict) and backend.get("enable") is False:
+        raise Invalid("no_enabled_backend")
 
 
 # -- the store ---------------------------------------------------------------------------------
@@ -143,37 +84,39 @@ class RetainedMessages:
 
     def __init__(self) -> None:
         self._by_topic: dict[str, _Retained] = {}
-        self.raw_config: dict[str, Any] = default_raw_config()
+        self._max_payload = 0  # bytes; 0 is no limit
+        self._max_messages = 0  # 0 is no limit
+        self._default_expiry_ms = 0  # 0 is never
+        #: A disabled retainer stores nothing and reads as empty (its table is kept).
+        self.enabled = True
+        self.config = RawConfig(default_raw_config(), check=_check_root, on_change=self._configure)
 
     # -- config --------------------------------------------------------------------------
 
     @property
-    def enabled(self) -> bool:
-        """A disabled retainer stores nothing and reads as empty (its table is kept)."""
-        return self.raw_config.get("enable") is not False
+    def raw_config(self) -> dict[str, Any]:
+        return self.config.raw
+
 
     def update_config(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Merge an (already type-checked) update into the raw config one level deep, as
-        `emqx_conf:update([retainer], Update, _)` does; Invalid (the root validator's reason)
-        leaves the config as it was."""
-        merged = {**self.raw_config, **copy.deepcopy(update)}
-        backend = merged.get("backend", {})
-        if isinstance(backend, dict) and backend.get("enable") is False:
-            raise Invalid("no_enabled_backend")
-        self.raw_config = merged
-        return self.raw_config
+        """`emqx_conf:update([retainer], Update, _)`: merged one level deep; Invalid (the root
+        validator's reason) leaves the config as it was."""
+        return self.config.update(update)
 
-    def _setting(self, key: str, default: Any) -> Any:
-        value = self.raw_config.get(key, default)
-        return default if value is None else value
+    def _configure(self, raw: dict[str, Any]) -> None:
+        """What the retainer runs with, from a new raw config (checked already)."""
+        self.enabled = boolean(raw["enable"]) is not False
+        self._max_payload = bytesize(raw["max_payload_size"]) or 0
+        self._default_expiry_ms = duration_ms(raw["msg_expiry_interval"]) or 0
+        backend = raw["backend"]
+        self._max_messages = backend.get("max_retained_messages", 0) if isinstance(backend, dict) else 0
 
     def _expiry(self, message: Message) -> float:
         """`emqx_retainer:get_expiry_time/1`: the message's own expiry interval wins."""
         interval = _expiry_interval(message)
         if interval is not None:
             return 0 if interval == 0 else message.publish_at + interval
-        default_ms = duration_ms(self._setting("msg_expiry_interval", "0s")) or 0
-        return 0 if default_ms == 0 else message.publish_at + default_ms / 1000
+        return 0 if self._default_expiry_ms == 0 else message.publish_at + self._default_expiry_ms / 1000
 
     # -- the table -----------------------------------------------------------------------
 
@@ -195,11 +138,9 @@ class RetainedMessages:
         if not message.payload:
             self._by_topic.pop(message.topic, None)
             return
-        limit = bytesize(self._setting("max_payload_size", "1MB")) or 0
-        if 0 < limit < len(message.payload):
+        if 0 < self._max_payload < len(message.payload):
             return
-        backend = self._setting("backend", {})
-        most = backend.get("max_retained_messages", 0) if isinstance(backend, dict) else 0
+        most = self._max_messages
         if most and len(self._by_topic) >= most and message.topic not in self._by_topic:
             return
         self._by_topic[message.topic] = _Retained(message, self._expiry(message))

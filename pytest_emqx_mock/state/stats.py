@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from .topics import parse_filter
 
 if TYPE_CHECKING:
-    from .broker import Broker
+    from .view import ClusterView
 
 #: The stats a node's table holds, without their `.count` / `.max` suffix, in EMQX's order
 #: (`emqx_stats:init/1`, then `emqx_delayed`). `durable_subscriptions` is left out: the API
@@ -44,7 +44,7 @@ STAT_NAMES = tuple(f"{name}.{kind}" for name in COUNTED for kind in ("count", "m
 CLUSTER_WIDE = tuple(f"{name}.{kind}" for name in ("retained", "topics", "subscriptions.shared") for kind in ("count", "max"))
 
 
-def count(broker: Broker) -> dict[str, dict[str, int]]:
+def count(broker: ClusterView) -> dict[str, dict[str, int]]:
     """The current count of every stat (names of COUNTED) on each running node."""
     running = broker.running_nodes
     per_node = {node: dict.fromkeys(COUNTED, 0) for node in running}
@@ -82,7 +82,7 @@ class StatsTables:
     def __init__(self) -> None:
         self._highest: dict[str, dict[str, int]] = {}
 
-    def refresh(self, broker: Broker) -> dict[str, dict[str, int]]:
+    def refresh(self, broker: ClusterView) -> dict[str, dict[str, int]]:
         """Each running node's table now (STAT_NAMES), its maxima raised to the counts."""
         tables: dict[str, dict[str, int]] = {}
         for node, counts in count(broker).items():
@@ -96,7 +96,7 @@ class StatsTables:
             tables[node] = table
         return tables
 
-    def aggregate(self, broker: Broker) -> dict[str, int]:
+    def aggregate(self, broker: ClusterView) -> dict[str, int]:
         """`emqx_mgmt:get_stats/0`: every node's stats summed, except the cluster-wide ones,
         which come from the node serving the request (`cluster_sessions` is summed, so it
         counts each session once per running node, as EMQX does)."""

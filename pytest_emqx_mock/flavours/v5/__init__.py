@@ -1,0 +1,116 @@
+"""EMQX 5.8's front door: `/api/v5` (and the un-prefixed `/status`), API keys and dashboard
+tokens, jsx-decoded bodies, hocon-style request checks, `{"code", "message"}` refusals, the
+dashboard's 404 page and minirest's 405."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from ...erlang import jsx
+from ...http.flavour import Flavour, Principal
+from ...http.replies import ApiError, Reply
+from ...http.schemas import SchemaCatalog
+from . import auth, errors
+from .endpoints import (
+    alarms,
+    api_keys,
+    authentication,
+    authorization,
+    authorization_rules,
+    banned,
+    clients,
+    cluster,
+    dashboard,
+    error_codes,
+    metrics,
+    nodes,
+    publish,
+    retainer,
+    status,
+    subscriptions,
+    topics,
+)
+from .validation import RequestChecker
+
+if TYPE_CHECKING:
+    from werkzeug import Request
+    from werkzeug.datastructures import MultiDict
+
+    from ...http.routing import Route
+    from ...state.broker import Broker
+    from ...state.errors import ModelError
+
+#: Every EMQX API module the fake serves, each a thin translation of its EMQX namesake.
+API_MODULES = (
+    dashboard,
+    api_keys,
+    clients,
+    subscriptions,
+    topics,
+    publish,
+    retainer,
+    banned,
+    nodes,
+    metrics,
+    status,
+    cluster,
+    alarms,
+    error_codes,
+    authentication,
+    authorization,
+    authorization_rules,
+)
+
+SCHEMAS = resources.files(__name__) / "schemas"
+
+_NOT_FOUND_PAGE = "<html><head><title>404 - NOT FOUND</title></head><body><h1>404 - NOT FOUND</h1></body></html>"
+_NOT_FOUND_JSON = '{"code": "NOT_FOUND", "message": "Request Path Not Found"}'
+
+
+@functools.lru_cache(maxsize=None)
+def schemas(edition: str) -> SchemaCatalog:
+    """EMQX 5's schemas for `edition` (`"ce"` or `"ee"`), loaded once."""
+    return SchemaCatalog(edition, SCHEMAS)
+
+
+class Emqx5(Flavour):
+    prefix = "/api/v5"
+    decode_json = staticmethod(jsx.decode)
+
+    def __init__(self, broker: Broker) -> None:
+        self.catalog = schemas(broker.edition)
+        self.checker = RequestChecker(self.catalog)
+        self.routes = [route for module in API_MODULES for route in module.routes.routes]
+        missing = {route.key for route in self.routes} - set(self.catalog.operations)
+        if missing:
+            raise RuntimeError(f"operations without a schema: {sorted(missing)}")
+
+    def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
+        return auth.authenticate(request, route, broker, self.prefix)
+
+    def not_found(self, request: Request) -> Reply:
+        """`emqx_dashboard_not_found`: the body follows the Accept header's prefix."""
+        accept = request.headers.get("Accept", "text/html")
+        if accept.startswith("text/plain"):
+            return Reply(404, "404 - NOT FOUND", {"content-type": "text/plain"})
+        if accept.startswith("application/json"):
+            return Reply(404, _NOT_FOUND_JSON, {"content-type": "application/json"})
+        return Reply(404, _NOT_FOUND_PAGE, {"content-type": "text/html"})
+
+    def check_request(
+        self, route: Route, path_args: dict[str, str], query: MultiDict[str, str], body: Any
+    ) -> tuple[dict[str, str], dict[str, Any], Any]:
+        operation = self.catalog.operations[route.key]
+        path, checked_query = self.checker.parameters(operation, path_args, query)
+        return path, checked_query, self.checker.body(operation, body)
+
+    def refusal(self, error: ApiError) -> Reply:
+        return error.reply()
+
+    def model_error(self, route: Route, error: ModelError) -> Reply:
+        return errors.model_error(route, error).reply()
+
+    def check_response(self, route: Route, reply: Reply) -> None:
+        self.catalog.check_response(route.key, reply.status, reply.body)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ...http.flavour import Principal
 from ...http.replies import ApiError, RawReply, Reply
-from ...http.routing import BASE_PATH, raw_path
+from ...http.routing import raw_path
 from ...state.access import ADMINISTRATOR, PUBLISHER, VIEWER, Token
 from ...state.broker import EE
 from ...state.clock import now
@@ -25,19 +25,6 @@ _CHALLENGE = {"WWW-Authenticate": 'Basic Realm="emqx-dashboard"'}
 _PUBLISH_PATHS = ("/publish", "/publish/bulk")
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The credential a request was authorized with."""
-
-    kind: str  # "api_key" or "token"
-    name: str  # the API key (not its name) or the dashboard username
-    role: str
-    token: Token | None = None
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.name}"
-
-
 def _unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message, dict(_CHALLENGE))
 
@@ -50,16 +37,21 @@ def _malformed_header() -> RawReply:
     return RawReply(Reply(400))
 
 
-def authenticate(request: Request, route: Route, broker: Broker) -> Principal:
+def authenticate(request: Request, route: Route, broker: Broker, prefix: str) -> Principal:
+    """A principal of kind "api_key" or "token"; `prefix`: where the API is mounted. The role
+    checks read the path under it as sent (`emqx_dashboard_rbac:check_rbac/3` reads
+    `cowboy_req:path/1`), not as routed: `/api/v5/%70ublish` reaches the publish handler, yet
+    no publisher may use it (nor `/api/v5/publish/../banned`, which is `/banned`)."""
+    path = raw_path(request.environ).removeprefix(prefix)
     header = request.headers.get("Authorization")
     if header is None:
         raise _unauthorized("AUTHORIZATION_HEADER_ERROR", "Support authorization: basic/bearer ")
     scheme, _, credentials = header.strip().partition(" ")
     scheme, credentials = scheme.lower(), credentials.strip()
     if scheme == "basic":
-        return _api_key(_basic_credentials(credentials), request, route, broker)
+        return _api_key(_basic_credentials(credentials), request, path, route, broker)
     if scheme == "bearer" and _TOKEN68.match(credentials):
-        return _bearer(credentials, request, broker)
+        return _bearer(credentials, request, path, broker)
     if scheme == "digest" and credentials:
         raise _unauthorized("AUTHORIZATION_HEADER_ERROR", "Support authorization: basic/bearer ")
     raise _malformed_header()
@@ -77,7 +69,7 @@ def _basic_credentials(credentials: str) -> tuple[str, str]:
     return api_key, secret
 
 
-def _api_key(credentials: tuple[str, str], request: Request, route: Route, broker: Broker) -> Principal:
+def _api_key(credentials: tuple[str, str], request: Request, path: str, route: Route, broker: Broker) -> Principal:
     if route.api_key_block:
         raise _unauthorized(
             "API_KEY_NOT_ALLOW",
@@ -88,43 +80,36 @@ def _api_key(credentials: tuple[str, str], request: Request, route: Route, broke
         key = broker.api_keys.authenticate(*credentials)
     if key is None:
         raise _unauthorized("BAD_API_KEY_OR_SECRET", "Check api_key/api_secret")
-    if broker.edition == EE and not _api_key_role_allows(key.role, request):
+    if broker.edition == EE and not _api_key_role_allows(key.role, request.method, path):
         raise ApiError(403, "UNAUTHORIZED_ROLE", "This API Key don't have permission to access this resource")
     return Principal("api_key", key.api_key, key.role)
 
 
-def _relative_path(request: Request) -> str:
-    """The path EMQX's role checks compare (`emqx_dashboard_rbac:check_rbac/3`): the one sent
-    (`cowboy_req:path/1`), not the one routed on: `/api/v5/%70ublish` reaches the publish
-    handler, yet no publisher may use it (nor `/api/v5/publish/../banned`, which is `/banned`)."""
-    return raw_path(request.environ).removeprefix(BASE_PATH)
-
-
-def _api_key_role_allows(role: str, request: Request) -> bool:
+def _api_key_role_allows(role: str, method: str, path: str) -> bool:
     if role == ADMINISTRATOR:
         return True
     if role == VIEWER:
-        return request.method == "GET"
+        return method == "GET"
     if role == PUBLISHER:
-        return request.method == "POST" and _relative_path(request) in _PUBLISH_PATHS
+        return method == "POST" and path in _PUBLISH_PATHS
     return False
 
 
-def _bearer(token_text: str, request: Request, broker: Broker) -> Principal:
+def _bearer(token_text: str, request: Request, path: str, broker: Broker) -> Principal:
     with broker.lock:
         token = broker.tokens.lookup(token_text)
         if token is None:
             raise ApiError(401, "BAD_TOKEN", "Get a token by POST /login")
         if token.expires_at <= now():
             raise ApiError(401, "TOKEN_TIME_OUT", "Token expired, get new token by POST /login")
-        if broker.edition == EE and not _user_role_allows(token, request):
+        if broker.edition == EE and not _user_role_allows(token, request.method, path):
             raise ApiError(403, "UNAUTHORIZED_ROLE", "You don't have permission to access this resource")
         broker.tokens.touch(token)
     return Principal("token", token.username, token.role, token)
 
 
-def _user_role_allows(token: Token, request: Request) -> bool:
+def _user_role_allows(token: Token, method: str, path: str) -> bool:
     """Everyone may log out and change their own password."""
-    if token.role == ADMINISTRATOR or request.method == "GET":
+    if token.role == ADMINISTRATOR or method == "GET":
         return True
-    return request.method == "POST" and _relative_path(request) in ("/logout", f"/users/{token.username}/change_pwd")
+    return method == "POST" and path in ("/logout", f"/users/{token.username}/change_pwd")

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from ...http.replies import ApiError
 from ...http.routing import Route
-from ...state.errors import AlreadyExists, Invalid, LimitReached, ModelError, NotFound
+from ...state.errors import (
+    AlreadyExists,
+    Invalid,
+    LimitReached,
+    ModelError,
+    NotAllowed,
+    NotFound,
+)
 
 #: The answer most EMQX 5 handlers give to each kind of refusal.
 DEFAULT_ANSWERS: dict[type, tuple[int, str]] = {
@@ -14,6 +21,7 @@ DEFAULT_ANSWERS: dict[type, tuple[int, str]] = {
     AlreadyExists: (409, "ALREADY_EXISTS"),
     LimitReached: (400, "BAD_REQUEST"),
     Invalid: (400, "BAD_REQUEST"),
+    NotAllowed: (400, "NOT_ALLOWED"),
 }
 
 

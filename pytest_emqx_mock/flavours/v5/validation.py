@@ -9,7 +9,9 @@ hocon type the schema stands for:
 
 * integer with minimum and maximum: `range(Min, Max)`, whose text is parsed as an Erlang term;
   with only `minimum: 1`: `pos_integer()`; unbounded: `integer()`;
-* `"x-hocon": "qos"`, `"epoch_millisecond"`, `"epoch_second"`, `"bytesize"`: those EMQX types;
+* `"x-hocon": "qos"`, `"epoch_millisecond"`, `"epoch_second"`: those EMQX types;
+  `"emqx_schema:duration_ms()"` and the other hocon texts of `HOCON_TEXT_TYPES`: parsed by
+  `erlang.hocon`, the value then held to the schema's `minimum` (its `x-reasons` word);
   `"singleton"` on a `const`: an atom literal in a union;
 * `"x-hocon-type"` on an integer: the type name hocon reports when JSON Schema's bounds cannot
   say it (typerefl's `range(1, inf)` is `"1..inf"`, not `pos_integer()`);
@@ -30,6 +32,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from ...erlang.hocon import boolean, bytesize, duration_ms, timeout_duration_ms
 from ...http.replies import ApiError, encode_text
 from ...http.schemas import OperationSchema, SchemaCatalog
 from ...state.clock import parse_rfc3339
@@ -38,8 +41,6 @@ _ERLANG_INT = re.compile(r"^[+-]?[0-9]+(_[0-9]+)*$")
 _ERLANG_BASED_INT = re.compile(r"^([0-9]{1,2})#([0-9a-zA-Z]+)$")
 _ERLANG_FLOAT = re.compile(r"^[+-]?[0-9]+\.[0-9]+([eE][+-]?[0-9]+)?$")
 _ERLANG_ATOM = re.compile(r"^[a-z][A-Za-z0-9_@]*$")
-_BYTESIZE = re.compile(r"^\s*([0-9]+)(b|B|kb|KB|mb|MB|gb|GB)$")
-_BYTE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 _MAX_EPOCH_MS = 253402214400000
 _PARSE_FAILED = object()
 
@@ -191,8 +192,8 @@ class RequestChecker:
         kind = schema.get("type")
         if hocon in ("epoch_millisecond", "epoch_second"):
             return _epoch(path, value, 1000 if hocon == "epoch_millisecond" else 1)
-        if hocon == "bytesize":
-            return _bytesize(path, value)
+        if hocon in HOCON_TEXT_TYPES:
+            return _hocon_text_type(path, schema, hocon, value)
         if hocon == "qos":
             return _qos(path, value)
         if kind == "object":
@@ -202,11 +203,10 @@ class RequestChecker:
         if kind == "integer":
             return _integer(path, schema, value, from_query)
         if kind == "boolean":
-            if value is True or value is False:
-                return value
-            if isinstance(value, str) and value.strip() in ("true", "false"):
-                return value.strip() == "true"
-            raise _Invalid(path, value=value, reason="Unable to parse boolean value")
+            flag = boolean(value)
+            if flag is None:
+                raise _Invalid(path, value=value, reason="Unable to parse boolean value")
+            return flag
         if "enum" in schema and "enum" not in schema.get("x-reasons", {}):
             return _enum(path, schema["enum"], value)
         return _binary(path, schema, value)
@@ -401,18 +401,25 @@ def _epoch(path: str, value: Any, per_second: int) -> int:
     return int(seconds * per_second)
 
 
-def _bytesize(path: str, value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        size = value
-    else:
-        text = str(value)
-        match = _BYTESIZE.match(text)
-        if match:
-            size = int(match.group(1)) * _BYTE_UNITS[match.group(2).lower()]
-        elif _ERLANG_INT.match(text.strip()):
-            size = int(text.strip().replace("_", ""))
-        else:
-            raise _Invalid(path, value=value, reason="Not a valid bytesize")
-    if size <= 0:
-        raise _Invalid(path, value=size, reason="must be higher than 0")
-    return size
+#: hocon types written as text (or an integer), each with its parser (answering the value,
+#: None, or the refusal's reason as text) and the reason hocon gives for an unparsable text.
+HOCON_TEXT_TYPES = {
+    "emqx_schema:duration()": (duration_ms, "Not a valid duration"),
+    "emqx_schema:duration_ms()": (duration_ms, "Not a valid duration"),
+    "emqx_schema:timeout_duration_ms()": (timeout_duration_ms, "Not a valid duration"),
+    "emqx_schema:bytesize()": (bytesize, "Not a valid bytesize"),
+}
+
+
+def _hocon_text_type(path: str, schema: dict[str, Any], hocon: str, value: Any) -> int:
+    """A value of one of HOCON_TEXT_TYPES; only texts are parsed (typerefl's `from_string`),
+    other values must already be integers."""
+    parse, unparsable = HOCON_TEXT_TYPES[hocon]
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise _Invalid(path, value=value, reason={"expected": hocon})
+    parsed = parse(value)
+    if not isinstance(parsed, int):
+        raise _Invalid(path, value=value, reason=unparsable if parsed is None else parsed)
+    if parsed < schema.get("minimum", parsed):  # the field's own validator
+        raise _Invalid(path, value=parsed, reason=schema["x-reasons"]["minimum"])
+    return parsed

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....http.replies import Reply, handler_crash
+from ....http.replies import handler_crash
 from ....http.routing import Call, Routes
+from ....resources.collection import Collection
 from ....state.access import ADMINISTRATOR, ApiKey
 from ....state.broker import EE
 from ....state.clock import rfc3339_s
@@ -34,17 +35,7 @@ def _expired_at(value: Any) -> float | None:
     return None if value == "infinity" else float(value)
 
 
-def _find(call: Call) -> ApiKey:
-    return call.broker.api_keys.get(call.path["name"])
-
-
-@routes.get("/api_key", api_key_block="api_key")
-def list_keys(call: Call) -> list[dict[str, Any]]:
-    return [key_view(call, key) for key in call.broker.api_keys]
-
-
-@routes.post("/api_key", api_key_block="api_key", errors={AlreadyExists: (400, "BAD_REQUEST")})
-def create_key(call: Call) -> dict[str, Any]:
+def _create(call: Call) -> dict[str, Any]:
     body = call.body
     if not {"name", "desc", "enable"} <= body.keys():
         raise handler_crash("function_clause")  # the handler's clause matches all three
@@ -58,16 +49,9 @@ def create_key(call: Call) -> dict[str, Any]:
     return {**key_view(call, key), "api_secret": key.api_secret}
 
 
-@routes.get("/api_key/{name}", api_key_block="api_key")
-def get_key(call: Call) -> dict[str, Any]:
-    return key_view(call, _find(call))
-
-
-@routes.put("/api_key/{name}", api_key_block="api_key")
-def update_key(call: Call) -> dict[str, Any]:
-    key = _find(call)
-    call.broker.api_keys.update(
-        key.name,
+def _update(call: Call, name: str) -> dict[str, Any]:
+    key = call.broker.api_keys.update(
+        name,
         desc=call.body.get("desc"),
         enable=call.body.get("enable"),
         expired_at=_expired_at(call.body["expired_at"]),
@@ -76,7 +60,16 @@ def update_key(call: Call) -> dict[str, Any]:
     return key_view(call, key)
 
 
-@routes.delete("/api_key/{name}", api_key_block="api_key")
-def delete_key(call: Call) -> Reply:
-    call.broker.api_keys.delete(_find(call).name)
-    return Reply(204)
+API_KEYS: Collection[ApiKey] = Collection(
+    "/api_key",
+    "name",
+    items=lambda broker: broker.api_keys,
+    find=lambda broker, name: broker.api_keys.get(name),
+    view=key_view,
+    create=_create,
+    update=_update,
+    delete=lambda call, name: call.broker.api_keys.delete(name),
+    errors={AlreadyExists: (400, "BAD_REQUEST")},  # only creating can meet one
+    options={"api_key_block": "api_key"},
+)
+API_KEYS.serve(routes)

@@ -23,18 +23,18 @@ from ....erlang.terms import binary
 from ....http.replies import ApiError, Reply, handler_crash
 from ....http.routing import Call, Routes
 from ....http.schemas import SchemaCatalog
+from ....resources.collection import Collection
 from ....state.authn import (
     Authenticator,
     AuthenticatorNotFound,
     AuthnMetrics,
-    BadImport,
     HashingUnavailable,
     NoChain,
     parse_import_file,
     parse_import_list,
 )
-from ....state.errors import AlreadyExists, Invalid, NotFound
-from ....state.paging import ets_page
+from ....state.broker import Broker
+from ....state.paging import ets_listing
 from ..validation import check_definition, invalid
 
 routes = Routes()
@@ -95,87 +95,39 @@ def authenticator_config(call: Call) -> dict[str, Any]:
 # -- authenticators -------------------------------------------------------------------------
 
 
-def _authenticator(call: Call) -> Authenticator:
-    try:
-        return call.broker.authn.get(call.path["id"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
+def _update_authenticator(call: Call, authenticator_id: str) -> None:
+    call.broker.authn.update(authenticator_id, authenticator_config(call))
 
 
-@routes.get("/authentication")
-def list_authenticators(call: Call) -> Reply:
-    return Reply(200, [authenticator.view() for authenticator in call.broker.authn], keep_order=True)
+def _node_counters(broker: Broker, authenticator: Authenticator) -> dict[str, dict[str, int]]:
+    """`built_in_database` has no resource: only the chain's counters, nodes in name order."""
+    return {node: vars(authenticator.metrics.get(node, AuthnMetrics())) for node in sorted(broker.running_nodes)}
 
 
-@routes.post("/authentication")
-def create_authenticator(call: Call) -> Reply:
-    config = authenticator_config(call)
-    try:
-        return Reply(200, call.broker.authn.create(config).view(), keep_order=True)
-    except AlreadyExists as error:
-        raise ApiError(409, "ALREADY_EXISTS", str(error)) from None
-
-
-@routes.get("/authentication/{id}")
-def get_authenticator(call: Call) -> Reply:
-    return Reply(200, _authenticator(call).view(), keep_order=True)
-
-
-@routes.put("/authentication/{id}")
-def update_authenticator(call: Call) -> Reply:
-    config = authenticator_config(call)
-    _authenticator(call)
-    try:
-        call.broker.authn.update(call.path["id"], config)
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
-    return Reply(204)
-
-
-@routes.delete("/authentication/{id}")
-def delete_authenticator(call: Call) -> Reply:
-    try:
-        call.broker.authn.delete(call.path["id"])
-    except NoChain as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
-    return Reply(204)
-
-
-@routes.get("/authentication/{id}/status")
-def authenticator_status(call: Call) -> dict[str, Any]:
-    """`built_in_database` has no resource: every node is `connected`, resource metrics empty."""
-    authenticator = _authenticator(call)
-    nodes = sorted(call.broker.running_nodes)
-    per_node = {node: authenticator.metrics.get(node, AuthnMetrics()) for node in nodes}
-    total = sum(per_node.values(), AuthnMetrics())
-    return {
-        "metrics": total.view(),
-        "node_error": [],
-        "node_metrics": [{"node": node, "metrics": metrics.view()} for node, metrics in per_node.items()],
-        "node_resource_metrics": [{"node": node, "metrics": {}} for node in nodes],
-        "node_status": [{"node": node, "status": "connected"} for node in nodes],
-        "resource_metrics": {},
-        "status": "connected",
-    }
+AUTHENTICATORS: Collection[Authenticator] = Collection(
+    "/authentication",
+    "id",
+    items=lambda broker: broker.authn,
+    find=lambda broker, authenticator_id: broker.authn.get(authenticator_id),
+    view=lambda call, authenticator: authenticator.view(),
+    keep_order=True,
+    create=lambda call: call.broker.authn.create(authenticator_config(call)).view(),
+    update=_update_authenticator,
+    delete=lambda call, authenticator_id: call.broker.authn.delete(authenticator_id),
+    node_counters=_node_counters,
+)
+AUTHENTICATORS.serve(routes)
 
 
 @routes.put("/authentication/{id}/position/{position}")
 def move_authenticator(call: Call) -> Reply:
-    try:
-        call.broker.authn.move(call.path["id"], call.path["position"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authn.move(call.path["id"], call.path["position"])
     return Reply(204)
 
 
 @routes.put("/authentication/order")
 def reorder_authenticators(call: Call) -> Reply:
-    try:
-        call.broker.authn.reorder([item["id"] for item in call.body])
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authn.reorder([item["id"] for item in call.body])
     return Reply(204)
 
 
@@ -204,10 +156,7 @@ def list_users(call: Call) -> dict[str, Any]:
     if like == "":  # `binary:match/2` with an empty pattern raises inside the chain server
         raise ApiError(400, "BAD_REQUEST", "User error: {exception,{error,badarg,[{binary,match,[],[]}]}}")
     rows = authenticator.listing(query.get("is_superuser"))
-    found, hasnext = ets_page([rows], page, limit, None if like is None else lambda user: like in user.user_id)
-    meta: dict[str, Any] = {"page": page, "limit": limit, "hasnext": hasnext}
-    if like is None:
-        meta["count"] = len(rows)
+    found, meta = ets_listing([rows], page, limit, None if like is None else lambda user: like in user.user_id)
     return {"data": [user.view() for user in found], "meta": meta}
 
 
@@ -219,31 +168,19 @@ def create_user(call: Call) -> Reply:
     authenticator = _user_store(call)
     try:
         user = authenticator.add_user(body["user_id"], body["password"], body["is_superuser"])
-    except AlreadyExists as error:
-        raise ApiError(409, "ALREADY_EXISTS", str(error)) from None
     except HashingUnavailable as error:
         raise _hashing_failed(error) from None
     return Reply(201, user.view())
 
 
-def _user(call: Call, authenticator: Authenticator) -> None:
-    try:
-        authenticator.user(call.path["user_id"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
-
-
 @routes.get("/authentication/{id}/users/{user_id}")
 def get_user(call: Call) -> dict[str, Any]:
-    authenticator = _user_store(call)
-    _user(call, authenticator)
-    return authenticator.user(call.path["user_id"]).view()
+    return _user_store(call).user(call.path["user_id"]).view()
 
 
 @routes.put("/authentication/{id}/users/{user_id}")
 def update_user(call: Call) -> dict[str, Any]:
     authenticator = _user_store(call)
-    _user(call, authenticator)
     try:
         user = authenticator.update_user(call.path["user_id"], call.body["password"], call.body.get("is_superuser"))
     except HashingUnavailable as error:
@@ -253,9 +190,7 @@ def update_user(call: Call) -> dict[str, Any]:
 
 @routes.delete("/authentication/{id}/users/{user_id}")
 def delete_user(call: Call) -> Reply:
-    authenticator = _user_store(call)
-    _user(call, authenticator)
-    authenticator.delete_user(call.path["user_id"])
+    _user_store(call).delete_user(call.path["user_id"])
     return Reply(204)
 
 
@@ -278,14 +213,9 @@ def import_users(call: Call) -> dict[str, Any]:
     chain = call.broker.authn
     if not len(chain):
         raise ApiError(404, "NOT_FOUND", str(NoChain()))
-    try:
-        authenticator = chain.get(call.path["id"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
+    authenticator = chain.get(call.path["id"])
     try:
         rows = parse_import_list(call.raw_body, plain) if upload is None else parse_import_file(*upload, plain)
         return authenticator.import_users(rows, plain)
-    except BadImport as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
     except HashingUnavailable as error:
         raise _hashing_failed(error) from None

@@ -7,7 +7,7 @@ authorization settings, the cluster-wide cache drain, and the chain of sources.
 * A source body is checked by its `type` first, as hocon's union selector does: an unknown
   type is `unknown_authz_type`, and a body without `type` crashes hocon (500, empty body).
 * `PUT /authorization/settings` needs `cache` (400) and `no_match` and `deny_action` (the
-  handler crashes without them: 500). Values are stored and echoed as sent.
+  handler crashes without them: 500). Values are stored and echoed as sent (a config root).
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ from typing import Any
 
 from ....http.replies import ApiError, RawReply, Reply, handler_crash
 from ....http.routing import Call, Routes
+from ....resources.collection import Collection
+from ....resources.config import ConfigOperation, serve_config
 from ....state.authz import (
     SERVED_TYPES,
-    SOURCE_METRICS,
     SOURCE_TYPES,
-    AclError,
     Source,
-    duration_ms,
 )
-from ....state.errors import Invalid, NotFound
 from ..validation import check_definition, invalid
 
 routes = Routes()
@@ -37,36 +35,21 @@ _MATCHED_TYPE = {"authz_file_request": "authz:api_file", "authz_builtin_db_reque
 # -- settings and the cache -----------------------------------------------------------------------
 
 
-@routes.get("/authorization/settings")
-def get_settings(call: Call) -> dict[str, Any]:
-    return call.broker.authz.settings
-
-
-def _check_settings(call: Call, body: dict[str, Any]) -> None:
+def _check_settings(call: Call, body: Any) -> None:
     """The body's fields checked one at a time in order, `required` on, the first failing
-    field's errors reported with paths that have no `root.` (`emqx_dashboard_swagger:592-601`)."""
+    field's errors reported with paths that have no `root.` (`emqx_dashboard_swagger:592-601`);
+    then the handler's match needs `no_match` and `deny_action`."""
     _, errors = check_definition(call.catalog, "authz_settings_request", body)
     if errors:
         errors = [{**item, "path": item["path"].removeprefix("root.")} for item in errors]
         field = errors[0]["path"].split(".")[0]
         first = [item for item in errors if item["path"].split(".")[0] == field]
         raise invalid(first[0] if len(first) == 1 else first)
-
-
-@routes.put("/authorization/settings")
-def put_settings(call: Call) -> dict[str, Any]:
-    body = call.raw_body
-    _check_settings(call, body)
     if body.get("no_match") is None or body.get("deny_action") is None:
         raise handler_crash("function_clause")
-    cache = {key: value for key, value in body["cache"].items() if value is not None}
-    if "ttl" in cache and duration_ms(cache["ttl"]) is None:
-        raise invalid({"kind": "validation_error", "path": "cache.ttl", "reason": "Not a valid duration", "value": cache["ttl"]})
-    try:
-        call.broker.authz.update_settings(body["no_match"], body["deny_action"], cache)
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
-    return call.broker.authz.settings
+
+
+serve_config(routes, ConfigOperation("/authorization/settings", lambda broker: broker.authz.settings_config, check_body=_check_settings))
 
 
 @routes.delete("/authorization/cache")
@@ -80,13 +63,6 @@ def drain_cache(call: Call) -> Reply:
 
 def source_view(source: Source) -> dict[str, Any]:
     return dict(source.config)
-
-
-def _configured(call: Call, kind: str) -> Source:
-    source = call.broker.authz.source(kind)
-    if source is None:
-        raise ApiError(404, "NOT_FOUND", f"Not found: {kind}")
-    return source
 
 
 def _source_config(call: Call) -> dict[str, Any]:
@@ -107,64 +83,27 @@ def _source_config(call: Call) -> dict[str, Any]:
     return dict(config)
 
 
-@routes.get("/authorization/sources")
-def list_sources(call: Call) -> dict[str, Any]:
-    return {"sources": [source_view(source) for source in call.broker.authz.sources]}
+def _create_source(call: Call) -> None:
+    call.broker.authz.add_source(_source_config(call))
 
 
-@routes.post("/authorization/sources")
-def create_source(call: Call) -> Reply:
-    config = _source_config(call)
-    try:
-        call.broker.authz.add_source(config)
-    except (AclError, Invalid) as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
-    return Reply(204)
+def _update_source(call: Call, kind: str) -> None:
+    call.broker.authz.replace_source(kind, _source_config(call))
 
 
-@routes.get("/authorization/sources/{type}")
-def get_source(call: Call) -> dict[str, Any]:
-    return source_view(_configured(call, call.path["type"]))
-
-
-@routes.put("/authorization/sources/{type}")
-def update_source(call: Call) -> Reply:
-    config = _source_config(call)
-    _configured(call, call.path["type"])
-    if config["type"] != call.path["type"]:
-        raise ApiError(400, "BAD_REQUEST", "Type mismatch")
-    try:
-        call.broker.authz.replace_source(config)
-    except (AclError, Invalid) as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
-    return Reply(204)
-
-
-@routes.delete("/authorization/sources/{type}")
-def delete_source(call: Call) -> Reply:
-    try:
-        call.broker.authz.delete_source(call.path["type"])
-    except NotFound as error:
-        raise ApiError(404, "NOT_FOUND", str(error)) from None
-    return Reply(204)
-
-
-@routes.get("/authorization/sources/{type}/status")
-def source_status(call: Call) -> dict[str, Any]:
-    source = _configured(call, call.path["type"])
-    rates = {"rate": 0.0, "rate_last5m": 0.0, "rate_max": 0.0}
-    nodes = call.broker.running_nodes
-    per_node = {node: source.node_metrics(node) for node in nodes}
-    total = {name: sum(counters[name] for counters in per_node.values()) for name in SOURCE_METRICS}
-    return {
-        "metrics": {**total, **rates},
-        "node_error": [],
-        "node_metrics": [{"metrics": {**counters, **rates}, "node": node} for node, counters in per_node.items()],
-        "node_resource_metrics": [{"metrics": {}, "node": node} for node in nodes],
-        "node_status": [{"node": node, "status": "connected"} for node in nodes],
-        "resource_metrics": {},
-        "status": "connected",
-    }
+SOURCES: Collection[Source] = Collection(
+    "/authorization/sources",
+    "type",
+    items=lambda broker: broker.authz.sources,
+    find=lambda broker, kind: broker.authz.configured(kind),
+    view=lambda call, source: source_view(source),
+    listing=lambda views: {"sources": views},
+    create=_create_source,
+    update=_update_source,
+    delete=lambda call, kind: call.broker.authz.delete_source(kind),
+    node_counters=lambda broker, source: {node: source.node_metrics(node) for node in broker.running_nodes},
+)
+SOURCES.serve(routes)
 
 
 #: The names EMQX's source registry knows (a `before:`/`after:` target outside them crashes).
@@ -174,22 +113,16 @@ _REGISTERED_TYPES = (*SOURCE_TYPES, "client_info")
 @routes.post("/authorization/sources/{type}/move")
 def move_source(call: Call) -> Reply:
     kind, position = call.path["type"], str(call.body["position"])
-    _configured(call, kind)
+    call.broker.authz.configured(kind)
     where, _, target = position.partition(":")
     if where in ("before", "after") and target and target not in _REGISTERED_TYPES:
         # the source registry throws, and the handler catches only errors
         raise ApiError(500, "INTERNAL_ERROR", f'throw, {{unknown_authz_source_type,<<"{target}">>}}, []')
-    try:
-        call.broker.authz.move_source(kind, position)
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authz.move_source(kind, position)
     return Reply(204)
 
 
 @routes.put("/authorization/sources/order")
 def order_sources(call: Call) -> Reply:
-    try:
-        call.broker.authz.order_sources([item["type"] for item in call.body])
-    except Invalid as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    call.broker.authz.order_sources([item["type"] for item in call.body])
     return Reply(204)

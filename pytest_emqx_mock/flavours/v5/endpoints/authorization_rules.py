@@ -14,102 +14,59 @@ from __future__ import annotations
 
 from typing import Any
 
-from ....http.replies import ApiError, Reply, handler_crash
+from ....http.replies import Reply, handler_crash
 from ....http.routing import Call, Routes
-from ....state.authz import RuleTable, normalize_rule
-from ....state.paging import ets_page
+from ....state.authz import RULE_OWNERS
+from ....state.paging import ets_listing
 
 routes = Routes()
 
 BASE = "/authorization/sources/built_in_database/rules"
-#: Per kind: the name field, the table attribute, and the words of its messages.
-_KINDS = {
-    "users": ("username", "User", "Username Not Found"),
-    "clients": ("clientid", "Client", "ClientID Not Found"),
-}
-
-
-def _source_max_rules(call: Call) -> int:
-    """`is_configured_authz_source`: 404 unless the built-in database source exists."""
-    source = call.broker.authz.source("built_in_database")
-    if source is None:
-        raise ApiError(404, "NOT_FOUND", "Not found: built_in_database")
-    return int(source.config["max_rules"])
-
-
-def _table(call: Call, kind: str) -> dict[str, list[dict[str, Any]]]:
-    rules: RuleTable = call.broker.authz.rules
-    return rules.users if kind == "users" else rules.clients
-
-
-def _normalized(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [normalize_rule({key: value for key, value in rule.items() if value is not None}) for rule in rules]
 
 
 def _list(call: Call, kind: str) -> dict[str, Any]:
-    _source_max_rules(call)
-    name, _, _ = _KINDS[kind]
-    table = _table(call, kind)
+    call.broker.authz.builtin_max_rules()
+    name, _, _ = RULE_OWNERS[kind]
+    table = call.broker.authz.rules.owners(kind)
     page, limit = call.query["page"], call.query["limit"]
     like = call.query.get(f"like_{name}")
     if like == "":
         raise handler_crash("badarg")  # an empty pattern crashes `binary:match/2`
     keys = sorted(table, reverse=True)
     keep = None if like is None else (lambda key: like in key)
-    found, hasnext = ets_page([keys], page, limit, keep)
-    meta: dict[str, Any] = {"hasnext": hasnext, "limit": limit, "page": page}
-    if like is None:
-        meta["count"] = len(keys)
+    found, meta = ets_listing([keys], page, limit, keep)
     return {"data": [{name: key, "rules": table[key]} for key in found], "meta": meta}
 
 
 def _create(call: Call, kind: str) -> Reply:
-    max_rules = _source_max_rules(call)
-    name, label, _ = _KINDS[kind]
+    max_rules = call.broker.authz.builtin_max_rules()
+    name, _, _ = RULE_OWNERS[kind]
     if not isinstance(call.raw_body, list) or any(item.get("rules") is None for item in call.body):
         raise handler_crash("badmatch")
-    table = _table(call, kind)
-    stored: dict[str, list[dict[str, Any]]] = {}
-    for item in call.body:
-        if item[name] in table:
-            raise ApiError(409, "ALREADY_EXISTS", f"{label} '{item[name]}' already exist")
-        if len(item["rules"]) > max_rules:
-            raise ApiError(400, "BAD_REQUEST", f"The rules length of {label} '{item[name]}' exceeds the maximum limit.")
-        stored[item[name]] = _normalized(item["rules"])
-    for key, rules in stored.items():
-        call.broker.authz.rules.set(kind, key, rules)
+    call.broker.authz.rules.add_owners(kind, [(item[name], item["rules"]) for item in call.body], max_rules)
     return Reply(204)
 
 
 def _one(call: Call, kind: str) -> dict[str, Any]:
-    _source_max_rules(call)
-    name, _, _ = _KINDS[kind]
-    key = call.path[name]
-    table = _table(call, kind)
-    if key not in table:
-        raise ApiError(404, "NOT_FOUND", "Not Found")
-    return {name: key, "rules": table[key]}
+    call.broker.authz.builtin_max_rules()
+    name, _, _ = RULE_OWNERS[kind]
+    return {name: call.path[name], "rules": call.broker.authz.rules.owner(kind, call.path[name])}
 
 
 def _replace(call: Call, kind: str) -> Reply:
-    max_rules = _source_max_rules(call)
-    name, _, _ = _KINDS[kind]
+    max_rules = call.broker.authz.builtin_max_rules()
+    name, _, _ = RULE_OWNERS[kind]
     key = call.path[name]
     if call.body.get(name) != key or call.body.get("rules") is None:
         raise handler_crash("function_clause")
-    if len(call.body["rules"]) > max_rules:
-        raise ApiError(400, "BAD_REQUEST", "The rules length exceeds the maximum limit.")
-    call.broker.authz.rules.set(kind, key, _normalized(call.body["rules"]))
+    call.broker.authz.rules.replace_owner(kind, key, call.body["rules"], max_rules)
     return Reply(204)
 
 
 def _delete(call: Call, kind: str) -> Reply:
-    _source_max_rules(call)
-    name, _, missing = _KINDS[kind]
-    key = call.path[name]
-    if key not in _table(call, kind):
-        raise ApiError(404, "NOT_FOUND", missing)
-    call.broker.authz.rules.delete(kind, key)
+    call.broker.authz.builtin_max_rules()
+    name, _, _ = RULE_OWNERS[kind]
+    call.broker.authz.rules.delete_owner(kind, call.path[name])
     return Reply(204)
 
 
@@ -165,24 +122,22 @@ def delete_client_rules(call: Call) -> Reply:
 
 @routes.get(BASE + "/all")
 def get_all_rules(call: Call) -> dict[str, Any]:
-    _source_max_rules(call)
+    call.broker.authz.builtin_max_rules()
     return {"rules": call.broker.authz.rules.all}
 
 
 @routes.post(BASE + "/all")
 def set_all_rules(call: Call) -> Reply:
-    max_rules = _source_max_rules(call)
+    max_rules = call.broker.authz.builtin_max_rules()
     if call.body.get("rules") is None:
         raise handler_crash("function_clause")
-    if len(call.body["rules"]) > max_rules:
-        raise ApiError(400, "BAD_REQUEST", "The length of rules exceeds the maximum limit.")
-    call.broker.authz.rules.set("all", "", _normalized(call.body["rules"]))
+    call.broker.authz.rules.replace_all(call.body["rules"], max_rules)
     return Reply(204)
 
 
 @routes.delete(BASE + "/all")
 def delete_all_rules(call: Call) -> Reply:
-    _source_max_rules(call)
+    call.broker.authz.builtin_max_rules()
     call.broker.authz.rules.set("all", "", [])
     return Reply(204)
 
@@ -190,9 +145,5 @@ def delete_all_rules(call: Call) -> Reply:
 @routes.delete(BASE)
 def purge_rules(call: Call) -> Reply:
     """Only a disabled source may be purged: every user, client and all rule goes."""
-    _source_max_rules(call)
-    source = call.broker.authz.source("built_in_database")
-    if source is not None and source.enabled:
-        raise ApiError(400, "BAD_REQUEST", "'built_in_database' type source must be disabled before purge.")
-    call.broker.authz.rules.clear()
+    call.broker.authz.purge_rules()
     return Reply(204)

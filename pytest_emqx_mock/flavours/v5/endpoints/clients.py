@@ -7,12 +7,11 @@ import ipaddress
 import re
 from typing import Any, Callable, Iterable
 
-from ....erlang.terms import listed_nodes
-from ....http.pagination import counted_meta, paginate
 from ....http.replies import ApiError, Fragment, Fragments, Reply, handler_crash
 from ....http.routing import Call, Routes
 from ....state.clock import rfc3339_ms
 from ....state.errors import Invalid, NotFound
+from ....state.paging import counted_meta, paginate
 from ....state.sessions import (
     STAT_NAMES,
     NoLocalOnShared,
@@ -21,8 +20,9 @@ from ....state.sessions import (
     Subscription,
 )
 from ....state.topics import InvalidFilter, parse_filter
+from ..rpc import listed_nodes
 
-routes = Routes()
+routes = Routes(errors={NotFound: (404, "CLIENTID_NOT_FOUND")})
 
 def client_row(session: Session) -> dict[str, Any]:
     """A session as EMQX 5.8.9 formats an in-memory session (`format_channel_info/3`)."""
@@ -77,10 +77,7 @@ def client_fragment(call: Call, session: Session) -> Fragment:
 
 
 def _session(call: Call) -> Session:
-    try:
-        return call.broker.sessions.get(call.path["clientid"])
-    except NotFound as error:
-        raise ApiError(404, "CLIENTID_NOT_FOUND", str(error)) from None
+    return call.broker.sessions.get(call.path["clientid"])
 
 
 # -- listing ------------------------------------------------------------------------------
@@ -243,15 +240,11 @@ def list_subscriptions(call: Call) -> list[dict[str, Any]]:
     return [subscription_view(session, s) for s in session.subscriptions.values()]
 
 
-@routes.post("/clients/{clientid}/subscribe")
+@routes.post(
+    "/clients/{clientid}/subscribe", errors={InvalidFilter: (500, "UNKNOWN_ERROR"), NoLocalOnShared: (400, "INVALID_PARAMETER")}
+)
 def subscribe(call: Call) -> dict[str, Any]:
-    session = _session(call)
-    try:
-        return _subscribe(session, call.body)
-    except InvalidFilter as error:
-        raise ApiError(500, "UNKNOWN_ERROR", str(error)) from None
-    except NoLocalOnShared as error:
-        raise ApiError(400, "INVALID_PARAMETER", str(error)) from None
+    return _subscribe(_session(call), call.body)
 
 
 @routes.post("/clients/{clientid}/subscribe/bulk")
@@ -303,9 +296,7 @@ def authz_cache(call: Call) -> list[dict[str, Any]]:
 
 @routes.delete("/clients/{clientid}/authorization/cache")
 def clean_authz_cache(call: Call) -> Reply:
-    session = _session(call)
-    session.authz_cache.clear()
-    session.touch()
+    call.broker.clear_authz_cache(call.path["clientid"])
     return Reply(204)
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from ....http.replies import ApiError, Reply, handler_crash
 from ....http.routing import Call, Routes
-from ....state.access import ADMINISTRATOR, USER_ROLES, DashboardUser, password_problem
+from ....state.access import ADMINISTRATOR, DashboardUser, PasswordMismatch
 from ....state.broker import EE
-from ....state.errors import AlreadyExists, Invalid, NotFound
+from ....state.errors import AlreadyExists, NotFound
 
 routes = Routes()
 
@@ -26,13 +26,6 @@ def _required(body: dict[str, Any], *names: str) -> list[Any]:
     if missing:
         raise handler_crash(f'{{badkey,<<"{missing[0]}">>}}')
     return [body[name] for name in names]
-
-
-def _role(call: Call) -> str:
-    role = call.body.get("role", ADMINISTRATOR)
-    if role not in USER_ROLES:
-        raise ApiError(400, "BAD_REQUEST", "Role does not exist")
-    return role
 
 
 @routes.post("/login", public=True)
@@ -66,62 +59,40 @@ def list_users(call: Call) -> list[dict[str, Any]]:
     return [user_view(call, user) for user in call.broker.users]
 
 
-@routes.post("/users", api_key_block="users")
+@routes.post("/users", api_key_block="users", errors={AlreadyExists: (400, "BAD_REQUEST")})
 def create_user(call: Call) -> dict[str, Any]:
     username, password = _required(call.body, "username", "password")
     if not username or not password:
         raise ApiError(400, "BAD_REQUEST", "Username or password undefined")
-    try:  # the model checks username, password and role in EMQX's order
-        user = call.broker.users.add(
-            username, password, description=call.body.get("description", ""), role=call.body.get("role", ADMINISTRATOR)
-        )
-    except (Invalid, AlreadyExists) as error:
-        raise ApiError(400, "BAD_REQUEST", str(error)) from None
+    # the model checks username, password and role in EMQX's order
+    user = call.broker.users.add(
+        username, password, description=call.body.get("description", ""), role=call.body.get("role", ADMINISTRATOR)
+    )
     return user_view(call, user)
 
 
-@routes.put("/users/{username}", api_key_block="users")
+@routes.put("/users/{username}", api_key_block="users", errors={NotFound: (404, "USER_NOT_FOUND")})
 def update_user(call: Call) -> dict[str, Any]:
     (description,) = _required(call.body, "description")
-    role = _role(call)  # checked before the lookup; CE has no role field: administrator
-    try:
-        user = call.broker.users.get(call.path["username"])
-    except NotFound as error:
-        raise ApiError(404, "USER_NOT_FOUND", str(error)) from None
-    if role != user.role:  # EE: a role change logs the user out
-        user.role = role
-        call.broker.tokens.revoke_user(user.username)
-    user.description = description
-    return user_view(call, user)
+    # CE has no role field: administrator
+    role = call.body.get("role", ADMINISTRATOR)
+    return user_view(call, call.broker.update_user(call.path["username"], description=description, role=role))
 
 
-@routes.delete("/users/{username}", api_key_block="users")
+@routes.delete("/users/{username}", api_key_block="users", errors={NotFound: (404, "USER_NOT_FOUND")})
 def delete_user(call: Call) -> Reply:
-    username = call.path["username"]
-    if username == call.broker.config.default_username:
-        raise ApiError(400, "NOT_ALLOWED", f'Cannot delete user <<"{username}">>')
-    if call.principal is not None and call.principal.kind == "token" and call.principal.name == username:
-        raise ApiError(400, "NOT_ALLOWED", "Cannot delete self")
-    try:
-        call.broker.delete_user(username)
-    except NotFound as error:
-        raise ApiError(404, "USER_NOT_FOUND", str(error)) from None
+    principal = call.principal
+    by = principal.name if principal is not None and principal.kind == "token" else None
+    call.broker.delete_user(call.path["username"], by=by)
     return Reply(204)
 
 
-@routes.post("/users/{username}/change_pwd")
+@routes.post(
+    "/users/{username}/change_pwd", errors={NotFound: (404, "USER_NOT_FOUND"), PasswordMismatch: (400, "ERROR_PWD_NOT_MATCH")}
+)
 def change_password(call: Call) -> Reply:
     old, new = _required(call.body, "old_pwd", "new_pwd")
     if not old or not new:
         raise ApiError(400, "BAD_REQUEST", "Old password or new password undefined")
-    try:
-        user = call.broker.users.get(call.path["username"])
-    except NotFound:
-        raise ApiError(404, "USER_NOT_FOUND", "User not found") from None
-    if not user.check_password(old):
-        raise ApiError(400, "ERROR_PWD_NOT_MATCH", "Old password not match")
-    problem = password_problem(new)
-    if problem:
-        raise ApiError(400, "BAD_REQUEST", problem)
-    call.broker.change_password(user, new)
+    call.broker.change_password(call.path["username"], old, new)
     return Reply(204)

@@ -13,14 +13,16 @@
 from __future__ import annotations
 
 import base64
-import copy
 from typing import Any
 
+from ....erlang.hocon import valid_rate
+from ....erlang.terms import Atom, pretty
 from ....http.replies import ApiError, Reply
 from ....http.routing import Call, Routes
+from ....resources.config import ConfigOperation, serve_config
 from ....state.clock import rfc3339_ms
 from ....state.errors import Invalid
-from ....state.retainer import valid_rate
+from ....state.paging import page_meta
 from ....state.sessions import Message
 from ..validation import hocon_text
 
@@ -53,36 +55,25 @@ def message_detail(message: Message) -> dict[str, Any]:
 # -- config ---------------------------------------------------------------------------------------
 
 
-def _raw_body(call: Call) -> dict[str, Any]:
-    """The body as sent: EMQX checks it against the schema, then merges the unconverted body
-    (`check_schema` without `translate_body`). Nulls count as absent."""
-    return {key: value for key, value in (call.raw_body or {}).items() if value is not None}
-
-
-def _check_rates(body: dict[str, Any]) -> None:
+def _check_rates(call: Call, body: dict[str, Any]) -> None:
     """`emqx_limiter_schema:to_rate/1` refuses a rate with the text itself as the reason."""
     for name in ("delivery_rate", "max_publish_rate"):
-        if name in body and not valid_rate(str(body[name])):
+        if body.get(name) is not None and not valid_rate(str(body[name])):
             error = {"kind": "validation_error", "path": f"root.{name}", "reason": str(body[name]), "value": body[name]}
             raise ApiError(400, "BAD_REQUEST", hocon_text(error))
 
 
-@routes.get("/mqtt/retainer")
-def get_config(call: Call) -> dict[str, Any]:
-    return copy.deepcopy(call.broker.retained.raw_config)
+def _update_failed(error: Invalid) -> ApiError:
+    """`{ok, _} = emqx_retainer:update_config(Body)` fails its match; EMQX prints the reason
+    with ~p. (The real reason also carries the checked config and the schema module.)"""
+    reason = {"kind": Atom("validation_error"), "path": "retainer", "reason": Atom(str(error))}
+    return ApiError(400, "UPDATE_FAILED", pretty((Atom("badmatch"), (Atom("error"), reason))) + "\n")
 
 
-@routes.put("/mqtt/retainer")
-def update_config(call: Call) -> dict[str, Any]:
-    body = _raw_body(call)
-    _check_rates(body)
-    try:
-        return copy.deepcopy(call.broker.retained.update_config(body))
-    except Invalid as error:
-        # `{ok, _} = emqx_retainer:update_config(Body)` fails its match; EMQX prints the reason
-        # with ~p. (The real reason also carries the checked config and the schema module.)
-        reason = f'{{badmatch,{{error,#{{kind => validation_error,path => "retainer",reason => {error}}}}}}}\n'
-        raise ApiError(400, "UPDATE_FAILED", reason) from None
+serve_config(
+    routes,
+    ConfigOperation("/mqtt/retainer", lambda broker: broker.retained.config, check_body=_check_rates, refused=_update_failed),
+)
 
 
 # -- messages -------------------------------------------------------------------------------------
@@ -94,9 +85,7 @@ def list_messages(call: Call) -> dict[str, Any]:
     page, limit = query["page"], query["limit"]
     topic = query.get("topic")
     hasnext, rows = retained.page(topic, page, limit)
-    meta: dict[str, Any] = {"page": page, "limit": limit, "hasnext": hasnext}
-    if topic is None:
-        meta["count"] = len(retained)
+    meta = page_meta(page, limit, count=len(retained) if topic is None else None, hasnext=hasnext)
     return {"data": [message_summary(message) for message in rows], "meta": meta}
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from ....erlang.terms import listed_nodes
 from ....http.replies import ApiError
 from ....http.routing import Call, Routes
-from ....state.paging import ets_page
+from ....state.paging import ets_listing
 from ....state.routes import SubscriptionEntry, parse_topic, session_entries, tables
 from ....state.topics import InvalidFilter, matches
+from ..rpc import listed_nodes
 
 routes = Routes()
 
@@ -88,11 +88,7 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
     if exact is not None:
         per_node = [[entry for entry in entries if exact(entry)] for entries in per_node]
     page, limit = query["page"], query["limit"]
-    meta: dict[str, Any] = {"page": page, "limit": limit}
     pattern = None if "topic" in query else query.get("match_topic")  # checked all the same, above
-    if pattern is not None:
-        entries, meta["hasnext"] = ets_page(per_node, page, limit, lambda e: matches(e.filter, pattern))
-    else:
-        entries, meta["hasnext"] = ets_page(per_node, page, limit)
-        meta["count"] = sum(len(node_entries) for node_entries in per_node)
+    keep = None if pattern is None else (lambda e: matches(e.filter, pattern))
+    entries, meta = ets_listing(per_node, page, limit, keep)
     return {"data": [subscription_row(entry) for entry in entries], "meta": meta}

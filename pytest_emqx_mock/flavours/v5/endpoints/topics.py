@@ -11,6 +11,7 @@ from typing import Any
 
 from ....http.replies import ApiError
 from ....http.routing import Call, Routes
+from ....state.paging import page_meta
 from ....state.routes import Route, parse_topic, tables
 from ....state.topics import InvalidFilter
 
@@ -62,18 +63,15 @@ def list_topics(call: Call) -> dict[str, Any]:
         rows = _live(call, state.routes)
     page, limit = query["page"], query["limit"]
     start = (page - 1) * limit
-    meta: dict[str, Any] = {"page": page, "limit": limit}
     if len(rows) >= page * limit:
         # The page's chunk came back full: the stream is not known to be exhausted, so
-        # `hasnext` is true (even when nothing follows) and only an unfiltered list counts.
+        # `hasnext` is true (even when nothing follows) and only an unfiltered list counts
+        # (`emqx_router:stats(n_routes)`).
         data = rows[start : start + limit]
-        meta["hasnext"] = True
-        if not filtered:
-            meta["count"] = len(rows)  # `emqx_router:stats(n_routes)`
+        meta = page_meta(page, limit, count=None if filtered else len(rows), hasnext=True)
     else:  # the scan reached the end within this page: `count` is the rows scanned
         data = rows[start:]
-        meta["hasnext"] = False
-        meta["count"] = len(rows)
+        meta = page_meta(page, limit, count=len(rows), hasnext=False)
     return {"data": [route_row(route) for route in data], "meta": meta}
 
 

@@ -1,0 +1,119 @@
+"""A flavour: one of EMQX's front doors (EMQX 5, 6, 4.x, Cloud...) over the one state.
+
+What differs between front doors is all here: where the door is mounted (`prefix`), its
+operations (`routes`), who may call (`authenticate`), how a body is decoded, what a path it does
+not serve and a method it does not allow answer, how its input is checked, and how its answers
+and refusals are shaped. The pipeline (`http.app`) runs the same stages for every flavour and
+asks the request's flavour at each of them; a server may mount several flavours side by side.
+
+A flavour is made for one server, from its state (`Callable[[Broker], Flavour]`: a flavour class
+taking the broker, as EMQX 5's `Emqx5` does), so that it may prepare what depends on the state,
+such as the schemas of the server's edition.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
+
+from .replies import ApiError, Reply
+
+if TYPE_CHECKING:
+    from werkzeug import Request
+    from werkzeug.datastructures import MultiDict
+
+    from ..state.access import Token
+    from ..state.broker import Broker
+    from ..state.errors import ModelError
+    from .routing import Route
+    from .schemas import SchemaCatalog
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The credential a request was authorized with (the journal records it as `kind:name`)."""
+
+    kind: str  # e.g. "api_key" or "token"
+    name: str  # the API key (not its name), the dashboard username...
+    role: str
+    token: Token | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+class Flavour(ABC):
+    """One front door. The hooks without a default are what makes a door; the defaults are
+    minirest's ways, which every EMQX front door shares unless it says otherwise."""
+
+    #: Where the door is mounted: a route's path is the prefix and its template, a route that
+    #: is `absolute` excepted. Journal and fault matchers take `/clients` for `<prefix>/clients`.
+    prefix: str
+    #: Its operations, each answered with `ok` or a Reply of the handler's own.
+    routes: Sequence[Route]
+    #: Its schemas, given to handlers (`Call.catalog`).
+    catalog: SchemaCatalog
+
+    @staticmethod
+    def decode_json(data: bytes) -> Any:
+        """A body declared JSON, decoded; ValueError when it is not JSON."""
+        return json.loads(data)
+
+    def decode_body(self, request: Request) -> Any:
+        """minirest decodes a body only when it is declared JSON; other bodies stay text (the
+        body check then refuses one where JSON is expected)."""
+        data = request.get_data(cache=True)
+        if not data:
+            return None
+        if request.mimetype == "application/json":
+            try:
+                return self.decode_json(data)
+            except ValueError:
+                raise ApiError(400, "BAD_REQUEST", "Invalid json message received") from None
+        return data.decode(errors="replace")
+
+    @abstractmethod
+    def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
+        """Who calls a non-public route; raises ApiError (or RawReply) to refuse the request."""
+
+    @abstractmethod
+    def not_found(self, request: Request) -> Reply:
+        """The answer to a path under the door (or, for the first flavour, anywhere) that no
+        route serves."""
+
+    def wrong_method(self, request: Request, allowed: Collection[str]) -> Reply:
+        """The answer to a method that the path's routes do not serve."""
+        return Reply(405, None, {"allow": ", ".join(sorted(allowed))})
+
+    def check_request(
+        self, route: Route, path_args: dict[str, str], query: MultiDict[str, str], body: Any
+    ) -> tuple[dict[str, str], dict[str, Any], Any]:
+        """The path parameters, query and body as the handler gets them, checked and converted;
+        raises ApiError to refuse the request. Unchecked by default: each query parameter's last
+        value."""
+        return path_args, {key: query.getlist(key)[-1] for key in query}, body
+
+    def ok(self, result: Any) -> Reply:
+        """A handler's result (anything but a Reply) in the door's envelope."""
+        return Reply(200, result)
+
+    @abstractmethod
+    def refusal(self, error: ApiError) -> Reply:
+        """A refusal (of authentication, decoding, checks or a handler) in the door's shape."""
+
+    @abstractmethod
+    def model_error(self, route: Route, error: ModelError) -> Reply:
+        """A refusal of the state model's, as `route` answers it."""
+
+    def internal_error(self, text: str) -> Reply:
+        """The answer when the fake itself fails (`text`: the exception)."""
+        return self.refusal(ApiError(500, "INTERNAL_ERROR", text))
+
+    def check_response(self, route: Route, reply: Reply) -> None:
+        """Raise when `reply` is not what `route` may answer (a bug in the fake)."""
+
+
+#: What a server mounts: a flavour made from the server's state (a Flavour class, typically).
+FlavourFactory = Callable[["Broker"], Flavour]
