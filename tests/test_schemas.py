@@ -1,7 +1,8 @@
 """Our own schemas, proven against the official EMQX 5.8.1 OpenAPI documents.
 
-For every operation the fake serves (except those EMQX 5.8.9 has and the 5.8.1 spec lacks,
-each marked `x-not-in-spec` with the reason): the same parameters and request-body fields as the spec
+For every operation of the catalog, the served ones described by their overlays and the others
+by their generated schema (except those EMQX 5.8.9 has and the 5.8.1 spec lacks, each marked
+`x-not-in-spec` with the reason): the same parameters and request-body fields as the spec
 (EMQX rejects unknown body fields, so these must match exactly), a response schema for every
 status the spec declares, and response schemas that agree with the spec's: the same
 properties, every field the spec requires required, and no type or enum value the spec does

@@ -1,23 +1,44 @@
-"""A flavour's JSON schemas (EMQX 5's: `pytest_emqx_mock/flavours/v5/schemas/*.json`), one file per
-EMQX API module, and response validation against them.
+"""A flavour's JSON schemas (EMQX 5's: `pytest_emqx_mock/flavours/v5/schemas/`), and response
+validation against them.
+
+Two sources, both in the flavour's schema folder:
+
+* `generated/`: every operation of EMQX 5.8.1's CE and EE specs, derived by
+  `python -m pytest_emqx_mock.schemagen` (facts only; see that module), committed;
+* `*.json`, written by hand, one file per EMQX API module: the overlays. They are stricter
+  than the spec where EMQX is (`additionalProperties: false`, hocon's types and wording) and
+  say where EMQX 5.8.9 and the spec disagree.
+
+Overlay = replace, per operation: an operation an overlay file describes is exactly what the
+overlay says, and its generated schema is not read at all; every other operation gets its
+generated schema. An overlay is a complete description (a deep merge into the generated
+schema would mix two `$ref` worlds and let spec statuses and bodies slip into operations whose
+EMQX behaviour was checked), but it need not restate what the spec already says well: its
+`$ref`s may name the generated `$defs` (`#/$defs/<module>.<name>`, as the spec's components).
 
 Each file holds `$defs` (shared by name across files) and `operations`, keyed `"METHOD /path"`,
-each with `parameters`, an optional `requestBody` and its `responses` by status. A property
-marked `"x-edition": "ee"` exists only in EMQX Enterprise: for edition `ce` it is removed, so CE
-responses may not carry it and CE requests that send it are refused as unknown fields.
+each with `parameters`, an optional `requestBody` and its `responses` by status. A member
+marked `"x-edition": "ee"` exists only in EMQX Enterprise (`"ce"`: only in CE): a property,
+parameter or union member of another edition is removed, so CE responses may not carry it and
+CE requests that send it are refused as unknown fields; an enum's `"x-enum-editions"` names
+the values of one edition only. A generated operation of one edition only is absent from the
+other's catalog.
 
-An operation may also carry `x-not-in-spec` (why EMQX 5.8.9 serves it though the 5.8.1 spec
-lacks it) and `x-deviations` (`{"<where> <what>": "<why>"}`: where our schema knowingly differs
-from the spec's); tests/test_schemas.py proves everything else against the official spec.
+An overlay operation may also carry `x-not-in-spec` (why EMQX 5.8.9 serves it though the 5.8.1
+spec lacks it) and `x-deviations` (`{"<where> <what>": "<why>"}`: where our schema knowingly
+differs from the spec's); tests/test_schemas.py proves everything else against the official spec.
+
+The catalog is cheap to make: the overlays are read at once (as the served operations need
+them), the generated files only when an operation or definition they alone hold is asked for.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, TypeVar
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 
@@ -60,7 +81,7 @@ def _fragment_aware_items(validator: Any, items: Any, instance: Any, schema: Any
 _Validator = validators.extend(Draft202012Validator, {"items": _fragment_aware_items})
 
 
-def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+def _inline(schema: Any, defs: Mapping[str, Any]) -> Any:
     """`schema` with every `$ref` to our `$defs` replaced by the definition itself (an
     `allOf` beside any sibling keywords, as 2020-12 evaluates them), marked `x-ref` so a
     Fragment validated against that definition is recognized. Resolving references on every
@@ -78,32 +99,145 @@ def _inline(schema: Any, defs: dict[str, Any]) -> Any:
 
 
 def _strip_other_editions(node: Any, edition: str) -> Any:
-    """Drop the properties and parameters marked for another edition."""
+    """A copy without the properties, parameters, union members and enum values marked for
+    another edition."""
     if isinstance(node, dict):
         result = {k: _strip_other_editions(v, edition) for k, v in node.items()}
         for container in ("properties", "parameters"):
             members = result.get(container)
             if not isinstance(members, dict):
                 continue
-            dropped = [name for name, sub in members.items() if isinstance(sub, dict) and sub.get("x-edition", edition) != edition]
+            dropped = [name for name, sub in members.items() if _other_edition(sub, edition)]
             for name in dropped:
                 del members[name]
             if container == "properties" and "required" in result:
                 result["required"] = [name for name in result["required"] if name not in dropped]
+        value_editions = result.get("x-enum-editions")
+        if value_editions and "enum" in result:
+            result["enum"] = [value for value in result["enum"] if value_editions.get(value, edition) == edition]
         return result
     if isinstance(node, list):
-        return [_strip_other_editions(item, edition) for item in node]
+        return [_strip_other_editions(item, edition) for item in node if not _other_edition(item, edition)]
     return node
 
 
+def _other_edition(node: Any, edition: str) -> bool:
+    return isinstance(node, dict) and node.get("x-edition", edition) != edition
+
+
+def _default_folder() -> Traversable:
+    return resources.files("pytest_emqx_mock.flavours.v5") / "schemas"
+
+
 def schema_files(folder: Traversable | None = None) -> dict[str, dict[str, Any]]:
-    """The raw schema documents in `folder` (by default EMQX 5's), by file name."""
-    folder = folder if folder is not None else resources.files("pytest_emqx_mock.flavours.v5") / "schemas"
+    """The raw overlay documents in `folder` (by default EMQX 5's), by file name."""
+    folder = folder if folder is not None else _default_folder()
     return {
         entry.name: json.loads(entry.read_text(encoding="utf-8"))
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".json")
     }
+
+
+def generated_file(name: str, folder: Traversable | None = None) -> dict[str, Any]:
+    """One raw generated document (`index.json`, `defs.json` or a tag's file) of `folder` (by
+    default EMQX 5's), read once; an empty one where the folder has no generated schemas."""
+    where: Any = folder if folder is not None else _default_folder()  # hashable, though not typed so
+    return _read_generated(name, where)
+
+
+@functools.lru_cache(maxsize=None)
+def _read_generated(name: str, folder: Any) -> dict[str, Any]:
+    entry = folder / "generated" / name
+    return json.loads(entry.read_text(encoding="utf-8")) if entry.is_file() else {}  # type: ignore[no-any-return]
+
+
+def generated_index(folder: Traversable | None = None) -> dict[str, dict[str, Any]]:
+    """Every operation of the CE and EE specs by tag: `{tag: {"file", "operations": {"METHOD
+    /path": {"x-edition"?}}}}`."""
+    return generated_file("index.json", folder).get("tags", {})  # type: ignore[no-any-return]
+
+
+def _operation_schema(key: str, operation: dict[str, Any]) -> OperationSchema:
+    return OperationSchema(
+        key=key,
+        parameters=tuple(Parameter(name, spec["in"], spec["schema"]) for name, spec in operation.get("parameters", {}).items()),
+        request_body=operation.get("requestBody"),
+        responses={int(status): schema for status, schema in operation["responses"].items()},
+    )
+
+
+_Value = TypeVar("_Value")
+
+
+class _Overlaid(Mapping[str, _Value]):
+    """The overlays' entries, then the generated ones that no overlay replaces, each made for
+    the edition when first read."""
+
+    def __init__(self, edition: str, folder: Traversable | None, overlays: dict[str, _Value]) -> None:
+        self.edition = edition
+        self.folder = folder
+        self.overlays = overlays
+        self._made: dict[str, _Value] = {}
+
+    @functools.cached_property
+    def _generated(self) -> dict[str, Any]:
+        """The generated entries' raw material, by key."""
+        raise NotImplementedError
+
+    def _make(self, key: str, raw: Any) -> _Value:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> _Value:
+        if key in self.overlays:
+            return self.overlays[key]
+        found = self._made.get(key)
+        if found is None:
+            found = self._made[key] = self._make(key, self._generated[key])
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.overlays or key in self._generated
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.overlays
+        yield from self._generated
+
+    def __len__(self) -> int:
+        return len(self.overlays) + len(self._generated)
+
+
+class _Definitions(_Overlaid[Any]):
+    """`$defs`: the overlays' and the generated ones (named as the spec's components), one namespace."""
+
+    @functools.cached_property
+    def _generated(self) -> dict[str, Any]:
+        generated: dict[str, Any] = generated_file("defs.json", self.folder).get("$defs", {})
+        clash = set(generated) & set(self.overlays)
+        if clash:
+            raise ValueError(f"$defs both written by hand and generated: {sorted(clash)}")
+        return generated
+
+    def _make(self, key: str, raw: Any) -> Any:
+        return _strip_other_editions(raw, self.edition)
+
+
+class _Operations(_Overlaid[OperationSchema]):
+    """Operations: the overlays', then the edition's generated ones."""
+
+    @functools.cached_property
+    def _generated(self) -> dict[str, Any]:
+        """The file of each: the index, not every file, is read to know them."""
+        return {
+            key: group["file"]
+            for group in generated_index(self.folder).values()
+            for key, entry in group["operations"].items()
+            if key not in self.overlays and entry.get("x-edition", self.edition) == self.edition
+        }
+
+    def _make(self, key: str, raw: Any) -> OperationSchema:
+        operation = generated_file(raw, self.folder)["operations"][key]
+        return _operation_schema(key, _strip_other_editions(operation, self.edition))
 
 
 class SchemaCatalog:
@@ -112,26 +246,20 @@ class SchemaCatalog:
 
     def __init__(self, edition: str, folder: Traversable | None = None) -> None:
         self.edition = edition
-        self.defs: dict[str, Any] = {}
-        self.operations: dict[str, OperationSchema] = {}
+        defs: dict[str, Any] = {}
+        operations: dict[str, OperationSchema] = {}
         for filename, document in schema_files(folder).items():
-            document = _strip_other_editions(copy.deepcopy(document), edition)
+            document = _strip_other_editions(document, edition)
             for name, definition in document.get("$defs", {}).items():
-                if name in self.defs:
+                if name in defs:
                     raise ValueError(f"{filename}: $defs/{name} is defined twice")
-                self.defs[name] = definition
+                defs[name] = definition
             for key, operation in document["operations"].items():
-                if key in self.operations:
+                if key in operations:
                     raise ValueError(f"{filename}: operation {key} is defined twice")
-                self.operations[key] = OperationSchema(
-                    key=key,
-                    parameters=tuple(
-                        Parameter(name, spec["in"], spec["schema"])
-                        for name, spec in operation.get("parameters", {}).items()
-                    ),
-                    request_body=operation.get("requestBody"),
-                    responses={int(status): schema for status, schema in operation["responses"].items()},
-                )
+                operations[key] = _operation_schema(key, operation)
+        self.defs: Mapping[str, Any] = _Definitions(edition, folder, defs)
+        self.operations: Mapping[str, OperationSchema] = _Operations(edition, folder, operations)
         self._validators: dict[str, Any] = {}
         self._valid_skeletons: set[tuple[str, int, str]] = set()
 

@@ -65,6 +65,11 @@ API_MODULES = (
 
 SCHEMAS = resources.files(__name__) / "schemas"
 
+
+def served_operations() -> frozenset[str]:
+    """The operations EMQX 5's flavour serves, named as its schema catalog names them (`"GET /clients"`)."""
+    return frozenset(route.key for module in API_MODULES for route in module.routes.routes)
+
 _NOT_FOUND_PAGE = "<html><head><title>404 - NOT FOUND</title></head><body><h1>404 - NOT FOUND</h1></body></html>"
 _NOT_FOUND_JSON = '{"code": "NOT_FOUND", "message": "Request Path Not Found"}'
 
@@ -83,7 +88,7 @@ class Emqx5(Flavour):
         self.catalog = schemas(broker.edition)
         self.checker = RequestChecker(self.catalog)
         self.routes = [route for module in API_MODULES for route in module.routes.routes]
-        missing = {route.key for route in self.routes} - set(self.catalog.operations)
+        missing = {key for key in served_operations() if key not in self.catalog.operations}
         if missing:
             raise RuntimeError(f"operations without a schema: {sorted(missing)}")
 
