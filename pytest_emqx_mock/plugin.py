@@ -12,6 +12,7 @@ from typing import Any, Generator, Iterable, Mapping
 import pytest
 
 from .server import EmqxServer
+from .state import registry
 from .state.broker import EDITIONS
 
 
@@ -30,8 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "emqx(edition=None, nodes=None, seed=None, scenario=None, clients=(), api_keys=(), users=(), "
-        "retained=(), faults=()): set the fake EMQX up for this test (scenario: a scenario file, "
+        f"emqx(edition=None, nodes=None, seed=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED)}"
+        "faults=()): set the fake EMQX up for this test (scenario: a scenario file, "
         "relative to the rootdir, or a dict)",
     )
 
@@ -58,6 +59,8 @@ def emqx_session_server(pytestconfig: pytest.Config) -> Generator[EmqxServer, No
 
 #: Marker options that need a server of the test's own.
 _SERVER_OPTIONS = ("edition", "nodes", "seed")
+#: Marker options that seed, as the kinds of state register them (`state.kinds`).
+_SEEDED = {name: seeding for name, seeding in registry.SEEDINGS.items() if seeding.marker}
 
 
 @pytest.fixture
@@ -67,7 +70,7 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     test's `@pytest.mark.emqx(...)` asks for."""
     marker = request.node.get_closest_marker("emqx")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    unknown = set(options) - {*_SERVER_OPTIONS, "scenario", "clients", "api_keys", "users", "retained", "faults"}
+    unknown = set(options) - {*_SERVER_OPTIONS, "scenario", *_SEEDED, "faults"}
     if unknown:
         raise pytest.UsageError(f"@pytest.mark.emqx has no option {', '.join(sorted(unknown))}")
     if isinstance(options.get("scenario"), (str, os.PathLike)):
@@ -93,14 +96,10 @@ def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
     "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"node_down": "emqx@n2"}`...)."""
     if "scenario" in options:
         server.load_scenario(options["scenario"])
-    for client in _each(options.get("clients", ())):
-        server.add_client(**({"clientid": client} if isinstance(client, str) else dict(client)))
-    for key in _each(options.get("api_keys", ())):
-        server.add_api_key(**({"name": key} if isinstance(key, str) else dict(key)))
-    for user in _each(options.get("users", ())):
-        server.add_user(**dict(user))
-    for retained in _each(options.get("retained", ())):
-        server.add_retained(**dict(retained))
+    for name, seeding in _SEEDED.items():
+        seed = getattr(server, seeding.method)
+        for item in _each(options.get(name, ())):
+            seed(**({seeding.shorthand: item} if isinstance(item, str) and seeding.shorthand else dict(item)))
     for fault in _each(options.get("faults", ())):
         try:
             server.faults.add(fault)

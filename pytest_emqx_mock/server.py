@@ -527,7 +527,7 @@ class EmqxServer:
 
     def load_scenario(self, source: str | os.PathLike[str] | Mapping[str, Any]) -> None:
         """Replace the state with a scenario's (a .json, .yaml or .yml file, or a dict; see
-        `model.scenario`), then set its faults. All or nothing: a bad scenario raises
+        `scripting.scenario`), then set its faults. All or nothing: a bad scenario raises
         ScenarioError naming the file and the field, and loads nothing. Faults set before stay
         (faults are not state); a later `reset()` returns to the server's own initial state."""
         document, name = scenario.read(source)

@@ -33,6 +33,7 @@ from ..flavours.v5.endpoints.dashboard import user_view
 from ..flavours.v5.endpoints.retainer import message_detail
 from ..http.replies import encode
 from ..http.routing import Call
+from ..state import registry
 from ..state.access import ApiKey, DashboardUser
 from ..state.authn import Authenticator, BuiltinUser
 from ..state.authz import Decision, Source
@@ -51,31 +52,9 @@ if TYPE_CHECKING:
 PREFIX = "/_mock"
 
 #: `POST /_mock/seed/<kind>`: the handle's method each kind calls, with the body as its keyword
-#: arguments. `{"count": N, ...}` on clients calls `add_clients`.
-SEEDING = {
-    "clients": "add_client",
-    "api_keys": "add_api_key",
-    "users": "add_user",
-    "retained": "add_retained",
-    "bans": "add_ban",
-    "alarms": "add_alarm",
-    "publish": "publish",
-    "connect": "connect",
-    "disconnect": "disconnect",
-    "expire": "expire",
-    "node_status": "set_node_status",
-    "authenticators": "add_authenticator",
-    "authn_users": "add_authn_user",
-    "authz_sources": "add_authz_source",
-    "authz_settings": "set_authz_settings",
-    "authz_rules": "add_authz_rules",
-    "subscribe": "subscribe",
-}
-#: Kinds that only act on what is there already, which they check before acting.
-_ON_EXISTING = {"disconnect", "expire"}
-#: Kinds that make something within what is there already (a user in an authenticator, a
-#: rule in the built-in source, a client's subscription): rehearsed on a copy of the state.
-_WITHIN_EXISTING = {"authn_users", "authz_rules", "subscribe"}
+#: arguments (the kinds of state register them, `state.kinds`). `{"count": N, ...}` on clients
+#: calls `add_clients`.
+SEEDING = {name: seeding.method for name, seeding in registry.SEEDINGS.items()}
 
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 _VERIFY_FIELDS = {"request", "times", "at_least", "at_most", "never", "body", "query", "credential", "in_order"}
@@ -311,10 +290,11 @@ class ControlApi:
         on a fresh fake (the real state's own refusals come before any change) unless it makes
         something within the state; those, and a list, on a copy of the real state, so that
         a list applies whole or not at all."""
-        if len(calls) == 1 and kind in _ON_EXISTING:
+        rehearsal = registry.SEEDINGS[kind].rehearsal
+        if len(calls) == 1 and rehearsal == "none":
             return  # it makes nothing, and what it acts on is checked before it acts
         scratch = self._scratch()
-        if len(calls) > 1 or kind in _WITHIN_EXISTING:
+        if len(calls) > 1 or rehearsal == "copy":
             scratch.restore(self.server.snapshot())
         call = self._call(scratch.broker, request)
         for index, arguments in enumerate(calls):
@@ -328,12 +308,10 @@ class ControlApi:
     def _scratch(self) -> EmqxServer:
         """A fresh fake like this one: its edition, its nodes (a scenario may have changed
         them), its bootstrap API keys."""
-        from ..server import EmqxServer  # (server.py imports this module)
-
         broker = self.server.broker
         with broker.lock:
             nodes = tuple(broker.nodes)
-        return EmqxServer(
+        return type(self.server)(
             edition=broker.edition,
             nodes=nodes,
             bootstrap_api_keys=broker.config.bootstrap_api_keys,

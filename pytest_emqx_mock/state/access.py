@@ -13,6 +13,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from .clock import now
 from .errors import AlreadyExists, Invalid, LimitReached, NotFound
@@ -324,6 +325,13 @@ class Tokens:
 
     def lookup(self, token: str) -> Token | None:
         return self._tokens.get(token)
+
+    def put(self, token: Token) -> None:
+        """A token as a saved state holds it (`issue` makes new ones)."""
+        self._tokens[token.token] = token
+
+    def __iter__(self) -> Iterator[Token]:
+        return iter(self._tokens.values())
 
     def touch(self, token: Token) -> None:
         token.expires_at = now() + self.ttl

@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from . import kinds, registry  # noqa: F401  (importing `kinds` registers every kind of state)
 from .access import (
     ADMINISTRATOR,
     API_KEY_ROLES,
@@ -55,10 +56,12 @@ from .sessions import (
     QUEUED_DROPPING_OLDEST,
     FilterLog,
     Message,
+    MessageSpec,
     Session,
     Sessions,
     Subscription,
     insert_timestamp_ns,
+    seeded_message,
 )
 from .topics import parse_filter, validate_filter, validate_name
 
@@ -91,8 +94,12 @@ class BrokerConfig:
         """EMQX CE has no roles: every key is an administrator."""
         return API_KEY_ROLES if self.edition == EE else (ADMINISTRATOR,)
 
+    @property
+    def user_roles(self) -> tuple[str, ...]:
+        """The dashboard users' roles: EMQX CE has administrators only."""
+        return USER_ROLES if self.edition == EE else (ADMINISTRATOR,)
 
-MessageSpec = Message | str | bytes | Mapping[str, Any]
+
 SubscriptionSpec = str | Mapping[str, Any]
 PUBLISH_HISTORY = 10_000
 #: A filter log this long makes its sessions take what it holds (memory stays bounded).
@@ -117,6 +124,25 @@ class Banned(Invalid):
 @dataclass(eq=False)
 class Broker:
     config: BrokerConfig = field(default_factory=BrokerConfig)
+    # The state, each part set by the reset of the kind that registers it (`state.kinds`).
+    nodes: dict[str, Node] = field(init=False, repr=False)
+    metrics: Metrics = field(init=False, repr=False)
+    retained: RetainedMessages = field(init=False, repr=False)
+    bans: Bans = field(init=False, repr=False)
+    alarms: list[Alarm] = field(init=False, repr=False)
+    sessions: Sessions = field(init=False, repr=False)
+    api_keys: ApiKeys = field(init=False, repr=False)
+    users: DashboardUsers = field(init=False, repr=False)
+    tokens: Tokens = field(init=False, repr=False)
+    authn: AuthnChain = field(init=False, repr=False)
+    authz: Authorization = field(init=False, repr=False)
+    # The broker's own records, reset by `_reset_records`.
+    monitor: Monitor = field(init=False, repr=False)
+    #: The last messages published (through the API or from Python), oldest first.
+    published: collections.deque[Published] = field(init=False, repr=False)
+    _share_turns: dict[tuple[str, str], itertools.count[int]] = field(init=False, repr=False)
+    _pending_logs: dict[str, FilterLog] = field(init=False, repr=False)
+    _sequence: itertools.count[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.lock = StateLock()
@@ -130,35 +156,9 @@ class Broker:
         self.monitor.observe(self)
 
     def reset(self) -> None:
+        """Every registered kind of state back to its initial state."""
         with self.lock:
-            self.nodes = {name: Node(name, version=self.config.version) for name in self.config.nodes}
-            self.metrics = Metrics()
-            self.monitor = Monitor()
-            self.retained = RetainedMessages()
-            self.bans = Bans()
-            self.alarms: list[Alarm] = []
-            #: The last messages published (through the API or from Python), oldest first.
-            self.published: collections.deque[Published] = collections.deque(maxlen=PUBLISH_HISTORY)
-            self._share_turns: dict[tuple[str, str], itertools.count[int]] = {}
-            self.sessions = Sessions()
-            self.sessions.lock = self.lock
-            self.sessions.on_delivered = self._count_settled
-            self._pending_logs: dict[str, FilterLog] = {}
-            self._sequence = itertools.count()
-            self.metrics.before_read = self.settle
-            self.api_keys = ApiKeys()
-            self.api_keys.bootstrap(list(self.config.bootstrap_api_keys))
-            self.users = DashboardUsers()
-            self.users.add(
-                self.config.default_username,
-                self.config.default_password,
-                description="administrator",
-                check_policy=False,
-            )
-            self.tokens = Tokens()
-            self.authn = AuthnChain()
-            self.authz = Authorization(self.metrics.inc, self.clear_authz_cache)
-            self.defaults.reseed()
+            registry.reset(self)
 
     @property
     def edition(self) -> str:
@@ -216,9 +216,9 @@ class Broker:
             if len(inflight_specs) > session.inflight_max:
                 raise ValueError(f"inflight holds at most inflight_max={session.inflight_max} messages")
             for entry in inflight_specs:
-                session.put_inflight(_message(entry, session)[0])
+                session.put_inflight(seeded_message(entry, session)[0])
             for entry in mqueue:
-                message, priority = _message(entry, session)
+                message, priority = seeded_message(entry, session)
                 session.enqueue(message, priority)
             self.sessions.put(session)
             return session
@@ -523,7 +523,7 @@ class Broker:
             session.settle()
         log.trim(log.end)
 
-    def _count_settled(self, node: str, counts: dict[tuple[str, int], int]) -> None:
+    def count_settled(self, node: str, counts: dict[tuple[str, int], int]) -> None:
         self._count_deliveries({(node, outcome, qos): count for (outcome, qos), count in counts.items()})
 
     def _subscribers(self, topic: str, from_clientid: str) -> list[tuple[Session, Subscription]]:
@@ -635,23 +635,16 @@ def _in_subscription_order(chosen: list[tuple[Session, Subscription]]) -> list[t
     return ordered
 
 
-def _topic_matching(subscription: str) -> str:
-    """A topic name the subscription filter matches: the default topic of a seeded message."""
-    levels = parse_filter(subscription).filter.split("/")
-    name = "/".join("x" if level == "+" else level for level in levels if level != "#")
-    return name or "t"
+def _reset_records(broker: Broker) -> None:
+    """What the broker records as it goes, none of it in a snapshot: the monitor's samples,
+    the publish history, shared groups' round-robin turns, the filter logs not yet settled;
+    and the seeded clients' defaults start over (the same seed draws the same clients)."""
+    broker.monitor = Monitor()
+    broker.published = collections.deque(maxlen=PUBLISH_HISTORY)
+    broker._share_turns = {}
+    broker._pending_logs = {}
+    broker._sequence = itertools.count()
+    broker.defaults.reseed()
 
 
-def _message(spec: MessageSpec, session: Session) -> tuple[Message, int | str]:
-    """A seeded queue entry: a Message, a bare payload, or a dict of Message fields."""
-    if isinstance(spec, Message):
-        return spec, 0
-    if isinstance(spec, (str, bytes)):
-        spec = {"payload": spec}
-    fields = dict(spec)
-    priority = fields.pop("priority", 0)
-    payload = fields.pop("payload", b"")
-    if "topic" not in fields:
-        fields["topic"] = _topic_matching(next(iter(session.subscriptions), "t/1"))
-    message = Message(payload=payload.encode() if isinstance(payload, str) else bytes(payload), **fields)
-    return message, priority
+registry.register(registry.Kind("records", _reset_records))

@@ -120,6 +120,21 @@ class RetainedMessages:
 
     # -- the table -----------------------------------------------------------------------
 
+    def holds(self, topic: str) -> bool:
+        """Whether the table has a message for `topic`, live, expired or disabled."""
+        return topic in self._by_topic
+
+    def entries(self) -> Iterator[tuple[Message, float]]:
+        """Every stored message with its expiry (epoch seconds, 0 for never), in the table's
+        order: expired ones until cleared, and a disabled retainer's too (it keeps its table)."""
+        return ((entry.message, entry.expires_at) for entry in self._by_topic.values())
+
+    def put_as_stored(self, message: Message, expires_at: float | None = None) -> None:
+        """The message as a state holds it, past what `store` would refuse now: a state may
+        hold messages stored before its config changed (a lower size limit, a disabled
+        retainer). Without `expires_at`, it expires as a message stored now would."""
+        self._by_topic[message.topic] = _Retained(message, self._expiry(message) if expires_at is None else expires_at)
+
     def __len__(self) -> int:
         """The table size (`emqx_retainer:retained_count/0`): expired messages count until
         they are cleared; a disabled retainer counts 0."""

@@ -136,7 +136,7 @@ class Tables:
         token = _state_token(self.sessions)
         if token == self._token:
             return
-        with _gc_paused():  # the first sync of a large fleet makes ~400k small objects at once
+        with gc_paused():  # the first sync of a large fleet makes ~400k small objects at once
             self._sync(self.sessions)
         self._token = token
 
@@ -245,7 +245,7 @@ class Tables:
         """Every route: the plain topics' (in the order their filters were first subscribed),
         then the wildcard filters' in the ordered_set's order."""
         if self._routes is None:
-            with _gc_paused():
+            with gc_paused():
                 self._routes = self._build_routes()
         return self._routes
 
@@ -269,7 +269,7 @@ class Tables:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -31,10 +31,13 @@ class ClientDefaults:
 
     def __init__(self, seed: int | None = None) -> None:
         self.seed = seed
-        self.reseed()
+        self._random = random.Random(seed)
 
     def reseed(self) -> None:
-        self._random = random.Random(self.seed)
+        """Draw the same clients again. Without a seed there is nothing to repeat, and
+        seeding afresh from the OS (~25 µs) would cost every per-test reset."""
+        if self.seed is not None:
+            self._random = random.Random(self.seed)
 
     def clientid(self) -> str:
         _, stems = _name_pool(self.seed)

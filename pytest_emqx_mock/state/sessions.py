@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
 
 from .clock import now
 from .errors import Invalid, NotFound
@@ -299,6 +299,11 @@ class Session:
         if self.pending():
             self.settle()
         return self._mqueue_dropped
+
+    @mqueue_dropped.setter
+    def mqueue_dropped(self, dropped: int) -> None:
+        """What a saved state says the queue dropped before (a change of the session)."""
+        self._mqueue_dropped = dropped
 
     def pending(self) -> bool:
         """Whether messages published to this session's plain subscriptions await it."""
@@ -698,3 +703,29 @@ class Sessions:
                 break
             start, stop = 0, stop - len(ids)
         return found
+
+
+MessageSpec = Message | str | bytes | Mapping[str, Any]
+
+
+def _topic_matching(subscription: str) -> str:
+    """A topic name the subscription filter matches: the default topic of a seeded message."""
+    levels = parse_filter(subscription).filter.split("/")
+    name = "/".join("x" if level == "+" else level for level in levels if level != "#")
+    return name or "t"
+
+
+def seeded_message(spec: MessageSpec, session: Session) -> tuple[Message, int | str]:
+    """A seeded queue entry and its priority: a Message, a bare payload, or a dict of Message
+    fields and `priority`; without a topic, one the session's first subscription matches."""
+    if isinstance(spec, Message):
+        return spec, 0
+    if isinstance(spec, (str, bytes)):
+        spec = {"payload": spec}
+    fields = dict(spec)
+    priority = fields.pop("priority", 0)
+    payload = fields.pop("payload", b"")
+    if "topic" not in fields:
+        fields["topic"] = _topic_matching(next(iter(session.subscriptions), "t/1"))
+    message = Message(payload=payload.encode() if isinstance(payload, str) else bytes(payload), **fields)
+    return message, priority

@@ -1,0 +1,110 @@
+"""A scenario document as a whole: `prepare` builds the state it describes on a scratch
+broker with the real one's config, each kind of state loading its sections as the registry
+says (`state.registry`), and tries the scenario's faults there; `Prepared.install` moves the
+finished state into the real broker under its lock. A bad document therefore loads nothing.
+`snapshot` is the same document written from a broker's state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+from ...state import registry
+from ...state.broker import Broker
+from ...state.fields import Problem, checked, choice, each, json_object, must
+from ...state.monitor import Monitor
+from ...state.routes import gc_paused
+from .files import DICT_SOURCE, ScenarioError
+
+FORMAT_VERSION = 1
+
+
+class FaultSet(Protocol):
+    """What `prepare` needs of the server's faults to try a scenario's out (`scripting.faults.Faults`)."""
+
+    def add(self, description: Mapping[str, Any]) -> object: ...
+
+    def clear(self) -> None: ...
+
+
+@dataclass
+class Prepared:
+    """A scenario's state, built and checked, ready to replace the broker's; and its faults."""
+
+    broker: Broker
+    state: Broker
+    faults: list[dict[str, Any]]
+
+    def install(self) -> None:
+        """Move the built state into the broker, as one change under its lock."""
+        broker, state = self.broker, self.state
+        with broker.lock:
+            for name, value in vars(state).items():
+                if name not in ("config", "lock"):
+                    setattr(broker, name, value)
+            registry.wire(broker)  # to the broker that now owns it, as a reset wires it
+
+
+def prepare(
+    broker: Broker,
+    document: Any,
+    source: str = DICT_SOURCE,
+    faults: Callable[[Broker], FaultSet] | None = None,
+) -> Prepared:
+    """Build the state a scenario describes beside `broker` (which it leaves alone), and try
+    its faults on that state with a `faults(state)` set; ScenarioError for the first problem."""
+    state = Broker(broker.config)
+    state.monitor = Monitor(broker.monitor.clock)  # a test's clock stays
+    try:
+        with gc_paused():  # a big state is many objects: no collections while they are made
+            sections = _sections(document)
+            registry.load(registry.Building(state), sections)
+            return Prepared(broker, state, _try_faults(state, sections.get("faults", []), faults))
+    except Problem as problem:
+        raise ScenarioError(source, problem.path, problem.problem) from None
+
+
+def _sections(document: Any) -> dict[str, Any]:
+    """The document's sections, each name known: its version, the registered kinds' sections
+    in load order, and its faults."""
+    names = ["version", *(section.name for section in registry.sections()), "faults"]
+    if not isinstance(document, Mapping):
+        raise must(f"an object of sections ({', '.join(names)})", document)
+    sections = checked(document, dict.fromkeys(names, lambda value: value))
+    if "version" in sections:
+        try:
+            choice(FORMAT_VERSION)(sections["version"])
+        except Problem as problem:
+            raise problem.within("version") from None
+    return sections
+
+
+def _try_faults(state: Broker, value: Any, faults: Callable[[Broker], FaultSet] | None) -> list[dict[str, Any]]:
+    """Set each fault on the built state, then end them all: a bad description fails before
+    anything loads, and the state is left as the scenario describes it."""
+    try:
+        descriptions = each(value, json_object)
+        if descriptions and faults is None:
+            raise Problem("are set on a server: load the scenario with EmqxServer.load_scenario")
+        if descriptions and faults is not None:
+            trial = faults(state)
+            try:
+                for index, description in enumerate(descriptions):
+                    try:
+                        trial.add(description)
+                    except ValueError as error:
+                        raise Problem(str(error), index) from None
+            finally:
+                trial.clear()
+    except Problem as problem:
+        raise problem.within("faults") from None
+    return descriptions
+
+
+def snapshot(broker: Broker) -> dict[str, Any]:
+    """The whole state as a scenario document (see `scripting.scenario` for what is left out),
+    sharing nothing with the broker: later changes do not show in it."""
+    with broker.lock, gc_paused():
+        broker.settle()  # what the filter logs hold for the sessions is theirs
+        return {"version": FORMAT_VERSION, **registry.dump(broker)}

@@ -1,0 +1,293 @@
+"""The field-checking mini-language every kind of state's vocabulary is written in: each
+check takes a value as a document (a scenario file, a snapshot, a seeding request) gives it,
+and returns it as the model takes it, or raises `Problem` saying what is wrong and where."""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import ipaddress
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable, Sequence
+
+from .clock import parse_rfc3339
+from .errors import Invalid
+from .topics import validate_name
+
+
+class Problem(Exception):
+    """What is wrong, and where: the path's keys and list indexes are added as the problem
+    travels up through the objects and lists that hold the bad value (so checking a good
+    document builds no paths at all)."""
+
+    def __init__(self, problem: str, *segments: str | int) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.segments = list(segments)
+
+    def within(self, *segments: str | int) -> Problem:
+        self.segments[:0] = segments
+        return self
+
+    @property
+    def path(self) -> str:
+        """`clients[3].subscriptions[0].qos`."""
+        return "".join(f"[{s}]" if isinstance(s, int) else f".{s}" if i else s for i, s in enumerate(self.segments))
+
+# -- field checks: each returns the value as the model takes it, or raises Problem ----------
+
+Check = Callable[[Any], Any]
+
+
+def describe(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 60 else text[:56] + '..."'
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return f"a {type(value).__name__}"
+
+
+def must(expected: str, value: Any, *segments: str | int) -> Problem:
+    return Problem(f"must be {expected}, not {describe(value)}", *segments)
+
+
+def twice(value: Any, first: str, *segments: str | int) -> Problem:
+    return Problem(f"{describe(value)} is listed twice (first at {first})", *segments)
+
+
+def text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise must("a string", value)
+    return value
+
+
+def non_empty(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise must("a non-empty string", value)
+    return value
+
+
+def flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise must("true or false", value)
+    return value
+
+
+def integer(low: int = 0, high: int | None = None) -> Check:
+    expected = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
+
+    def check(value: Any) -> int:
+        if type(value) is not int or value < low or (high is not None and value > high):
+            raise must(expected, value)
+        return value
+
+    return check
+
+
+def number(value: Any) -> float:
+    if type(value) not in (int, float) or not 0 <= value < math.inf:
+        raise must("a number >= 0", value)
+    return float(value)
+
+
+def either(choices: Sequence[Any]) -> str:
+    shown = [json.dumps(choice) for choice in choices]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def choice(*choices: Any) -> Check:
+    expected = either(choices)
+    allowed = {(type(choice), choice) for choice in choices}  # by type too: true is no 1
+
+    def check(value: Any) -> Any:
+        try:
+            known = (type(value), value) in allowed
+        except TypeError:  # a list or an object
+            known = False
+        if not known:
+            raise must(expected, value)
+        return value
+
+    return check
+
+
+#: 10000-01-01 in epoch seconds: the API shows times in RFC 3339, whose years have four digits.
+_YEAR_10000 = 253402300800
+
+
+def timestamp(value: Any) -> float:
+    """Epoch seconds, RFC 3339 text, or a YAML timestamp (UTC when it names no offset)."""
+    seconds: float | None = None
+    if type(value) in (int, float):
+        seconds = float(value)
+    elif isinstance(value, datetime.datetime):
+        seconds = (value if value.tzinfo is not None else value.replace(tzinfo=datetime.timezone.utc)).timestamp()
+    elif isinstance(value, str):
+        seconds = parse_rfc3339(value)
+    if seconds is None:
+        raise must("epoch seconds or an RFC 3339 date-time", value)
+    if not 0 <= seconds < _YEAR_10000:  # NaN fails this too
+        raise must("a time from 1970 to 9999", value)
+    return seconds
+
+
+def optional(check: Check) -> Check:
+    return lambda value: None if value is None else check(value)
+
+
+def json_object(value: Any) -> dict[str, Any]:
+    """Any JSON object, copied: the document stays the caller's."""
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise must("an object", value)
+    return plain(value)  # type: ignore[no-any-return]
+
+
+def strings(value: Any) -> dict[str, str]:
+    """An object of strings (client attributes), copied."""
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise must("an object", value)
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise must("a string", item, key)
+    return dict(value)
+
+
+def a_list(value: Any) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise must("a list", value)
+    return list(value)
+
+
+def unknown_field(key: Any, known: Iterable[str]) -> Problem:
+    close = difflib.get_close_matches(str(key), list(known), n=1)
+    hint = f" (did you mean {close[0]}?)" if close else f" (one of: {', '.join(known)})"
+    return Problem("unknown field" + hint, str(key))
+
+
+def checked(value: Any, checks: Mapping[str, Check], required: Iterable[str] = ()) -> dict[str, Any]:
+    """An object whose every key is one of `checks` (a typo is an error, not a silent
+    default), each value checked."""
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise must("an object", value)
+    unknown = value.keys() - checks.keys()
+    if unknown:
+        raise unknown_field(next(key for key in value if key in unknown), checks)
+    try:
+        found = {key: checks[key](item) for key, item in value.items()}  # the common case, at C speed
+    except Problem:
+        found = {}  # again, one field at a time, to say which is wrong
+        for key, item in value.items():
+            try:
+                found[key] = checks[key](item)
+            except Problem as problem:
+                raise problem.within(key) from None
+    for key in required:
+        if key not in found:
+            raise Problem("is required", key)
+    return found
+
+
+def counter_map(names: Iterable[str]) -> Check:
+    """An object of counters (integers >= 0) by name: checked in one loop, there are many."""
+    known = tuple(names)
+    known_set = frozenset(known)
+
+    def check(value: Any) -> dict[str, int]:
+        if type(value) is not dict and not isinstance(value, Mapping):
+            raise must("an object", value)
+        for key, item in value.items():
+            if key not in known_set:
+                raise unknown_field(key, known)
+            if type(item) is not int or item < 0:
+                raise must("an integer >= 0", item, key)
+        return dict(value)
+
+    return check
+
+
+def each(value: Any, build: Callable[[Any], Any]) -> list[Any]:
+    """`build` of each item of a list, a problem placed at its index."""
+    results = []
+    for index, item in enumerate(a_list(value)):
+        try:
+            results.append(build(item))
+        except Problem as problem:
+            raise problem.within(index) from None
+    return results
+
+
+def topic_name(value: Any) -> str:
+    topic = text(value)
+    try:
+        validate_name(topic)
+    except Invalid as error:
+        raise Problem(f"must be a topic name, not {describe(value)} ({error})") from None
+    return topic
+
+
+def priority_value(value: Any) -> int | str:
+    if value == "infinity" or type(value) is int:
+        return value  # type: ignore[no-any-return]
+    raise must('an integer or "infinity"', value)
+
+
+def hex_digits(length: int) -> Check:
+    pattern = re.compile(f"[0-9a-f]{{{length}}}")
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise must(f"{length} lowercase hex digits", value)
+        return value
+
+    return check
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
+def ip_address(value: Any) -> str:
+    if isinstance(value, str) and _IPV4.fullmatch(value):  # the common case, ten times faster
+        return value
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise must("an IP address", value) from None
+    return value  # type: ignore[no-any-return]
+
+
+def count_or_infinity(value: Any) -> int | str:
+    if value == "infinity" or (type(value) is int and value >= 0):
+        return value  # type: ignore[no-any-return]
+    raise must('an integer >= 0 or "infinity"', value)
+
+
+def node_name(value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+        raise must("a node name (name@host)", value)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A copy in JSON's types: the model keeps some lists as tuples (`User-Property` pairs)."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+
+QOS = choice(0, 1, 2)

@@ -1,0 +1,110 @@
+"""Authorization: `settings` (`no_match`, `deny_action`, `cache`), `sources` (the chain in
+order, replacing the default `file` source, each with optional `metrics`), and the built-in
+database's `rules`: `{users: {name: [rule]}, clients: {id: [rule]}, all: [rule]}`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..authz import SOURCE_METRICS, Authorization, make_source, normalize_rule
+from ..errors import Invalid
+from ..fields import (
+    Check,
+    Problem,
+    a_list,
+    checked,
+    choice,
+    counter_map,
+    describe,
+    flag,
+    integer,
+    json_object,
+    plain,
+    text,
+)
+from ..registry import Building, Kind, Section, Seeding, register
+
+if TYPE_CHECKING:
+    from ..broker import Broker
+
+SOURCE_CHECKS: dict[str, Check] = {
+    "type": choice("file", "built_in_database"),
+    "enable": flag,
+    "rules": text,
+    "max_rules": integer(1),
+    "metrics": lambda value: {node: counter_map(SOURCE_METRICS)(counters) for node, counters in json_object(value).items()},
+}
+
+
+def _unwired(*arguments: Any) -> None:
+    """What the chain counts and drains with until `_wire` connects it to its broker."""
+
+
+def _reset(broker: Broker) -> None:
+    broker.authz = Authorization(_unwired, _unwired)
+
+
+def _wire(broker: Broker) -> None:
+    broker.authz.count = broker.metrics.inc
+    broker.authz.drain = broker.clear_authz_cache
+
+
+def _load(building: Building, value: Any) -> None:
+    sections = checked(value, {"settings": json_object, "sources": a_list, "rules": json_object})
+    authz = building.state.authz
+    if "settings" in sections:
+        settings = checked(sections["settings"], {"no_match": text, "deny_action": text, "cache": json_object})
+        try:
+            authz.update_settings(settings.get("no_match", "allow"), settings.get("deny_action", "ignore"), settings.get("cache", {}))
+        except Invalid as error:
+            raise Problem(f"is refused: {error}", "settings") from None
+    if "sources" in sections:
+        authz.sources = []
+        for index, item in enumerate(sections["sources"]):
+            try:
+                fields = checked(item, SOURCE_CHECKS, required=("type",))
+                metrics = fields.pop("metrics", {})
+                try:
+                    source = make_source(fields)
+                except Invalid as error:
+                    raise Problem(f"is refused: {error}") from None
+                if authz.source(source.type) is not None:
+                    raise Problem(f"{describe(source.type)} is listed twice", "type")
+                for node, counters in metrics.items():
+                    source.metrics[building.node(node, "metrics", node)] = {**dict.fromkeys(SOURCE_METRICS, 0), **counters}
+                authz.sources.append(source)
+            except Problem as problem:
+                raise problem.within("sources", index) from None
+    rules = checked(sections.get("rules", {}), {"users": json_object, "clients": json_object, "all": a_list})
+    for kind in ("users", "clients"):
+        for key, entries in rules.get(kind, {}).items():
+            authz.rules.set(kind, key, _rules(entries, "rules", kind, key))
+    if "all" in rules:
+        authz.rules.set("all", "", _rules(rules["all"], "rules", "all"))
+
+
+def _rules(value: Any, *segments: str) -> list[dict[str, Any]]:
+    rules = []
+    for index, rule in enumerate(a_list(value)):
+        try:
+            rules.append(normalize_rule(json_object(rule)))
+        except Invalid as error:
+            raise Problem(f"is refused: {error}", *segments, index) from None
+    return rules
+
+
+def _dump(broker: Broker) -> dict[str, Any]:
+    authz = broker.authz
+    return {
+        "settings": plain(authz.settings),
+        "sources": [{**plain(source.config), "metrics": plain(source.metrics)} for source in authz.sources],
+        "rules": {"users": plain(authz.rules.users), "clients": plain(authz.rules.clients), "all": plain(authz.rules.all)},
+    }
+
+
+register(
+    Kind("authorization", _reset, _wire, sections=(Section("authorization", _load, _dump, snapshot_rank=11),)),
+    Seeding("authz_sources", "add_authz_source", rank=13),
+    Seeding("authz_settings", "set_authz_settings", rank=14),
+    Seeding("authz_rules", "add_authz_rules", rank=15, rehearsal="copy"),
+)

@@ -1,0 +1,142 @@
+"""One registry of the kinds of state the fake holds.
+
+A kind registers once how it resets, how a snapshot dumps it and a scenario loads it (its
+sections, with the field checks of `fields` as its vocabulary), and how it is seeded (the
+`/_mock/seed/<kind>` entries and marker options that call the handle's methods). Reset,
+snapshot and restore, scenario files, the control API and the `emqx` marker all read this
+registry, so a new kind of state is one `register` call; the ones the fake has are in `kinds`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+from .fields import Problem, each, either, must
+
+if TYPE_CHECKING:
+    from .broker import Broker
+
+Reset = Callable[["Broker"], None]
+
+
+class Building:
+    """A scenario's state as its sections are loaded into it: a scratch broker with the real
+    one's config, which the sections fill in order (each may refer to the ones before it)."""
+
+    def __init__(self, state: Broker) -> None:
+        self.state = state
+        self.config = state.config
+
+    def node(self, value: Any, *segments: str | int) -> str:
+        """The name of one of the scenario's nodes, or a Problem at `segments`."""
+        if value not in self.state.nodes:
+            raise must(either(list(self.state.nodes)), value, *segments)
+        return value  # type: ignore[no-any-return]
+
+
+def each_item(load_item: Callable[[Building, Any], object]) -> Callable[[Building, Any], object]:
+    """The load of a section that is a list: `load_item` of each item, a problem placed at its index."""
+    return lambda building, value: each(value, lambda item: load_item(building, item))
+
+
+@dataclass(frozen=True)
+class Section:
+    """A kind's part of a scenario document: `load` puts a checked section into the state
+    being built (raising `Problem`), `dump` writes the broker's as a snapshot shows it.
+    `snapshot_rank` places it in a snapshot, which lists sections in an order of its own."""
+
+    name: str
+    load: Callable[[Building, Any], object]
+    dump: Callable[[Broker], Any]
+    snapshot_rank: int
+
+
+@dataclass(frozen=True)
+class Seeding:
+    """`POST /_mock/seed/<name>`: the handle's `method` called with the body as its keyword
+    arguments. `marker`: an `emqx` marker option too (a list of such calls), where a bare string
+    stands for the `shorthand` field. `rehearsal`: how the control API tries a call first:
+    "fresh" on a fresh fake, "copy" on a copy of the state (it makes something within what is
+    there), "none" (it only acts on what is there, which it checks before acting). `rank`:
+    its place in the control API's list of kinds (the order they came in)."""
+
+    name: str
+    method: str
+    rank: int
+    rehearsal: str = "fresh"
+    marker: bool = False
+    shorthand: str | None = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of state: `reset` sets its broker attributes to their initial state; `wire`
+    connects them to the broker they live in (after a reset, and after a scenario's state
+    moves in); its scenario sections, in load order."""
+
+    name: str
+    reset: Reset
+    wire: Reset | None = None
+    sections: tuple[Section, ...] = ()
+
+
+KINDS: list[Kind] = []
+#: The seeding entries by name, in the order of their ranks.
+SEEDINGS: dict[str, Seeding] = {}
+_RESETS: list[Reset] = []  # flat, for the per-test reset's speed
+_WIRES: list[Reset] = []
+
+
+def register(kind: Kind, *seedings: Seeding) -> Kind:
+    """Add a kind of state (after the kinds its sections refer to) and its seeding entries."""
+    if any(known.name == kind.name for known in KINDS):
+        raise ValueError(f"a kind of state {kind.name!r} is registered already")
+    KINDS.append(kind)
+    _RESETS.append(kind.reset)
+    if kind.wire is not None:
+        _WIRES.append(kind.wire)
+    for seeding in seedings:
+        add_seeding(seeding)
+    return kind
+
+
+def add_seeding(seeding: Seeding) -> None:
+    """A seeding entry on its own: one that acts on several kinds (`publish`, `connect`)."""
+    if seeding.name in SEEDINGS:
+        raise ValueError(f"a seeding kind {seeding.name!r} is registered already")
+    entries = sorted([*SEEDINGS.values(), seeding], key=lambda entry: entry.rank)
+    SEEDINGS.clear()
+    SEEDINGS.update((entry.name, entry) for entry in entries)
+
+
+def reset(broker: Broker) -> None:
+    """Every kind back to its initial state, wired to `broker` (the caller holds its lock)."""
+    for reset_kind in _RESETS:
+        reset_kind(broker)
+    wire(broker)
+
+
+def wire(broker: Broker) -> None:
+    for wire_kind in _WIRES:
+        wire_kind(broker)
+
+
+def sections() -> list[Section]:
+    """The scenario sections of every kind, in load order."""
+    return [section for kind in KINDS for section in kind.sections]
+
+
+def load(building: Building, document: dict[str, Any]) -> None:
+    """Each section `document` has, in load order, into the state being built."""
+    for section in sections():
+        if section.name in document:
+            try:
+                section.load(building, document[section.name])
+            except Problem as problem:
+                raise problem.within(section.name) from None
+
+
+def dump(broker: Broker) -> dict[str, Any]:
+    """Every section of the broker's state, as a snapshot lists them."""
+    return {section.name: section.dump(broker) for section in sorted(sections(), key=lambda section: section.snapshot_rank)}
