@@ -1,7 +1,8 @@
 """Measure what every user pays for: server start and stop, per-test reset, loading a scenario
 of 10,000 clients (and a snapshot and restore of it), and a 100-row
 `GET /api/v5/clients` page over 10,000 clients beside a bare Werkzeug app answering a prebuilt
-body of the same size (same server class and settings, same load generator); then the broker
+body of the same size (same server class and settings, same load generator), and one client's
+requests over one kept-alive connection against a new connection per request; then the broker
 at scale: publishing to 1,000 subscribers, listing pages over 100,000 subscriptions and
 clients, and seeding 100,000 clients with a subscription each (time and memory); and the
 authorization of one publish against 1,000 ACL rules.
@@ -55,13 +56,15 @@ def reset_ms(repeat: int = 5000) -> float:
     return statistics.median(_timed(server.reset, repeat)) * 1000
 
 
-def _load(port: int, path: str, seconds: float, connections: int, result: Any, body: bytes | None = None) -> None:
-    """Keep-alive requests (GET, or POST of `body`) on `connections` threads for `seconds`;
-    puts the count of 200s."""
+def _load(port: int, path: str, seconds: float, connections: int, result: Any, body: bytes | None = None, close: bool = False) -> None:
+    """Keep-alive requests (GET, or POST of `body`) on `connections` threads for `seconds`, or
+    with `close` a new connection per request; puts the count of 200s."""
     done = []
     deadline = time.monotonic() + seconds
     method = "GET" if body is None else "POST"
     headers = {"Authorization": AUTH, "Content-Type": "application/json"}
+    if close:
+        headers["Connection"] = "close"  # the server closes after answering: http.client reconnects
 
     def worker() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port)
@@ -82,15 +85,40 @@ def _load(port: int, path: str, seconds: float, connections: int, result: Any, b
     result.put(sum(done))
 
 
-def requests_per_second(port: int, seconds: float, connections: int, path: str = PAGE, body: bytes | None = None) -> float:
+def served(port: int, seconds: float, connections: int, path: str = PAGE, body: bytes | None = None, close: bool = False) -> tuple[float, float]:
+    """Requests per second, and the server's CPU time per request in ms: this process's while
+    the load runs in another, steadier than the rate on a machine busy with other work."""
     queue: Any = multiprocessing.Queue()
     _load(port, path, 0.3, 1, queue, body)  # warm up
     queue.get()
-    process = multiprocessing.Process(target=_load, args=(port, path, seconds, connections, queue, body))
+    process = multiprocessing.Process(target=_load, args=(port, path, seconds, connections, queue, body, close))
+    started = time.process_time()
     process.start()
     count = queue.get()
     process.join()
-    return count / seconds
+    return count / seconds, (time.process_time() - started) * 1000 / count
+
+
+def requests_per_second(port: int, seconds: float, connections: int, path: str = PAGE, body: bytes | None = None) -> float:
+    return served(port, seconds, connections, path, body)[0]
+
+
+def keep_alive(fake_port: int, bare_port: int, seconds: float, rounds: int) -> None:
+    """One client's requests in a row over one kept-alive connection, against a new connection
+    per request (`Connection: close`), for the fake and for the bare app on the same server."""
+    figures: dict[tuple[int, bool], list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for port in (fake_port, bare_port):
+            for close in (False, True):
+                figures.setdefault((port, close), []).append(served(port, seconds, 1, close=close))
+
+    def median(port: int, close: bool) -> str:
+        rate, cpu = (statistics.median(column) for column in zip(*figures[port, close], strict=True))
+        return f"{rate:.0f} req/s, {cpu:.2f} ms of server CPU each"
+
+    print(f"one client, GET {PAGE}, medians of {rounds}:")
+    for name, port in (("fake", fake_port), ("bare Werkzeug app", bare_port)):
+        print(f"  {name}: one kept-alive connection {median(port, False)}; a new connection per request {median(port, True)}")
 
 
 def bare_app(body: bytes) -> Any:
@@ -310,6 +338,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 fake_rates.append(requests_per_second(emqx.port, args.seconds, args.connections))
                 bare_rates.append(requests_per_second(bare_server.port, args.seconds, args.connections))
+            keep_alive(emqx.port, bare_server.port, args.seconds, args.rounds)
         finally:
             bare_server.stop()
         journal_and_faults_overhead(emqx, statistics.median(fake_rates))

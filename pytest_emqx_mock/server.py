@@ -6,10 +6,17 @@ import os
 import selectors
 import socket
 import threading
+import traceback
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.exceptions import ClientDisconnected, InternalServerError
+from werkzeug.serving import (
+    ThreadedWSGIServer,
+    WSGIRequestHandler,
+    connection_dropped_errors,
+)
+from werkzeug.wsgi import LimitedStream, get_content_length
 
 from .flavours.v5 import Emqx5
 from .http.app import EmqxApp
@@ -43,33 +50,153 @@ class FakeServerError(AssertionError):
     response that broke its schema); the original is its `__cause__`."""
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log: a user's test output stays clean. No Nagle delay either: a small
-    response is written as headers then body, and on a keep-alive connection the body would
-    wait for the client's delayed acknowledgement of the headers (up to 40 ms)."""
+#: cowboy's defaults, which EMQX's dashboard listener keeps (`cowboy_http`): how long a
+#: kept-alive connection waits for its next request (`request_timeout`), how long a request's
+#: body may pause (`idle_timeout`), how many requests one connection serves (`max_keepalive`),
+#: and how much of a body no handler read is skipped to serve the next request rather than
+#: closing the connection (`max_skip_body_length`).
+REQUEST_TIMEOUT = 5.0
+IDLE_TIMEOUT = 60.0
+MAX_KEEPALIVE = 1000
+MAX_SKIP_BODY = 1_000_000
 
-    disable_nagle_algorithm = True
+
+def _tokens(header: str | None) -> set[str]:
+    return {token.strip().lower() for token in header.split(",")} if header else set()
+
+
+class _Handler(WSGIRequestHandler):
+    """One connection, served as cowboy serves HTTP/1.1 (`cowboy_http`): kept alive unless the
+    request says `connection: close` (HTTP/1.0: unless it says `keep-alive`), pipelined
+    requests answered in order, a body no handler read skipped before the next request. Werkzeug
+    builds the environ; the exchange is ours, because Werkzeug's closes every connection.
+
+    No access log: a user's test output stays clean. The head and the first piece of the body
+    go out in one write, so no Nagle delay holds a body back behind its headers."""
+
+    disable_nagle_algorithm = True  # a trickled body is written in pieces
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.served = 0
+
+    def handle_one_request(self) -> None:
+        if not self.server.waiting(self.connection):  # the server is stopping
+            self.close_connection = True
+            return
+        self.connection.settimeout(REQUEST_TIMEOUT)
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        self.server.busy(self.connection)
+        return super().parse_request()
+
+    def _keeps_alive(self) -> bool:
+        """`cowboy_http:maybe_req_close/3`, and the last request `max_keepalive` allows."""
+        connection = _tokens(self.headers.get("Connection"))
+        asked = "keep-alive" in connection if self.request_version == "HTTP/1.0" else "close" not in connection
+        return asked and self.served < MAX_KEEPALIVE
+
+    def run_wsgi(self) -> None:
+        self.served += 1
+        self.connection.settimeout(IDLE_TIMEOUT)
+        keep_alive = self._keeps_alive()  # `Expect: 100-continue` was answered by parse_request
+        environ = self.make_environ()
+        if not environ.get("wsgi.input_terminated"):  # a chunked body ends by itself
+            environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], get_content_length(environ) or 0)
+        no_body = self.command == "HEAD"
+        head = b""
+        sent = False
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            nonlocal head, keep_alive
+            if exc_info and sent:  # too late to replace the response
+                raise exc_info[1].with_traceback(exc_info[2])
+            code = int(status.split(None, 1)[0])
+            names = {name.lower() for name, _ in headers}
+            framed = "content-length" in names or no_body or code in (204, 304)
+            keep_alive = keep_alive and framed  # else the body ends where the connection does
+            lines = [f"{self.protocol_version} {status}", f"Server: {self.version_string()}", f"Date: {self.date_time_string()}"]
+            lines += [f"{name}: {value}" for name, value in headers]
+            if not keep_alive:
+                lines.append("Connection: close")
+            elif self.request_version == "HTTP/1.0":
+                lines.append("Connection: keep-alive")
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            return write
+
+        def write(data: bytes) -> None:
+            nonlocal sent
+            if no_body:
+                data = b""
+            if not sent:
+                data, sent = head + data, True
+            if data:
+                self.wfile.write(data)
+
+        try:
+            self._respond(self.server.app, environ, start_response, write)
+        except connection_dropped_errors:  # a transport fault, or the client went away
+            self.close_connection = True
+            return
+        except Exception:
+            self.server.log("error", f"Error on request:\n{traceback.format_exc()}")
+            if sent:
+                self.close_connection = True
+                return
+            self._respond(InternalServerError(), environ, start_response, write)
+        self.close_connection = not (self._skip_body(environ["wsgi.input"]) and keep_alive)
+
+    @staticmethod
+    def _respond(app: Any, environ: dict[str, Any], start_response: Any, write: Callable[[bytes], None]) -> None:
+        chunks = app(environ, start_response)
+        try:
+            for chunk in chunks:
+                write(chunk)
+            write(b"")  # the head, when the body was empty
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+
+    @staticmethod
+    def _skip_body(body: Any) -> bool:
+        """Read what is left of the request's body, up to `max_skip_body_length`; False when
+        more is left (or the body is broken): the connection is closed instead."""
+        try:
+            skipped = 0
+            while chunk := body.read(65536):
+                skipped += len(chunk)
+                if skipped > MAX_SKIP_BODY:
+                    return False
+            return True
+        except (OSError, ValueError, ClientDisconnected):
+            return False
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
     def log(self, type: str, message: str, *args: Any) -> None:
-        if type == "error" and getattr(self.server, "verbose", False):
+        if type == "error" and self.server.verbose:
             super().log(type, message, *args)
 
 
 class _Server(ThreadedWSGIServer):
-    """Werkzeug's threaded server, woken through a socket pair to stop at once instead of
-    after its 0.5 s shutdown poll."""
+    """Werkzeug's threaded server, one thread per connection, woken through a socket pair to
+    stop at once instead of after its 0.5 s shutdown poll. Stopping closes the connections
+    waiting for a request and lets those in the middle of one answer it, then close."""
 
-    block_on_close = False  # do not wait for keep-alive connections on close
+    block_on_close = False  # do not wait for the connections' threads on close
     verbose = False
 
     def __init__(self, listener: socket.socket, app: Any) -> None:
         self._wake_read, self._wake_write = socket.socketpair()
         self._stopping = False
+        #: each open connection: True while it waits for its next request
+        self._connections: dict[socket.socket, bool] = {}
+        self._connections_lock = threading.Lock()
         host, port = listener.getsockname()[:2]
-        super().__init__(host, port, app, _QuietHandler, fd=listener.fileno())
+        super().__init__(host, port, app, _Handler, fd=listener.fileno())
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         with selectors.DefaultSelector() as selector:
@@ -80,18 +207,43 @@ class _Server(ThreadedWSGIServer):
                     if key.fileobj is self and not self._stopping:
                         self._handle_request_noblock()  # type: ignore[attr-defined]  # socketserver's own step
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections[request] = True
+        super().process_request(request, client_address)
+
+    def waiting(self, connection: socket.socket) -> bool:
+        """The connection waits for its next request; False once the server is stopping."""
+        with self._connections_lock:
+            self._connections[connection] = True
+            return not self._stopping
+
+    def busy(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections[connection] = False
+
     def shutdown_request(self, request: Any) -> None:
         """A connection a "reset" fault met is closed at once, SO_LINGER 0: a TCP reset."""
-        if request in sockets_to_reset:
-            sockets_to_reset.discard(request)
-            self.close_request(request)
-            return
-        super().shutdown_request(request)
+        with self._connections_lock:  # stop() must not shut a closed socket's reused descriptor
+            self._connections.pop(request, None)
+            if request in sockets_to_reset:
+                sockets_to_reset.discard(request)
+                self.close_request(request)
+                return
+            super().shutdown_request(request)
 
     def stop(self) -> None:
         """Wake the serving loop and let it end (the caller joins its thread, then closes:
-        closing the wake-up pair from the loop raced with this write)."""
-        self._stopping = True
+        closing the wake-up pair from the loop raced with this write); close the connections
+        that wait for a request: their threads see the end of their input."""
+        with self._connections_lock:
+            self._stopping = True
+            idle = [connection for connection, waiting in self._connections.items() if waiting]
+            for connection in idle:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:  # the client closed it already
+                    pass
         self._wake_write.send(b"\0")
 
     def close(self) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import traceback
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
-from urllib.parse import quote
 
 from werkzeug import Request
 from werkzeug.http import HTTP_STATUS_CODES
@@ -22,7 +21,7 @@ from ..state.errors import ModelError
 from .flavour import Flavour, FlavourFactory
 from .principal import Principal
 from .replies import ApiError, RawReply, Reply, encode
-from .routing import Call, Route, Router
+from .routing import Call, Route, Router, normalized_path, raw_path, split_path
 
 ErrorSink = Callable[[BaseException], None]
 
@@ -35,10 +34,11 @@ class Endpoint(NamedTuple):
 
 
 def _probe(request: Request, flavour: Flavour, route: Route, principal: Principal | None, body: Any) -> JournalEntry:
-    """The request as a fault's matcher sees it (what the journal will record, unanswered)."""
+    """The request as a fault's matcher sees it: what the journal will record, unanswered, but on
+    the path it was routed on (a fault on `/publish` meets `/./%70ublish` too)."""
     return JournalEntry(
         method=request.method,
-        path=request.path,
+        path=normalized_path(raw_path(request.environ)),
         query={key: request.args.getlist(key) for key in request.args},
         headers={},
         body=body,
@@ -50,15 +50,8 @@ def _probe(request: Request, flavour: Flavour, route: Route, principal: Principa
     )
 
 
-def _raw_path(environ: dict[str, Any]) -> str:
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if raw:
-        return raw.split("?", 1)[0]
-    return quote(environ.get("PATH_INFO", "/"))  # a WSGI server that keeps no raw path
-
-
-def _segments(path: str) -> list[str]:
-    return [part for part in path.split("/") if part]  # as the router reads a path: /api//v5 is /api/v5
+def _segments(prefix: str) -> list[str]:
+    return [part for part in prefix.split("/") if part]  # a prefix as written: no dot segment, no escape
 
 
 def _trickle(payload: bytes, seconds: float) -> Iterator[bytes]:
@@ -161,10 +154,10 @@ class EmqxApp:
 
     def _answer(self, request: Request, environ: dict[str, Any], exchange: _Exchange) -> Reply:
         try:
-            raw_path = _raw_path(environ)
-            match = self.router.match(raw_path)
+            sent = raw_path(environ)
+            match = self.router.match(sent)
             if match is None:
-                exchange.flavour = self._door(raw_path)
+                exchange.flavour = self._door(sent)
                 return exchange.flavour.not_found(request)
             endpoints, path_args = match
             endpoint = endpoints.get(request.method)
@@ -210,9 +203,9 @@ class EmqxApp:
                 return self._internal_error(flavour, error)
         return reply
 
-    def _door(self, raw_path: str) -> Flavour:
-        """The flavour whose prefix `raw_path` is under (the longest), else the first mounted."""
-        segments = _segments(raw_path)
+    def _door(self, raw: str) -> Flavour:
+        """The flavour whose prefix the raw path `raw` is under (the longest), else the first mounted."""
+        segments = split_path(raw)
         for flavour in self._doors:
             prefix = _segments(flavour.prefix)
             if segments[: len(prefix)] == prefix:

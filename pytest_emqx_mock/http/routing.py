@@ -1,11 +1,18 @@
-"""Routes as EMQX's HTTP layer (cowboy + minirest) matches them: on the raw, still-encoded
-path, so a client id like `a%2Fb` is one path segment holding `a/b`."""
+"""Routes as EMQX's HTTP layer (cowboy + minirest) matches them (`cowboy_router:split_path/1`):
+the raw path is split at its slashes first and each segment percent-decoded after, so a client
+id like `a%2Fb` is one path segment holding `a/b`, while `%70ublish` is the literal `publish`;
+then the dot segments are removed (RFC 3986 §5.2.4), a decoded `%2E` included. An escape that
+is not one is cowboy's bare 400. Empty segments are dropped: a trailing slash is ignored as in
+cowboy, and `/api//v5` routes as `/api/v5` (cowboy would keep that empty segment)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
+
+from .replies import RawReply, Reply
 
 if TYPE_CHECKING:
     from werkzeug import Request
@@ -103,6 +110,40 @@ class _Template(Generic[Target]):
         return sum(not s.startswith("{") for s in self.segments)
 
 
+_BAD_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
+_ABSOLUTE_FORM = re.compile("^https?://[^/?#]*", re.IGNORECASE)
+
+
+def raw_path(environ: Mapping[str, Any]) -> str:
+    """The request target's path as sent, still encoded (`cowboy_req:path/1`): no query, no
+    fragment, and no scheme and host when the target is an absolute URI."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not raw:
+        return quote(environ.get("PATH_INFO", "/"))  # a WSGI server that keeps no raw path
+    path = _ABSOLUTE_FORM.sub("", raw.split("?", 1)[0].split("#", 1)[0], count=1)
+    return path or "/"
+
+
+def split_path(raw: str) -> list[str]:
+    """The decoded segments a raw path routes on; RawReply (a bare 400) when it is not a path."""
+    if not raw.startswith("/") or _BAD_ESCAPE.search(raw):
+        raise RawReply(Reply(400))
+    segments: list[str] = []
+    for part in raw.split("/"):
+        segment = unquote(part) if "%" in part else part
+        if segment == "..":
+            del segments[-1:]
+        elif segment not in ("", "."):
+            segments.append(segment)
+    return segments
+
+
+def normalized_path(raw: str) -> str:
+    """The path a request was routed on, for matching it against a path as written: `a%2Fb`
+    reads `a/b` there, as in the journal's paths."""
+    return "/" + "/".join(split_path(raw))
+
+
 class Router(Generic[Target]):
     def __init__(self, routes: Iterable[tuple[str, str, Target]]) -> None:
         """`routes`: `(method, path template, target)`."""
@@ -117,14 +158,14 @@ class Router(Generic[Target]):
         for template in sorted(by_template.values(), key=lambda t: -t.literal_count):
             self._by_length.setdefault(len(template.segments), []).append(template)
 
-    def match(self, raw_path: str) -> tuple[dict[str, Target], dict[str, str]] | None:
+    def match(self, raw: str) -> tuple[dict[str, Target], dict[str, str]] | None:
         """The targets (by method) and decoded path parameters for a raw request path."""
-        segments = [part for part in raw_path.split("/") if part]  # /api//v5 is /api/v5
+        segments = split_path(raw)
         for template in self._by_length.get(len(segments), ()):
             args: dict[str, str] = {}
             for pattern, segment in zip(template.segments, segments, strict=True):
                 if pattern.startswith("{"):
-                    args[pattern[1:-1]] = unquote(segment)
+                    args[pattern[1:-1]] = segment
                 elif pattern != segment:
                     break
             else:

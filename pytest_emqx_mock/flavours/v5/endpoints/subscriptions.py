@@ -2,7 +2,8 @@
 
 EMQX scans each running node's subscription table (`emqx_mgmt_api:cluster_query`, or
 `node_query` for `node=`) with a match spec built from the exact filters, in chunks of `limit`
-rows; `match_topic` is a fuzzy filter applied to each chunk, and then there is no `count`.
+rows; `match_topic` is a fuzzy filter applied to each chunk, and then there is no `count`
+(unless `topic` is given too: `parse_qstring/2` then drops the fuzzy key).
 `durable` only chooses the durable-session store, which is off by default: it is ignored.
 """
 
@@ -87,7 +88,7 @@ def list_subscriptions(call: Call) -> dict[str, Any]:
     if exact is not None:
         per_node = [[entry for entry in entries if exact(entry)] for entries in per_node]
     page, limit = query["page"], query["limit"]
-    pattern = query.get("match_topic")
+    pattern = None if "topic" in query else query.get("match_topic")  # checked all the same, above
     keep = None if pattern is None else (lambda e: matches(e.filter, pattern))
     entries, meta = ets_listing(per_node, page, limit, keep)
     return {"data": [subscription_row(entry) for entry in entries], "meta": meta}
