@@ -70,54 +70,19 @@ def _delete(call: Call, kind: str) -> Reply:
     return Reply(204)
 
 
-@routes.get(BASE + "/users")
-def list_user_rules(call: Call) -> dict[str, Any]:
-    return _list(call, "users")
+def _serve_owner_rules(kind: str) -> None:
+    """The same five operations serve the rules of users and of clients."""
+    name, _, _ = RULE_OWNERS[kind]
+    listing, entry = f"{BASE}/{kind}", f"{BASE}/{kind}/{{{name}}}"
+    routes.get(listing)(lambda call: _list(call, kind))
+    routes.post(listing)(lambda call: _create(call, kind))
+    routes.get(entry)(lambda call: _one(call, kind))
+    routes.put(entry)(lambda call: _replace(call, kind))
+    routes.delete(entry)(lambda call: _delete(call, kind))
 
 
-@routes.post(BASE + "/users")
-def create_user_rules(call: Call) -> Reply:
-    return _create(call, "users")
-
-
-@routes.get(BASE + "/users/{username}")
-def get_user_rules(call: Call) -> dict[str, Any]:
-    return _one(call, "users")
-
-
-@routes.put(BASE + "/users/{username}")
-def put_user_rules(call: Call) -> Reply:
-    return _replace(call, "users")
-
-
-@routes.delete(BASE + "/users/{username}")
-def delete_user_rules(call: Call) -> Reply:
-    return _delete(call, "users")
-
-
-@routes.get(BASE + "/clients")
-def list_client_rules(call: Call) -> dict[str, Any]:
-    return _list(call, "clients")
-
-
-@routes.post(BASE + "/clients")
-def create_client_rules(call: Call) -> Reply:
-    return _create(call, "clients")
-
-
-@routes.get(BASE + "/clients/{clientid}")
-def get_client_rules(call: Call) -> dict[str, Any]:
-    return _one(call, "clients")
-
-
-@routes.put(BASE + "/clients/{clientid}")
-def put_client_rules(call: Call) -> Reply:
-    return _replace(call, "clients")
-
-
-@routes.delete(BASE + "/clients/{clientid}")
-def delete_client_rules(call: Call) -> Reply:
-    return _delete(call, "clients")
+for _kind in ("users", "clients"):
+    _serve_owner_rules(_kind)
 
 
 @routes.get(BASE + "/all")
