@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from . import kinds, registry  # noqa: F401  (importing `kinds` registers every kind of state)
+from . import registry
 from .access import (
     ADMINISTRATOR,
     API_KEY_ROLES,
