@@ -831,6 +831,14 @@ def test_subscribe_unparseable_filter(emqx_server: EmqxServer, topic: str) -> No
     assert subscriptions_of(emqx_server, "c1") == []
 
 
+def test_an_unparseable_filter_prints_as_io_lib_does(emqx_server: EmqxServer) -> None:
+    """The reason is `~p` of the filter: a quote in it is escaped."""
+    emqx_server.add_client("c1")
+    response = post(emqx_server, "/clients/c1/subscribe", {"topic": '$share/g"q'})
+    assert response.status_code == 500
+    assert response.json() == {"code": "UNKNOWN_ERROR", "message": '{invalid_topic_filter,<<"$share/g\\"q">>}'}
+
+
 @pytest.mark.parametrize("topic", ["a/#/b", "a+/b", "x/#a"])
 def test_subscribe_bad_levels_accepted_but_not_subscribed(emqx_server: EmqxServer, topic: str) -> None:
     emqx_server.add_client("c1")

@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from ..erlang.terms import binary
 from .errors import AlreadyExists, Invalid, ModelError, NotFound
 from .ordering import reordered
 
@@ -449,7 +450,7 @@ def parse_import_file(filename: str, content: bytes, plain: bool) -> list[dict[s
         return _rows(users, plain)
     if extension == "csv":
         return _rows(_csv_records(content.decode("utf-8", errors="replace")), plain)
-    raise BadImport(f'{{unsupported_file_format,<<".{extension}">>}}')
+    raise BadImport('{unsupported_file_format,' + binary(f'.{extension}'.encode()) + '}')
 
 
 def _csv_records(text: str) -> Iterator[dict[str, str]]:

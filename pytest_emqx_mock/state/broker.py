@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from ..erlang.terms import binary
 from . import registry
 from .access import (
     ADMINISTRATOR,
@@ -596,7 +597,7 @@ class Broker:
         """Delete a dashboard user and its tokens; `by`, the user asking with a token, may not
         delete itself, and nobody deletes the default user (`emqx_dashboard_api:user/2`)."""
         if username == self.config.default_username:
-            raise NotAllowed(f'Cannot delete user <<"{username}">>')
+            raise NotAllowed('Cannot delete user ' + binary(username.encode()))
         if by == username:
             raise NotAllowed("Cannot delete self")
         with self.lock:

@@ -28,6 +28,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence, TypeVar, overload
 
+from ..erlang.terms import binary
 from .sessions import Session, Sessions, Subscription
 from .topics import InvalidFilter, is_wildcard, parse_filter
 
@@ -371,12 +372,12 @@ def parse_topic(text: str) -> tuple[str, str | None]:
     elif text.startswith("$share/"):
         group, sep, topic = text[len("$share/") :].partition("/")
         if not sep or "+" in group or "#" in group:
-            raise InvalidFilter(f'{{invalid_topic_filter,<<"{text}">>}}')
+            raise InvalidFilter('{invalid_topic_filter,' + binary(text.encode()) + '}')
     elif text.startswith("$exclusive/"):
         topic = text[len("$exclusive/") :]
         if not topic:
-            raise InvalidFilter(f'{{invalid_topic_filter,<<"{text}">>}}')
+            raise InvalidFilter('{invalid_topic_filter,' + binary(text.encode()) + '}')
         return topic, None
     if group is not None and topic.startswith(("$queue/", "$share/")):
-        raise InvalidFilter(f'{{invalid_topic_filter,<<"{topic}">>}}')
+        raise InvalidFilter('{invalid_topic_filter,' + binary(topic.encode()) + '}')
     return topic, group

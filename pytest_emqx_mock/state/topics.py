@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from ..erlang.terms import binary
 from .errors import Invalid
 
 MAX_TOPIC_LEN = 65535
@@ -58,10 +59,10 @@ def parse_filter(text: str) -> TopicFilter:
     if text.startswith("$share/"):
         group, sep, rest = text[len("$share/") :].partition("/")
         if not sep or not rest or not group or "+" in group or "#" in group or rest.startswith(("$share/", "$queue/")):
-            raise InvalidFilter(f'{{invalid_topic_filter,<<"{text}">>}}')
+            raise InvalidFilter('{invalid_topic_filter,' + binary(text.encode()) + '}')
         return TopicFilter(rest, group)
     if text.startswith("$exclusive/"):  # exclusive subscriptions are off by default
-        raise InvalidFilter(f'{{invalid_topic_filter,<<"{text}">>}}')
+        raise InvalidFilter('{invalid_topic_filter,' + binary(text.encode()) + '}')
     return TopicFilter(text)
 
 

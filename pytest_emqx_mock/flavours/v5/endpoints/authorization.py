@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....erlang.terms import binary
 from ....http.replies import ApiError, RawReply, Reply, handler_crash
 from ....http.routing import Call, Routes
 from ....resources.collection import Collection
@@ -117,7 +118,7 @@ def move_source(call: Call) -> Reply:
     where, _, target = position.partition(":")
     if where in ("before", "after") and target and target not in _REGISTERED_TYPES:
         # the source registry throws, and the handler catches only errors
-        raise ApiError(500, "INTERNAL_ERROR", f'throw, {{unknown_authz_source_type,<<"{target}">>}}, []')
+        raise ApiError(500, "INTERNAL_ERROR", 'throw, {unknown_authz_source_type,' + binary(target.encode()) + '}, []')
     call.broker.authz.move_source(kind, position)
     return Reply(204)
 
