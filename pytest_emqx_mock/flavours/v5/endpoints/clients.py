@@ -7,6 +7,7 @@ import ipaddress
 import re
 from typing import Any, Callable, Iterable
 
+from ....erlang.terms import binary
 from ....http.replies import ApiError, Fragment, Fragments, Reply, handler_crash
 from ....http.routing import Call, Routes
 from ....state.clock import rfc3339_ms
@@ -85,7 +86,7 @@ def _session(call: Call) -> Session:
 
 def _invalid_parameter(query: dict[str, Any], key: str, kind: str, value: Any) -> ApiError:
     if "node" in query:  # the single-node query path lets the throw escape as a crash
-        return ApiError(500, "INTERNAL_ERROR", f'throw, {{bad_value_type,{{<<"{key}">>,{kind},<<"{value}">>}}}}, []')
+        return ApiError(500, "INTERNAL_ERROR", f"throw, {{bad_value_type,{{<<\"{key}\">>,{kind},{binary(str(value).encode())}}}}}, []")
     return ApiError(400, "INVALID_PARAMETER", f"the {key} parameter expected type is {kind}, but the value is {value}")
 
 
