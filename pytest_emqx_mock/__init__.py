@@ -1,5 +1,8 @@
 """pytest-emqx-mock: a fake EMQX management REST API for tests."""
 
+#: The package's version, in this one place (the metadata and `emqx-mock --version` read it).
+__version__ = "0.1.0"
+
 from .scripting.scenario import ScenarioError
 from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
 from .state.access import ApiKey, BootstrapEntry, DashboardUser
@@ -10,6 +13,7 @@ from .state.cluster import Alarm, Node
 from .state.sessions import Delivery, Message, QueuedMessage, Session, Subscription
 
 __all__ = [
+    "__version__",
     "Alarm",
     "ApiKey",
     "Authenticator",

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import __version__
 from .flavours.v5 import served_operations
 from .http.schemas import generated_index
 from .scripting.scenario import ScenarioError, file_format
@@ -22,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="emqx-mock",
         description="Serve a fake EMQX 5 management REST API (/api/v5) for development and tests.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=18083, help="port to listen on (default: %(default)s, as EMQX; 0 picks a free one, shown at start)")
     parser.add_argument("--edition", choices=EDITIONS, default="ce", help="EMQX edition to emulate (default: %(default)s)")

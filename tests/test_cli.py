@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import shutil
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+import pytest_emqx_mock
 
 
 def _command() -> list[str]:
@@ -112,6 +115,13 @@ def test_help_lists_the_options(option: str) -> None:
     assert result.returncode == 0
     for name in ("--host", "--port", "--edition", "--bootstrap-api-keys", "--random-seed", "--seed", "--state"):
         assert name in result.stdout
+
+
+def test_version_is_the_package_s_in_one_place() -> None:
+    """`--version`, `__version__` and the installed metadata say the same version."""
+    result = subprocess.run([*_command(), "--version"], capture_output=True, text=True, timeout=30)
+    assert (result.returncode, result.stdout) == (0, f"emqx-mock {pytest_emqx_mock.__version__}\n")
+    assert importlib.metadata.version("pytest-emqx-mock") == pytest_emqx_mock.__version__
 
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
