@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .replies import Reply
     from .schemas import SchemaCatalog
 
+
 @dataclass
 class Call:
     """Everything a handler gets: the state, the validated input and who is calling."""

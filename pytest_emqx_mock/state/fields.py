@@ -39,6 +39,7 @@ class Problem(Exception):
 
 # -- field checks: each returns the value as the model takes it, or raises Problem ----------
 
+
 Check = Callable[[Any], Any]
 
 
@@ -287,7 +288,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
     return value
-
 
 
 QOS = choice(0, 1, 2)

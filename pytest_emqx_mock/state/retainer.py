@@ -101,7 +101,6 @@ class RetainedMessages:
     def raw_config(self) -> dict[str, Any]:
         return self.config.raw
 
-
     def update_config(self, update: dict[str, Any]) -> dict[str, Any]:
         """`emqx_conf:update([retainer], Update, _)`: merged one level deep; Invalid (the root
         validator's reason) leaves the config as it was."""

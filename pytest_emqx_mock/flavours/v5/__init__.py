@@ -71,6 +71,7 @@ def served_operations() -> frozenset[str]:
     """The operations EMQX 5's flavour serves, named as its schema catalog names them (`"GET /clients"`)."""
     return frozenset(route.key for module in API_MODULES for route in module.routes.routes)
 
+
 _NOT_FOUND_PAGE = "<html><head><title>404 - NOT FOUND</title></head><body><h1>404 - NOT FOUND</h1></body></html>"
 _NOT_FOUND_JSON = '{"code": "NOT_FOUND", "message": "Request Path Not Found"}'
 

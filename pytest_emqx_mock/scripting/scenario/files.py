@@ -32,7 +32,6 @@ class ScenarioError(ValueError):
         self.problem = problem
 
 
-
 def file_format(path: str | os.PathLike[str]) -> str:
     """"json" or "yaml", by the file's extension; ScenarioError for any other."""
     found = FILE_FORMATS.get(Path(path).suffix.lower())

@@ -25,6 +25,7 @@ from ..rpc import listed_nodes
 
 routes = Routes(errors={NotFound: (404, "CLIENTID_NOT_FOUND")})
 
+
 def client_row(session: Session) -> dict[str, Any]:
     """A session as EMQX 5.8.9 formats an in-memory session (`format_channel_info/3`)."""
     row: dict[str, Any] = {

@@ -12,6 +12,7 @@ from ....state.broker import Broker
 
 routes = Routes()
 
+
 def node_metrics(broker: Broker, node: str) -> dict[str, int]:
     """`emqx_metrics:all/0` of one node."""
     return broker.metrics.node(node)
