@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import selectors
 import socket
@@ -43,6 +44,15 @@ from .state.sessions import Message, Session
 #: The administrator API key every fake starts with unless told otherwise.
 DEFAULT_API_KEY = "pytest-emqx-mock"
 DEFAULT_API_SECRET = "pytest-emqx-mock-secret"
+
+
+class PortInUse(OSError):
+    """The fake cannot listen: another process holds its host and port."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(errno.EADDRINUSE, f"port {port} on {host} is in use")
+        self.host = host
+        self.port = port
 
 
 class FakeServerError(AssertionError):
@@ -256,7 +266,12 @@ class ServerThread:
     """A WSGI app served on a background thread by the quiet, fast-stopping server."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        listener = socket.create_server((host, port))
+        try:
+            listener = socket.create_server((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(host, port) from None
+            raise
         try:
             self.server = _Server(listener, app)
         finally:
