@@ -10,6 +10,7 @@ from .state.authn import Authenticator, BuiltinUser, NotAuthorized
 from .state.banned import Ban
 from .state.broker import Banned, Broker, BrokerConfig, Published
 from .state.cluster import Alarm, Node
+from .state.fields import SeedError
 from .state.sessions import Delivery, Message, QueuedMessage, Session, Subscription
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Published",
     "QueuedMessage",
     "ScenarioError",
+    "SeedError",
     "Session",
     "Subscription",
 ]

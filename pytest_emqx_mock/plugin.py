@@ -94,12 +94,16 @@ def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
     keys (names or `add_api_key` dicts), users (`add_user` dicts), retained messages
     (`add_retained` dicts) and faults (descriptions for `Faults.add`: `{"error": spec,
     "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"node_down": "emqx@n2"}`...)."""
+    from .state.fields import Problem, SeedError
+
     if "scenario" in options:
         server.load_scenario(options["scenario"])
     for name, seeding in _SEEDED.items():
-        seed = getattr(server, seeding.method)
-        for item in _each(options.get(name, ())):
-            seed(**({seeding.shorthand: item} if isinstance(item, str) and seeding.shorthand else dict(item)))
+        for index, item in enumerate(_each(options.get(name, ()))):
+            try:
+                seeding.apply(server, {seeding.shorthand: item} if isinstance(item, str) and seeding.shorthand else dict(item))
+            except SeedError as error:  # placed as a scenario places it: `clients[0].usrname`
+                raise pytest.UsageError(f"@pytest.mark.emqx {Problem(error.problem, name, index, *error.segments).path}: {error.problem}") from None
     for fault in _each(options.get("faults", ())):
         try:
             server.faults.add(fault)

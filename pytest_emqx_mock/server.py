@@ -9,7 +9,7 @@ import socket
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from werkzeug.exceptions import ClientDisconnected, InternalServerError
 from werkzeug.serving import (
@@ -34,12 +34,31 @@ from .state.access import (
     DashboardUser,
     parse_bootstrap_file,
 )
-from .state.authn import Authenticator, BuiltinUser
+from .state.authn import BUILTIN_DB_ID, Authenticator, BuiltinUser
 from .state.authz import Decision, Source
 from .state.banned import Ban
 from .state.broker import CE, DEFAULT_NODE, Broker, BrokerConfig, Published
 from .state.cluster import Alarm, Node
+from .state.registry import SEEDINGS
 from .state.sessions import Message, Session
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .state.vocabulary import (
+        AlarmFields,
+        ApiKeyFields,
+        AuthenticatorFields,
+        AuthzSettings,
+        AuthzSourceFields,
+        BanFields,
+        ClientFields,
+        PublishFields,
+        RetainedFields,
+        RulesOwner,
+        SubscribeOptions,
+        UserFields,
+    )
 
 #: The administrator API key every fake starts with unless told otherwise.
 DEFAULT_API_KEY = "pytest-emqx-mock"
@@ -451,73 +470,78 @@ class EmqxServer:
 
     # -- seeding -------------------------------------------------------------------------
 
-    def add_client(self, clientid: str | None = None, **fields: Any) -> Session:
-        """Seed a client session; see `Broker.add_client` for the fields."""
-        return self.broker.add_client(clientid, **fields)
+    def add_client(self, clientid: str | None = None, **fields: Unpack[ClientFields]) -> Session:
+        """Seed a client session: any field a scenario's client takes (see `Broker.add_client`
+        and `ClientFields`), checked; SeedError names a bad one, and nothing is seeded."""
+        return SEEDINGS["clients"].call(self.broker.add_client, fields if clientid is None else {"clientid": clientid, **fields})
 
-    def add_clients(self, count: int, **fields: Any) -> list[Session]:
-        return self.broker.add_clients(count, **fields)
+    def add_clients(self, count: int, **fields: Unpack[ClientFields]) -> list[Session]:
+        """Seed `count` clients sharing `fields` (checked once), each with its own generated clientid."""
+        return SEEDINGS["clients"].call(lambda **checked: self.broker.add_clients(count, **checked), fields)
 
-    def add_api_key(self, name: str, **options: Any) -> ApiKey:
-        return self.broker.add_api_key(name, **options)
+    def add_api_key(self, name: str, **options: Unpack[ApiKeyFields]) -> ApiKey:
+        return SEEDINGS["api_keys"].call(self.broker.add_api_key, {"name": name, **options})
 
-    def add_user(self, username: str, password: str, **options: Any) -> DashboardUser:
-        return self.broker.add_user(username, password, **options)
+    def add_user(self, username: str, password: str, **options: Unpack[UserFields]) -> DashboardUser:
+        return SEEDINGS["users"].call(self.broker.add_user, {"username": username, "password": password, **options})
 
-    def connect(self, clientid: str | None = None, *, password: str | None = None, **fields: Any) -> Session:
+    def connect(self, clientid: str | None = None, *, password: str | None = None, **fields: Unpack[ClientFields]) -> Session:
         """A client connects: like `add_client`, refused with `Banned` while a ban matches,
         then with `NotAuthorized` when the authentication chain refuses its password."""
-        return self.broker.connect(clientid, password=password, **fields)
+        given = fields if clientid is None else {"clientid": clientid, **fields}
+        return SEEDINGS["connect"].call(self.broker.connect, {**given, "password": password})
 
-    def add_authenticator(self, password_hash_algorithm: Mapping[str, Any] | None = None, **options: Any) -> Authenticator:
-        return self.broker.add_authenticator(password_hash_algorithm, **options)
+    def add_authenticator(self, password_hash_algorithm: Mapping[str, Any] | None = None, **options: Unpack[AuthenticatorFields]) -> Authenticator:
+        given = options if password_hash_algorithm is None else {"password_hash_algorithm": password_hash_algorithm, **options}
+        return SEEDINGS["authenticators"].call(self.broker.add_authenticator, given)
 
-    def add_authn_user(self, user_id: str, password: str, **options: Any) -> BuiltinUser:
-        return self.broker.add_authn_user(user_id, password, **options)
+    def add_authn_user(self, user_id: str, password: str, *, is_superuser: bool = False, authenticator: str = BUILTIN_DB_ID) -> BuiltinUser:
+        fields = {"user_id": user_id, "password": password, "is_superuser": is_superuser, "authenticator": authenticator}
+        return SEEDINGS["authn_users"].call(self.broker.add_authn_user, fields)
 
     def disconnect(self, clientid: str) -> Session | None:
         """A client disconnects; its session stays while its expiry interval allows."""
-        return self.broker.disconnect(clientid)
+        return SEEDINGS["disconnect"].call(self.broker.disconnect, {"clientid": clientid})
 
     def expire(self, clientid: str) -> None:
         """A disconnected session expires and is discarded."""
-        self.broker.expire(clientid)
+        SEEDINGS["expire"].call(self.broker.expire, {"clientid": clientid})
 
-    def publish(self, topic: str, payload: str | bytes = b"", **options: Any) -> Published:
+    def publish(self, topic: str, payload: str | bytes = b"", **options: Unpack[PublishFields]) -> Published:
         """Publish as the API does (or as an MQTT client, with `from_clientid=`)."""
-        return self.broker.publish(topic, payload, **options)
+        return SEEDINGS["publish"].call(self.broker.publish, {"topic": topic, "payload": payload, **options})
 
-    def subscribe(self, clientid: str, topic: str, qos: int = 0, **options: Any) -> Decision:
+    def subscribe(self, clientid: str, topic: str, qos: int = 0, **options: Unpack[SubscribeOptions]) -> Decision:
         """The MQTT client subscribes: authorized as EMQX authorizes a SUBSCRIBE packet (the
         REST subscribe is never authorized); a denied filter gets no subscription."""
-        return self.broker.subscribe(clientid, topic, qos, **options)
+        return SEEDINGS["subscribe"].call(self.broker.subscribe, {"clientid": clientid, "topic": topic, "qos": qos, **options})
 
-    def add_authz_source(self, type: str, **config: Any) -> Source:
+    def add_authz_source(self, type: str, **config: Unpack[AuthzSourceFields]) -> Source:
         """Add an authorization source at the front of the chain (see `Broker.add_authz_source`)."""
-        return self.broker.add_authz_source(type, **config)
+        return SEEDINGS["authz_sources"].call(self.broker.add_authz_source, {"type": type, **config})
 
-    def set_authz_settings(self, **settings: Any) -> None:
+    def set_authz_settings(self, **settings: Unpack[AuthzSettings]) -> None:
         """`no_match`, `deny_action`, `cache`, as `PUT /authorization/settings` sets them."""
-        self.broker.set_authz_settings(**settings)
+        SEEDINGS["authz_settings"].call(self.broker.set_authz_settings, settings)
 
-    def add_authz_rules(self, rules: Iterable[Mapping[str, Any]], **owner: str) -> None:
+    def add_authz_rules(self, rules: Iterable[Mapping[str, Any]], **owner: Unpack[RulesOwner]) -> None:
         """Built-in database rules for `username=`, `clientid=`, or (neither) all clients."""
-        self.broker.add_authz_rules(rules, **owner)
+        SEEDINGS["authz_rules"].call(self.broker.add_authz_rules, {"rules": rules, **owner})
 
-    def add_retained(self, topic: str, payload: str | bytes, **fields: Any) -> Message:
-        return self.broker.add_retained(topic, payload, **fields)
+    def add_retained(self, topic: str, payload: str | bytes, **fields: Unpack[RetainedFields]) -> Message:
+        return SEEDINGS["retained"].call(self.broker.add_retained, {"topic": topic, "payload": payload, **fields})
 
-    def add_ban(self, kind: str, who: str, **fields: Any) -> Ban:
+    def add_ban(self, kind: str, who: str, **fields: Unpack[BanFields]) -> Ban:
         """Ban (`kind` is EMQX's `as`): a clientid ban kicks that session at once; every kind
         refuses the next connect of a client it matches."""
-        return self.broker.add_ban(kind, who, **fields)
+        return SEEDINGS["bans"].call(self.broker.add_ban, {"kind": kind, "who": who, **fields})
 
-    def add_alarm(self, name: str, **fields: Any) -> Alarm:
-        return self.broker.add_alarm(name, **fields)
+    def add_alarm(self, name: str, **fields: Unpack[AlarmFields]) -> Alarm:
+        return SEEDINGS["alarms"].call(self.broker.add_alarm, {"name": name, **fields})
 
     def set_node_status(self, node: str, status: str) -> Node:
         """Stop ("stopped") or start ("running") a node of the cluster."""
-        return self.broker.set_node_status(node, status)
+        return SEEDINGS["node_status"].call(self.broker.set_node_status, {"node": node, "status": status})
 
     @property
     def published(self) -> list[Published]:

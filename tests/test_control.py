@@ -59,7 +59,7 @@ def test_the_index_lists_every_endpoint(emqx_server: EmqxServer) -> None:
         ("POST", "/_mock/scenario"),
     ]
     assert index["endpoints"][1]["description"] == "Back to the initial state: no clients, no faults, an empty journal."
-    assert index["seed_kinds"] == SEEDING
+    assert {name: kind["method"] for name, kind in index["seed_kinds"].items()} == SEEDING
     assert emqx_server.control_url == emqx_server.url + "/_mock"
 
 
@@ -343,28 +343,28 @@ BAD_INPUT = {
     "no body": ("POST", "/seed/clients", {}, _bad("a body is required")),
     "empty list": ("POST", "/seed/clients", {"json": []}, _bad("the body must be keyword arguments (an object), or a list of them")),
     "not objects": ("POST", "/seed/clients", {"json": [{"clientid": "a"}, 5]}, _bad("the body must be keyword arguments (an object), or a list of them")),
-    "unknown field": ("POST", "/seed/clients", {"json": {"clientid": "a", "bogus": 1}}, _bad("Session.__init__() got an unexpected keyword argument 'bogus'")),
-    "wrong type": ("POST", "/seed/clients", {"json": {"clientid": "a", "port": "x"}}, _bad("#/$defs/client: at port: 'x' is not of type 'integer', 'null'")),
-    "wrong clientid": ("POST", "/seed/clients", {"json": {"clientid": 5}}, _bad("#/$defs/client: at clientid: 5 is not of type 'string'")),
+    "unknown field": ("POST", "/seed/clients", {"json": {"clientid": "a", "usrname": 1}}, _bad("usrname: unknown field (did you mean username?)")),
+    "wrong type": ("POST", "/seed/clients", {"json": {"clientid": "a", "port": "x"}}, _bad('port: must be an integer from 0 to 65535, not "x"')),
+    "wrong clientid": ("POST", "/seed/clients", {"json": {"clientid": 5}}, _bad("clientid: must be a non-empty string, not 5")),
     "a bad item": (
         "POST",
         "/seed/clients",
         {"json": [{"clientid": "a"}, {"clientid": "b", "proto_ver": "5"}]},
-        _bad("item 1: #/$defs/client: at proto_ver: '5' is not of type 'integer'"),
+        _bad('item 1: proto_ver: must be 3, 4 or 5, not "5"'),
     ),
     "count of text": ("POST", "/seed/clients", {"json": {"count": "5"}}, _bad("count must be an integer >= 0")),
     "a key twice": ("POST", "/seed/api_keys", {"json": [{"name": "new"}, {"name": "new"}]}, _bad("item 1: name_already_existed")),
     "a key that exists": ("POST", "/seed/api_keys", {"json": [{"name": "new"}, {"name": "k1"}]}, _bad("item 1: name_already_existed")),
     "a weak password": ("POST", "/seed/users", {"json": {"username": "ops", "password": "short"}}, _bad("The range of password length is 8~64")),
-    "a wildcard topic": ("POST", "/seed/retained", {"json": {"topic": "a/+", "payload": "x"}}, _bad("topic_name_error")),
+    "a wildcard topic": ("POST", "/seed/retained", {"json": {"topic": "a/+", "payload": "x"}}, _bad('topic: must be a topic name, not "a/+" (topic_name_error)')),
     "a ban kind": (
         "POST",
         "/seed/bans",
         {"json": {"kind": "nope", "who": "x"}},
-        _bad("unknown ban kind 'nope'; one of ('clientid', 'username', 'peerhost', 'clientid_re', 'username_re', 'peerhost_net')"),
+        _bad('kind: must be "clientid", "username", "peerhost", "clientid_re", "username_re" or "peerhost_net", not "nope"'),
     ),
-    "alarm details": ("POST", "/seed/alarms", {"json": {"name": "a", "details": "x"}}, _bad("dictionary update sequence element #0 has length 1; 2 is required")),
-    "a QoS": ("POST", "/seed/publish", {"json": {"topic": "t", "payload": "x", "qos": 7}}, _bad("#/$defs/retained_message: at qos: 7 is greater than the maximum of 2")),
+    "alarm details": ("POST", "/seed/alarms", {"json": {"name": "a", "details": "x"}}, _bad('details: must be an object, not "x"')),
+    "a QoS": ("POST", "/seed/publish", {"json": {"topic": "t", "payload": "x", "qos": 7}}, _bad("qos: must be 0, 1 or 2, not 7")),
     "a banned client": ("POST", "/seed/connect", {"json": {"clientid": "evil"}}, _bad("client 'evil' is banned (clientid 'evil')")),
     "no such client": ("POST", "/seed/disconnect", {"json": {"clientid": "ghost"}}, _bad("Client ID not found", 404)),
     "no such client in a list": ("POST", "/seed/expire", {"json": [{"clientid": "c1"}, {"clientid": "ghost"}]}, _bad("item 1: Client ID not found", 404)),
@@ -373,7 +373,7 @@ BAD_INPUT = {
         "POST",
         "/seed/node_status",
         {"json": {"node": "emqx@127.0.0.1", "status": "asleep"}},
-        _bad("a node is 'running' or 'stopped', not 'asleep'"),
+        _bad('status: must be "running" or "stopped", not "asleep"'),
     ),
     "no such kind": ("POST", "/seed/nope", {"json": {}}, _bad(f"no seeding kind 'nope'; one of {SEED_KINDS}", 404)),
     "no such client to show": ("GET", "/clients/ghost", {}, _bad("Client ID not found", 404)),

@@ -208,7 +208,7 @@ BAD_FILES = [
     ("node.yaml", "clients: [{clientid: a, node: emqx@elsewhere}]\n", 'clients[0].node: must be "emqx@127.0.0.1", not "emqx@elsewhere"'),
     ("twice.yaml", "clients: [{clientid: a}, {clientid: a}]\n", 'clients[1].clientid: "a" is listed twice (first at clients[0])'),
     ("version.yaml", "version: 2\n", "version: must be 1, not 2"),
-    ("time.yaml", "clients: [{clientid: a, created_at: yesterday}]\n", 'clients[0].created_at: must be epoch seconds or an RFC 3339 date-time, not "yesterday"'),
+    ("time.yaml", "clients: [{clientid: a, created_at: yesterday}]\n", 'clients[0].created_at: must be an RFC 3339 date-time or an epoch time (seconds, or milliseconds from 1e11 up), not "yesterday"'),
     ("full.yaml", "clients: [{clientid: a, mqueue_max: 1, mqueue: [x, y]}]\n", "clients[0].mqueue: holds at most mqueue_max=1 messages, not 2"),
     ("base64.yaml", "clients: [{clientid: a, mqueue: [{payload: '!!', payload_encoding: base64}]}]\n", 'clients[0].mqueue[0].payload: must be base64 (with payload_encoding base64), not "!!"'),
     ("nolocal.yaml", "clients: [{clientid: a, subscriptions: [{topic: $share/g/t, nl: 1}]}]\n", "clients[0].subscriptions[0].nl: Invalid Subscribe options: `no_local` not allowed for shared-sub. See [MQTT-3.8.3-4]"),

@@ -78,7 +78,7 @@ def test_reset_restores_the_initial_state() -> None:
 
 def test_a_response_that_breaks_its_schema_is_a_500_and_a_recorded_error() -> None:
     with EmqxServer() as server:
-        server.add_client("c1", proto_ver=7)  # no such MQTT version: the client row breaks its schema
+        server.add_client("c1").proto_ver = 7  # past the seeding checks, no such MQTT version: the client row breaks its schema
         response = requests.get(server.api_url + "/clients/c1", auth=server.auth)
         assert response.status_code == 500
         assert response.json()["code"] == "INTERNAL_ERROR"
@@ -176,7 +176,7 @@ def test_plugin_fails_the_test_whose_request_broke_the_fake(pytester: pytest.Pyt
         import requests
 
         def test_broken(emqx_server):
-            emqx_server.add_client("c1", proto_ver=7)
+            emqx_server.add_client("c1").proto_ver = 7
             response = requests.get(emqx_server.api_url + "/clients/c1", auth=emqx_server.auth)
             assert response.status_code == 500
 

@@ -42,7 +42,9 @@ from ..state.broker import Broker, Published
 from ..state.clock import now
 from ..state.cluster import Alarm, Node
 from ..state.errors import NotFound
+from ..state.fields import SeedError
 from ..state.sessions import Message, Session
+from . import scenario
 from .journal import JournalEntry
 from .matching import RequestMatcher
 
@@ -52,8 +54,8 @@ if TYPE_CHECKING:
 PREFIX = "/_mock"
 
 #: `POST /_mock/seed/<kind>`: the handle's method each kind calls, with the body as its keyword
-#: arguments (the kinds of state register them, `state.kinds`). `{"count": N, ...}` on clients
-#: calls `add_clients`.
+#: arguments (the kinds of state register them and their vocabularies, `state.kinds`).
+#: `{"count": N, ...}` on clients calls `add_clients`.
 SEEDING = {name: seeding.method for name, seeding in registry.SEEDINGS.items()}
 
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -149,9 +151,13 @@ def _show(call: Call, value: Any, check: bool = False) -> Any:
     return shown
 
 
+def _many(kind: str, arguments: dict[str, Any]) -> bool:
+    """Whether the call seeds many alike clients (`add_clients`); its count checked."""
+    return kind == "clients" and _count(arguments.get("count"), "count") is not None
+
+
 def _apply(server: EmqxServer, kind: str, arguments: dict[str, Any]) -> Any:
-    name = "add_clients" if kind == "clients" and "count" in arguments else SEEDING[kind]
-    return getattr(server, name)(**arguments)
+    return server.add_clients(**arguments) if _many(kind, arguments) else registry.SEEDINGS[kind].apply(server, arguments)
 
 
 def _seeding_error(error: Exception, index: int | None) -> ControlError:
@@ -260,7 +266,8 @@ class ControlApi:
             for method in sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"}):
                 path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
                 endpoints.append({"method": method, "path": path, "description": doc.splitlines()[0]})
-        return {"endpoints": endpoints, "seed_kinds": SEEDING}
+        kinds = {name: seeding.describe() for name, seeding in registry.SEEDINGS.items()}
+        return {"endpoints": endpoints, "seed_kinds": kinds}
 
     def reset(self, request: Request) -> None:
         """Back to the initial state: no clients, no faults, an empty journal."""
@@ -272,38 +279,33 @@ class ControlApi:
             raise ControlError(404, "NOT_FOUND", f"no seeding kind {kind!r}; one of {', '.join(SEEDING)}")
         body = _body(request)
         calls = _objects(body, "keyword arguments")
+        several = len(calls) > 1
         broker = self.server.broker
-        with broker.lock:  # a list is rehearsed on the state it then meets
-            self._rehearse(kind, calls, request)
+        with broker.lock:  # a list is seen, and applied, whole
+            back = self._checked_whole(kind, calls) if several else None
             results = []
             for index, arguments in enumerate(calls):
                 try:
                     results.append(_apply(self.server, kind, arguments))
-                except (NotFound, ValueError, TypeError) as error:  # refused before it changed anything
-                    raise _seeding_error(error, index if len(calls) > 1 else None) from None
+                except (NotFound, ValueError) as error:  # the call refused before it changed anything
+                    if back is not None:  # and its list goes back to where it began
+                        back()
+                    raise _seeding_error(error, index if several else None) from None
             return _show(self._call(broker, request), results if isinstance(body, list) else results[0])
 
-    def _rehearse(self, kind: str, calls: list[dict[str, Any]], request: Request) -> None:
-        """Make the calls on a scratch fake first and check that what they made shows as EMQX
-        would show it: the Python API trusts its caller's types, and JSON input must neither
-        leave the real state half changed nor make it unable to render. One call is rehearsed
-        on a fresh fake (the real state's own refusals come before any change) unless it makes
-        something within the state; those, and a list, on a copy of the real state, so that
-        a list applies whole or not at all."""
-        rehearsal = registry.SEEDINGS[kind].rehearsal
-        if len(calls) == 1 and rehearsal == "none":
-            return  # it makes nothing, and what it acts on is checked before it acts
-        scratch = self._scratch()
-        if len(calls) > 1 or rehearsal == "copy":
-            scratch.restore(self.server.snapshot())
-        call = self._call(scratch.broker, request)
+    def _checked_whole(self, kind: str, calls: list[dict[str, Any]]) -> Callable[[], None]:
+        """A list's every call checked by the kind's vocabulary before any is made, then a
+        way back for a refusal that only the state can give part-way (a ban, a name taken, a
+        client that is not there). One call needs neither: each refuses before it changes
+        anything."""
+        seeding = registry.SEEDINGS[kind]
         for index, arguments in enumerate(calls):
-            if kind == "clients" and _count(arguments.get("count"), "count"):  # alike clients: one shows them all
-                arguments = {**arguments, "count": 1}
+            fields = {key: value for key, value in arguments.items() if key != "count"} if _many(kind, arguments) else arguments
             try:
-                _show(call, _apply(scratch, kind, arguments), check=True)
-            except Exception as error:  # whatever the scratch fake cannot take is bad input
-                raise _seeding_error(error, index if len(calls) > 1 else None) from None
+                seeding.check(fields)
+            except SeedError as error:
+                raise _seeding_error(error, index) from None
+        return scenario.checkpoint(self.server.broker)
 
     def _scratch(self) -> EmqxServer:
         """A fresh fake like this one: its edition, its nodes (a scenario may have changed

@@ -47,6 +47,8 @@ from .banned import Ban, Bans
 from .clock import now
 from .cluster import RUNNING, STOPPED, Alarm, Node
 from .errors import Invalid, NotAllowed, NotFound
+from .kinds.clients import session_of
+from .kinds.messages import decoded
 from .locking import StateLock
 from .metrics import Metrics
 from .monitor import Monitor
@@ -57,12 +59,10 @@ from .sessions import (
     QUEUED_DROPPING_OLDEST,
     FilterLog,
     Message,
-    MessageSpec,
     Session,
     Sessions,
     Subscription,
     insert_timestamp_ns,
-    seeded_message,
 )
 from .topics import parse_filter, validate_filter, validate_name
 
@@ -101,7 +101,6 @@ class BrokerConfig:
         return USER_ROLES if self.edition == EE else (ADMINISTRATOR,)
 
 
-SubscriptionSpec = str | Mapping[str, Any]
 PUBLISH_HISTORY = 10_000
 #: A filter log this long makes its sessions take what it holds (memory stays bounded).
 LOG_LIMIT = 10_000
@@ -177,69 +176,34 @@ class Broker:
 
     # -- seeding ---------------------------------------------------------------------------
 
-    def add_client(
-        self,
-        clientid: str | None = None,
-        *,
-        subscriptions: Iterable[SubscriptionSpec] = (),
-        mqueue: Iterable[MessageSpec] = (),
-        inflight: Iterable[MessageSpec] = (),
-        **fields: Any,
-    ) -> Session:
-        """Add (or take over) a session. Unset fields get realistic defaults; subscriptions
-        are topic filters or `{"topic", "qos", "nl", "rap", "rh"}`; messages are payloads or
-        `{"topic", "payload", "qos", "from_clientid", "from_username", "priority"}`. A
-        connected client that a ban matches is refused with `Banned`."""
-        return self._admit(clientid, subscriptions, mqueue, inflight, fields, credentials=None)
+    def add_client(self, clientid: str | None = None, **fields: Any) -> Session:
+        """Add (or take over) a session from a client's fields as a scenario gives them, checked
+        (`kinds.clients.CLIENT_CHECKS`: the handle checks them); unset fields get realistic
+        defaults. Problem for what only the session can tell (a bad subscription, a queue
+        over its max). A connected client that a ban matches is refused with `Banned`."""
+        return self._admit(clientid, fields, credentials=None)
 
-    def _admit(
-        self,
-        clientid: str | None,
-        subscriptions: Iterable[SubscriptionSpec],
-        mqueue: Iterable[MessageSpec],
-        inflight: Iterable[MessageSpec],
-        fields: dict[str, Any],
-        credentials: tuple[str | None] | None,
-    ) -> Session:
+    def _admit(self, clientid: str | None, fields: dict[str, Any], credentials: tuple[str | None] | None) -> Session:
         """Build and store a session; with `credentials` (the password), run authentication
         after the ban check, as a CONNECT does."""
+        if clientid is not None:
+            fields["clientid"] = clientid
         with self.lock:
-            fields.setdefault("node", next(iter(self.nodes)))  # a loaded scenario may have other nodes
-            session = Session(clientid or self.defaults.clientid(), **self.defaults.fill(fields))
+            session = session_of(registry.Building(self), fields, live=True)
             ban = self.bans.find(session.clientid, session.username, session.ip_address) if session.connected else None
             if ban is not None:  # a banned client cannot connect, seeded or not
                 raise Banned(f"client {session.clientid!r} is banned ({ban.kind} {ban.who!r})")
             if credentials is not None:
                 session.is_superuser = self._authenticate(session, credentials[0])
-            for subscription in subscriptions:
-                session.subscribe(**({"topic": subscription} if isinstance(subscription, str) else dict(subscription)))
-            inflight_specs = list(inflight)
-            if len(inflight_specs) > session.inflight_max:
-                raise ValueError(f"inflight holds at most inflight_max={session.inflight_max} messages")
-            for entry in inflight_specs:
-                session.put_inflight(seeded_message(entry, session)[0])
-            for entry in mqueue:
-                message, priority = seeded_message(entry, session)
-                session.enqueue(message, priority)
             self.sessions.put(session)
             return session
 
-    def connect(
-        self,
-        clientid: str | None = None,
-        *,
-        password: str | None = None,
-        subscriptions: Iterable[SubscriptionSpec] = (),
-        mqueue: Iterable[MessageSpec] = (),
-        inflight: Iterable[MessageSpec] = (),
-        **fields: Any,
-    ) -> Session:
+    def connect(self, clientid: str | None = None, *, password: str | None = None, **fields: Any) -> Session:
         """A client connects (a connected `add_client`): refused with Banned while a ban
         matches, then run through the authentication chain with `password` (no password is
         a CONNECT without one): refused with `NotAuthorized`; a superuser user makes the
         session's `is_superuser` True. An empty chain lets everyone in."""
-        fields = {**fields, "connected": True}
-        return self._admit(clientid, subscriptions, mqueue, inflight, fields, credentials=(password,))
+        return self._admit(clientid, {**fields, "connected": True}, credentials=(password,))
 
     def _authenticate(self, session: Session, password: str | None) -> bool:
         """`emqx_access_control:authenticate/1` and its counters on the client's node."""
@@ -291,13 +255,18 @@ class Broker:
         desc: str = "",
         enable: bool = True,
         expired_at: float | None = None,
+        api_key: str | None = None,
+        created_at: float | None = None,
     ) -> ApiKey:
         if role not in self.config.api_key_roles:
             raise ValueError(f"edition {self.edition} has no API key role {role!r}")
         with self.lock:
-            return self.api_keys.create(
-                name, desc=desc, enable=enable, expired_at=expired_at, role=role, api_secret=api_secret
+            key = self.api_keys.create(
+                name, desc=desc, enable=enable, expired_at=expired_at, role=role, api_key=api_key, api_secret=api_secret
             )
+            if created_at is not None:
+                key.created_at = created_at
+            return key
 
     def add_user(
         self, username: str, password: str, *, description: str = "", role: str = ADMINISTRATOR
@@ -307,12 +276,15 @@ class Broker:
         with self.lock:
             return self.users.add(username, password, description=description, role=role)
 
-    def add_retained(self, topic: str, payload: str | bytes, **fields: Any) -> Message:
-        """Seed a retained message (as if published with retain)."""
+    def add_retained(
+        self, topic: str, payload: str | bytes, *, payload_encoding: str = "plain", expires_at: float | None = None, **fields: Any
+    ) -> Message:
+        """Seed a retained message (as if published with retain; `expires_at` overrides the
+        expiry its properties and the retainer's config give it)."""
         with self.lock:
             validate_name(topic)
-            message = Message(topic=topic, payload=payload.encode() if isinstance(payload, str) else payload, retain=True, **fields)
-            self.retained.store(message)
+            message = Message(topic=topic, payload=decoded(payload, payload_encoding), retain=True, **fields)
+            self.retained.store(message, expires_at)
             return message
 
     def add_ban(self, kind: str, who: str, **fields: Any) -> Ban:
@@ -389,15 +361,15 @@ class Broker:
             raise NotFound(f"Node not found: {name}")
         return self.nodes[name]
 
-    def set_node_status(self, name: str, status: str) -> Node:
+    def set_node_status(self, node: str, status: str) -> Node:
         """Start or stop a node ("running" / "stopped")."""
         if status not in (RUNNING, STOPPED):
             raise ValueError(f"a node is {RUNNING!r} or {STOPPED!r}, not {status!r}")
         with self.lock:
-            node = self.node(name)
+            found = self.node(node)
             self.settle()  # what was published while the node ran still reached its sessions
-            node.status = status
-            return node
+            found.status = status
+            return found
 
     # -- operations the API performs -------------------------------------------------------
 
@@ -406,6 +378,7 @@ class Broker:
         topic: str,
         payload: str | bytes = b"",
         *,
+        payload_encoding: str = "plain",
         qos: int = 0,
         retain: bool = False,
         from_clientid: str = "http_api",
@@ -416,15 +389,15 @@ class Broker:
         store or delete it as retained, and count it. `from_clientid` other than "http_api"
         publishes as that MQTT client (no-local then applies); when that client has a session,
         its PUBLISH is authorized first, and a denied one is not routed (`authorized` False)."""
+        content = decoded(payload, payload_encoding)
         with self.lock:
             validate_name(topic)
             sender = self.sessions.find(from_clientid) if from_clientid != "http_api" else None
             if sender is not None and not self._authorized(sender, Access(PUBLISH, qos, retain), topic):
-                message = Message(topic=topic, payload=payload.encode() if isinstance(payload, str) else payload, qos=qos, retain=retain)
-                return Published(message, 0, 0, authorized=False)
+                return Published(Message(topic=topic, payload=content, qos=qos, retain=retain), 0, 0, authorized=False)
             message = Message(
                 topic=topic,
-                payload=payload.encode() if isinstance(payload, str) else payload,
+                payload=content,
                 qos=qos,
                 retain=retain,
                 from_clientid=from_clientid,

@@ -2,7 +2,8 @@
 
 A kind registers once how it resets, how a snapshot dumps it and a scenario loads it (its
 sections, with the field checks of `fields` as its vocabulary), and how it is seeded (the
-`/_mock/seed/<kind>` entries and marker options that call the handle's methods). Reset,
+`/_mock/seed/<kind>` entries and marker options that call the handle's methods, each with its
+vocabulary written in the same checks, most often the very same dicts). Reset,
 snapshot and restore, scenario files, the control API and the `emqx` marker all read this
 registry, so a new kind of state is one `register` call; the ones the fake has are in `kinds`.
 """
@@ -10,14 +11,15 @@ registry, so a new kind of state is one `register` call; the ones the fake has a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
-from .fields import Problem, each, either, must
+from .fields import Check, Problem, SeedError, checked, each, either, expected_of, must
 
 if TYPE_CHECKING:
     from .broker import Broker
 
 Reset = Callable[["Broker"], None]
+_Made = TypeVar("_Made")
 
 
 class Building:
@@ -54,19 +56,53 @@ class Section:
 
 @dataclass(frozen=True)
 class Seeding:
-    """`POST /_mock/seed/<name>`: the handle's `method` called with the body as its keyword
-    arguments. `marker`: an `emqx` marker option too (a list of such calls), where a bare string
-    stands for the `shorthand` field. `rehearsal`: how the control API tries a call first:
-    "fresh" on a fresh fake, "copy" on a copy of the state (it makes something within what is
-    there), "none" (it only acts on what is there, which it checks before acting). `rank`:
-    its place in the control API's list of kinds (the order they came in)."""
+    """A seeding entry: the handle's `method`, whose keyword arguments are `checks` (its
+    vocabulary: the field checks of the kind's scenario section where the two take the same
+    fields), `required` among them. The Python method, `POST /_mock/seed/<name>` (the body as
+    the keyword arguments) and, with `marker`, the `emqx` marker option `<name>` (a list of
+    such calls, a bare string standing for the `shorthand` field) all check a call's fields
+    here (`call`). `rank`: its place in the control API's list of kinds (the order they came in)."""
 
     name: str
     method: str
     rank: int
-    rehearsal: str = "fresh"
+    checks: Mapping[str, Check]
+    required: tuple[str, ...] = ()
     marker: bool = False
     shorthand: str | None = None
+
+    def check(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields as the model takes them; SeedError names the first bad one."""
+        try:
+            return checked(fields, self.checks, self.required)
+        except Problem as problem:
+            raise SeedError(problem) from None
+
+    def call(self, make: Callable[..., _Made], fields: Mapping[str, Any]) -> _Made:
+        """`make(**fields)`, the fields checked first; a Problem `make` finds deeper (a
+        subscription of a client, a node not in the cluster) is a SeedError too. Either way
+        nothing has changed: the model refuses before it changes anything."""
+        try:
+            return make(**checked(fields, self.checks, self.required))
+        except Problem as problem:
+            raise SeedError(problem) from None
+
+    def apply(self, handle: object, fields: Mapping[str, Any]) -> Any:
+        """The handle's method called with `fields` as its keyword arguments (the marker's
+        and the control API's way), checked first: a field its signature requires is a
+        SeedError too, not a TypeError."""
+        self.check(fields)
+        return getattr(handle, self.method)(**fields)
+
+    def describe(self) -> dict[str, Any]:
+        """The vocabulary as the control API lists it: each field and what it takes."""
+        return {
+            "method": self.method,
+            "fields": {name: expected_of(check) for name, check in self.checks.items()},
+            "required": list(self.required),
+            "shorthand": self.shorthand,
+            "marker": self.marker,
+        }
 
 
 @dataclass(frozen=True)

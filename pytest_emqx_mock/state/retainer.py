@@ -147,10 +147,11 @@ class RetainedMessages:
         """The live messages in EMQX's listing order."""
         return iter(self.matching(None))
 
-    def store(self, message: Message) -> None:
+    def store(self, message: Message, expires_at: float | None = None) -> None:
         """A retained publish: stored (or, with an empty payload, the topic's message deleted)
         unless the retainer is disabled, the payload is over `max_payload_size`, or the
-        table is full (`max_retained_messages`) and the topic is new."""
+        table is full (`max_retained_messages`) and the topic is new. `expires_at`: the expiry
+        a seeded message is given, else the one `_expiry` computes."""
         if not self.enabled:
             return
         if not message.payload:
@@ -161,7 +162,7 @@ class RetainedMessages:
         most = self._max_messages
         if most and len(self._by_topic) >= most and message.topic not in self._by_topic:
             return
-        self._by_topic[message.topic] = _Retained(message, self._expiry(message))
+        self._by_topic[message.topic] = _Retained(message, self._expiry(message) if expires_at is None else expires_at)
 
     def get(self, topic: str) -> Message | None:
         entry = self._by_topic.get(topic)

@@ -478,9 +478,12 @@ class Session:
 
     def enqueue(self, message: Message, priority: int | str = 0) -> str:
         """Queue a message in the mqueue (QUEUED, or QUEUED_DROPPING_OLDEST when full)."""
+        return self.enqueue_entry(QueuedMessage(message, priority=priority))
+
+    def enqueue_entry(self, entry: QueuedMessage) -> str:
         if self.pending():
             self.settle()
-        outcome = self._queue(QueuedMessage(message, priority=priority))
+        outcome = self._queue(entry)
         self.touch()
         return outcome
 

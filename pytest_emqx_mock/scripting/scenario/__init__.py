@@ -33,7 +33,7 @@ Sections, all optional; a section left out is as after a reset:
 * `faults`: descriptions for `Faults.add`, set once the state is in (a snapshot has none:
   faults are not state).
 
-Times are epoch seconds or RFC 3339 text; payloads are text, or base64 beside
+Times are epoch seconds (milliseconds from 1e11 up) or RFC 3339 text; payloads are text, or base64 beside
 `"payload_encoding": "base64"`. Hand-written files give users a plain `password`; snapshots
 give the stored `password_hash` and `salt`. API key secrets are written as the model keeps
 them. The config's bootstrap API keys and default dashboard user stay unless the scenario
@@ -48,7 +48,7 @@ dispatcher's position, not kept state).
 
 from __future__ import annotations
 
-from .document import FORMAT_VERSION, FaultSet, Prepared, prepare, snapshot
+from .document import FORMAT_VERSION, FaultSet, Prepared, checkpoint, prepare, snapshot
 from .files import DICT_SOURCE, ScenarioError, dumps, file_format, read, save
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "FaultSet",
     "Prepared",
     "ScenarioError",
+    "checkpoint",
     "dumps",
     "file_format",
     "prepare",

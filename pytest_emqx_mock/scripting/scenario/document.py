@@ -6,6 +6,7 @@ finished state into the real broker under its lock. A bad document therefore loa
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
@@ -108,3 +109,19 @@ def snapshot(broker: Broker) -> dict[str, Any]:
     with broker.lock, gc_paused():
         broker.settle()  # what the filter logs hold for the sessions is theirs
         return {"version": FORMAT_VERSION, **registry.dump(broker)}
+
+
+def checkpoint(broker: Broker) -> Callable[[], None]:
+    """A way back to the broker's state as it is now, for changes that apply whole or not at
+    all (the caller holds the lock throughout): what a snapshot holds comes back as a restore
+    brings it, and the broker's records stay its own (the monitor's samples, the publish
+    history as it was, the seeded clients' defaults at the draw they had reached)."""
+    saved = snapshot(broker)
+    published, monitor, defaults = list(broker.published), broker.monitor, copy.deepcopy(broker.defaults)
+
+    def back() -> None:
+        prepare(broker, saved).install()
+        broker.monitor, broker.defaults = monitor, defaults
+        broker.published.extend(published)
+
+    return back

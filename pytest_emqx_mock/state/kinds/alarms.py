@@ -52,5 +52,5 @@ def _dump(broker: Broker) -> list[dict[str, Any]]:
 
 register(
     Kind("alarms", _reset, sections=(Section("alarms", each_item(_load), _dump, snapshot_rank=10),)),
-    Seeding("alarms", "add_alarm", rank=5),
+    Seeding("alarms", "add_alarm", rank=5, checks=ALARM_CHECKS, required=("name",)),
 )

@@ -96,5 +96,5 @@ def _dump(broker: Broker) -> list[dict[str, Any]]:
 
 register(
     Kind("api_keys", _reset, sections=(Section("api_keys", _load, _dump, snapshot_rank=7),)),
-    Seeding("api_keys", "add_api_key", rank=1, marker=True, shorthand="name"),
+    Seeding("api_keys", "add_api_key", rank=1, checks=API_KEY_CHECKS, required=("name",), marker=True, shorthand="name"),
 )

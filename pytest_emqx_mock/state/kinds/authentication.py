@@ -103,6 +103,14 @@ register(
         _reset,
         sections=(Section("authentication", each_item(_load), lambda broker: [_document(item) for item in broker.authn], snapshot_rank=5),),
     ),
-    Seeding("authenticators", "add_authenticator", rank=11),
-    Seeding("authn_users", "add_authn_user", rank=12, rehearsal="copy"),
+    # from Python: the one mechanism and backend the fake runs, users and metrics seeded apart
+    Seeding(
+        "authenticators", "add_authenticator", rank=11,
+        checks={key: check for key, check in AUTHENTICATOR_CHECKS.items() if key not in ("mechanism", "backend", "users", "metrics")},
+    ),
+    Seeding(
+        "authn_users", "add_authn_user", rank=12,
+        checks={**{key: AUTHN_USER_CHECKS[key] for key in ("user_id", "password", "is_superuser")}, "authenticator": non_empty},
+        required=("user_id", "password"),
+    ),  # fmt: skip
 )

@@ -19,6 +19,7 @@ from ..fields import (
     flag,
     integer,
     json_object,
+    non_empty,
     plain,
     text,
 )
@@ -34,6 +35,11 @@ SOURCE_CHECKS: dict[str, Check] = {
     "max_rules": integer(1),
     "metrics": lambda value: {node: counter_map(SOURCE_METRICS)(counters) for node, counters in json_object(value).items()},
 }
+
+
+SETTINGS_CHECKS: dict[str, Check] = {"no_match": text, "deny_action": text, "cache": json_object}
+#: Built-in database rules seeded from Python: those of a username, of a clientid, or of all.
+RULES_CHECKS: dict[str, Check] = {"rules": a_list, "username": non_empty, "clientid": non_empty}
 
 
 def _unwired(*arguments: Any) -> None:
@@ -53,7 +59,7 @@ def _load(building: Building, value: Any) -> None:
     sections = checked(value, {"settings": json_object, "sources": a_list, "rules": json_object})
     authz = building.state.authz
     if "settings" in sections:
-        settings = checked(sections["settings"], {"no_match": text, "deny_action": text, "cache": json_object})
+        settings = checked(sections["settings"], SETTINGS_CHECKS)
         try:
             authz.update_settings(settings.get("no_match", "allow"), settings.get("deny_action", "ignore"), settings.get("cache", {}))
         except Invalid as error:
@@ -104,7 +110,10 @@ def _dump(broker: Broker) -> dict[str, Any]:
 
 register(
     Kind("authorization", _reset, _wire, sections=(Section("authorization", _load, _dump, snapshot_rank=11),)),
-    Seeding("authz_sources", "add_authz_source", rank=13),
-    Seeding("authz_settings", "set_authz_settings", rank=14),
-    Seeding("authz_rules", "add_authz_rules", rank=15, rehearsal="copy"),
-)
+    Seeding(
+        "authz_sources", "add_authz_source", rank=13,
+        checks={key: check for key, check in SOURCE_CHECKS.items() if key != "metrics"}, required=("type",),
+    ),
+    Seeding("authz_settings", "set_authz_settings", rank=14, checks=SETTINGS_CHECKS),
+    Seeding("authz_rules", "add_authz_rules", rank=15, checks=RULES_CHECKS, required=("rules",)),
+)  # fmt: skip

@@ -23,6 +23,7 @@ from ..fields import (
     ip_address,
     non_empty,
     optional,
+    payload_data,
     plain,
     priority_value,
     strings,
@@ -33,6 +34,7 @@ from ..fields import (
 from ..registry import Building, Kind, Section, Seeding, register
 from ..sessions import (
     STAT_NAMES,
+    Message,
     NoLocalOnShared,
     QueuedMessage,
     Session,
@@ -127,6 +129,16 @@ def _load(building: Building, value: Any) -> None:
 
 def _client(building: Building, item: Any) -> Session:
     fields: dict[str, Any] = {"clientid": non_empty(item)} if isinstance(item, str) else checked(item, CLIENT_CHECKS)
+    return session_of(building, fields)
+
+
+def session_of(building: Building, fields: dict[str, Any], *, live: bool = False) -> Session:
+    """The session a client's fields (checked by CLIENT_CHECKS, taken apart here) describe,
+    for a scenario and for `add_client` alike; what they leave out gets realistic defaults.
+    Problem for what only the session can tell (a bad subscription, an inflight window over
+    its max). A state lists each subscription once and an mqueue within its max; `live`
+    (`add_client`) makes them as a live client's come: a topic subscribed again replaces
+    its subscription, and a full mqueue drops its oldest message for the next."""
     clientid = fields.pop("clientid", None)
     subscriptions = fields.pop("subscriptions", ())
     mqueue, inflight = fields.pop("mqueue", ()), fields.pop("inflight", ())
@@ -138,7 +150,7 @@ def _client(building: Building, item: Any) -> Session:
     session = Session(clientid or defaults.clientid(), **defaults.fill(fields))
     for index, subscription in enumerate(subscriptions):
         try:
-            _subscribe(session, subscription)
+            _subscribe(session, subscription, live)
         except Problem as problem:
             raise problem.within("subscriptions", index) from None
     if inflight:
@@ -146,7 +158,10 @@ def _client(building: Building, item: Any) -> Session:
         if len(queued) > session.inflight_max:
             raise Problem(f"holds at most inflight_max={session.inflight_max} messages, not {len(queued)}", "inflight")
         session.inflight.extend(queued)
-    if mqueue:
+    if mqueue and live:
+        for entry in _queued(session, mqueue, MQUEUE_CHECKS, "mqueue"):
+            session.enqueue_entry(entry)
+    elif mqueue:
         queued = _queued(session, mqueue, MQUEUE_CHECKS, "mqueue")
         if 0 < session.mqueue_max < len(queued):  # a max of 0 is EMQX's "no limit"
             raise Problem(f"holds at most mqueue_max={session.mqueue_max} messages, not {len(queued)}", "mqueue")
@@ -165,7 +180,7 @@ def _client(building: Building, item: Any) -> Session:
     return session
 
 
-def _subscribe(session: Session, item: Any) -> None:
+def _subscribe(session: Session, item: Any, live: bool) -> None:
     fields: dict[str, Any]
     topic_at: tuple[str, ...]
     if isinstance(item, str):
@@ -173,7 +188,7 @@ def _subscribe(session: Session, item: Any) -> None:
     else:
         fields, topic_at = checked(item, SUBSCRIPTION_CHECKS, required=("topic",)), ("topic",)
     topic = fields["topic"]
-    if topic in session.subscriptions:
+    if topic in session.subscriptions and not live:
         raise Problem(f"{describe(topic)} is subscribed twice", *topic_at)
     try:
         session.subscribe(**fields)
@@ -184,12 +199,16 @@ def _subscribe(session: Session, item: Any) -> None:
 
 
 def _queued(session: Session, items: list[Any], checks: Mapping[str, Check], kind: str) -> list[QueuedMessage]:
-    """An mqueue's or inflight window's messages; a message without a topic takes one its
-    session's first subscription matches, as `add_client` does."""
+    """An mqueue's or inflight window's messages: payloads, objects of `checks`, or (from
+    Python) Messages; a message without a topic takes one its session's first subscription
+    matches."""
     entries = []
     for index, item in enumerate(items):
+        if isinstance(item, Message):
+            entries.append(QueuedMessage(item))
+            continue
         try:
-            fields: dict[str, Any] = {"payload": text(item)} if isinstance(item, str) else checked(item, checks)
+            fields: dict[str, Any] = {"payload": payload_data(item)} if isinstance(item, (str, bytes)) else checked(item, checks)
             inserted_at_ns, delivered_qos = fields.pop("inserted_at_ns", None), fields.pop("delivered_qos", None)
             fields["payload"] = payload(fields)
             message, priority = seeded_message(fields, session)
@@ -231,9 +250,9 @@ def _queued_document(entry: QueuedMessage) -> dict[str, Any]:
 
 register(
     Kind("clients", _reset, _wire, sections=(Section("clients", _load, lambda broker: [_document(session) for session in broker.sessions], snapshot_rank=2),)),
-    Seeding("clients", "add_client", rank=0, marker=True, shorthand="clientid"),
-    Seeding("connect", "connect", rank=7),
-    Seeding("disconnect", "disconnect", rank=8, rehearsal="none"),
-    Seeding("expire", "expire", rank=9, rehearsal="none"),
-    Seeding("subscribe", "subscribe", rank=16, rehearsal="copy"),
+    Seeding("clients", "add_client", rank=0, checks=CLIENT_CHECKS, marker=True, shorthand="clientid"),
+    Seeding("connect", "connect", rank=7, checks={**CLIENT_CHECKS, "password": optional(text)}),
+    Seeding("disconnect", "disconnect", rank=8, checks={"clientid": non_empty}, required=("clientid",)),
+    Seeding("expire", "expire", rank=9, checks={"clientid": non_empty}, required=("clientid",)),
+    Seeding("subscribe", "subscribe", rank=16, checks={"clientid": non_empty, **SUBSCRIPTION_CHECKS}, required=("clientid", "topic")),
 )

@@ -14,6 +14,7 @@ from ..fields import (
     json_object,
     must,
     non_empty,
+    payload_data,
     plain,
     text,
     timestamp,
@@ -24,7 +25,7 @@ from ..sessions import Message
 #: A message's own fields (`Message`).
 MESSAGE_CHECKS: dict[str, Check] = {
     "topic": topic_name,
-    "payload": text,
+    "payload": payload_data,
     "payload_encoding": choice("plain", "base64"),
     "qos": QOS,
     "retain": flag,
@@ -38,9 +39,13 @@ MESSAGE_CHECKS: dict[str, Check] = {
 
 def payload(fields: dict[str, Any]) -> bytes:
     """The message's payload as bytes, taking its text (and its encoding) out of `fields`."""
-    written = fields.pop("payload", "")
-    if fields.pop("payload_encoding", "plain") == "plain":
-        return written.encode()  # type: ignore[no-any-return]
+    return decoded(fields.pop("payload", ""), fields.pop("payload_encoding", "plain"))
+
+
+def decoded(written: str | bytes, encoding: str) -> bytes:
+    """A payload as written (text, or bytes from Python) in its `payload_encoding`, as bytes."""
+    if encoding == "plain":
+        return written if isinstance(written, bytes) else written.encode()
     try:
         return base64.b64decode(written, validate=True)
     except binascii.Error:

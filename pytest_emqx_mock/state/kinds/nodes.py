@@ -67,5 +67,5 @@ def _dump(broker: Broker) -> list[dict[str, Any]]:
 
 register(
     Kind("nodes", _reset, sections=(Section("nodes", _load, _dump, snapshot_rank=1),)),
-    Seeding("node_status", "set_node_status", rank=10),
+    Seeding("node_status", "set_node_status", rank=10, checks={"node": non_empty, "status": NODE_CHECKS["status"]}, required=("node", "status")),
 )

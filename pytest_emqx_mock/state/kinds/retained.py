@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 RETAINED_CHECKS: dict[str, Check] = {key: check for key, check in MESSAGE_CHECKS.items() if key != "retain"}
 RETAINED_CHECKS["expires_at"] = timestamp
+#: A message published from Python: the fields of its own that a publisher chooses.
+PUBLISH_CHECKS: dict[str, Check] = {key: check for key, check in MESSAGE_CHECKS.items() if key not in ("publish_at", "msgid")}
 
 
 def _reset(broker: Broker) -> None:
@@ -107,6 +109,6 @@ register(
             Section("retained", each_item(_load_message), _dump_messages, snapshot_rank=4),
         ),
     ),
-    Seeding("retained", "add_retained", rank=3, marker=True),
-    Seeding("publish", "publish", rank=6),
+    Seeding("retained", "add_retained", rank=3, checks=RETAINED_CHECKS, required=("topic", "payload"), marker=True),
+    Seeding("publish", "publish", rank=6, checks=PUBLISH_CHECKS, required=("topic",)),
 )

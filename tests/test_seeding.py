@@ -1,0 +1,235 @@
+"""One seeding vocabulary, checked once: the handle's seeding methods, the `emqx` marker,
+scenario files and `POST /_mock/seed/<kind>` take the same fields through the same checks,
+refuse a bad field with the same words, and change nothing when they refuse."""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import re
+from typing import Any
+
+import pytest
+import requests
+from api import get, ok
+
+from pytest_emqx_mock import EmqxServer, ScenarioError, SeedError
+from pytest_emqx_mock.state import vocabulary
+from pytest_emqx_mock.state.registry import SEEDINGS
+
+TYPO = "usrname: unknown field (did you mean username?)"
+
+
+def seed(server: EmqxServer, kind: str, body: Any) -> requests.Response:
+    return requests.post(f"{server.control_url}/seed/{kind}", json=body, timeout=30)
+
+
+def everything(server: EmqxServer) -> tuple[Any, ...]:
+    """The state and the records a seeding call could change."""
+    return server.snapshot(), [(p.message.topic, p.message.payload) for p in server.published]
+
+
+# -- the same typo, the same words, at every entry point -----------------------------------------
+
+
+def test_the_python_method_refuses_a_typo_by_name(emqx_server: EmqxServer) -> None:
+    before = everything(emqx_server)
+    with pytest.raises(SeedError) as refused:
+        emqx_server.add_client("c1", usrname="meter")  # type: ignore[call-arg]
+    assert (str(refused.value), refused.value.path) == (TYPO, "usrname")
+    with pytest.raises(SeedError, match=re.escape(TYPO)):
+        emqx_server.add_clients(3, usrname="meter")  # type: ignore[call-arg]
+    with pytest.raises(SeedError, match=re.escape(TYPO)):
+        emqx_server.connect("c1", usrname="meter")  # type: ignore[call-arg]
+    assert everything(emqx_server) == before
+
+
+def test_a_scenario_refuses_the_same_typo_in_the_same_words(emqx_server: EmqxServer) -> None:
+    with pytest.raises(ScenarioError) as refused:
+        emqx_server.load_scenario({"clients": [{"clientid": "c1", "usrname": "meter"}]})
+    assert str(refused.value) == f"<scenario>: clients[0].{TYPO}"
+
+
+def test_the_control_api_refuses_the_same_typo_in_the_same_words(emqx_server: EmqxServer) -> None:
+    before = everything(emqx_server)
+    one = seed(emqx_server, "clients", {"clientid": "c1", "usrname": "meter"})
+    assert (one.status_code, one.json()) == (400, {"code": "BAD_REQUEST", "message": TYPO})
+    listed = seed(emqx_server, "clients", [{"clientid": "c1"}, {"clientid": "c2", "usrname": "meter"}])
+    assert (listed.status_code, listed.json()) == (400, {"code": "BAD_REQUEST", "message": f"item 1: {TYPO}"})
+    assert everything(emqx_server) == before
+
+
+def test_the_marker_refuses_the_same_typo_in_the_same_words(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.emqx(clients=["c0", {"clientid": "c1", "usrname": "meter"}])
+        def test_typo(emqx_server):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*UsageError: @pytest.mark.emqx clients[[]1[]].{TYPO}"])
+
+
+# -- types and times -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"port": "x"}, 'port: must be an integer from 0 to 65535, not "x"'),
+        ({"proto_ver": 7}, "proto_ver: must be 3, 4 or 5, not 7"),
+        ({"connected": "yes"}, 'connected: must be true or false, not "yes"'),
+        ({"connected_at": "yesterday"}, 'connected_at: must be an RFC 3339 date-time or an epoch time (seconds, or milliseconds from 1e11 up), not "yesterday"'),
+        ({"created_at": -1}, "created_at: must be a time from 1970 to 9999, not -1"),
+        ({"subscriptions": [{"topic": "t", "qos": 3}]}, "subscriptions[0].qos: must be 0, 1 or 2, not 3"),
+        ({"node": "emqx@elsewhere"}, 'node: must be "emqx@127.0.0.1", not "emqx@elsewhere"'),
+    ],
+)
+def test_a_wrong_value_is_refused_with_its_field_everywhere(emqx_server: EmqxServer, fields: dict[str, Any], message: str) -> None:
+    before = everything(emqx_server)
+    with pytest.raises(SeedError) as refused:
+        emqx_server.add_client("c1", **fields)
+    assert str(refused.value) == message
+    answer = seed(emqx_server, "clients", {"clientid": "c1", **fields})
+    assert (answer.status_code, answer.json()) == (400, {"code": "BAD_REQUEST", "message": message})
+    with pytest.raises(ScenarioError) as loaded:
+        emqx_server.load_scenario({"clients": [{"clientid": "c1", **fields}]})
+    assert str(loaded.value) == f"<scenario>: clients[0].{message}"
+    assert everything(emqx_server) == before
+
+
+def test_each_entry_checks_its_own_vocabulary(emqx_server: EmqxServer) -> None:
+    refusals = {
+        "api_keys": ({"name": "ci", "expired_at": "soon"}, 'expired_at: must be an RFC 3339 date-time or an epoch time (seconds, or milliseconds from 1e11 up), not "soon"'),
+        "users": ({"username": "ops"}, "password: is required"),
+        "retained": ({"topic": "t", "payload": "x", "qos": "1"}, 'qos: must be 0, 1 or 2, not "1"'),
+        "bans": ({"kind": "clientid", "who": "x", "until": "never"}, None),  # (the time's text, as above)
+        "alarms": ({"name": "a", "details": "x"}, 'details: must be an object, not "x"'),
+        "publish": ({"topic": "t", "qos": 3}, "qos: must be 0, 1 or 2, not 3"),
+        "subscribe": ({"clientid": "c1", "topic": "t", "rh": 5}, "rh: must be 0, 1 or 2, not 5"),
+        "node_status": ({"node": "emqx@127.0.0.1", "status": "asleep"}, 'status: must be "running" or "stopped", not "asleep"'),
+        "authenticators": ({"user_id_type": "email"}, 'user_id_type: must be "clientid" or "username", not "email"'),
+        "authn_users": ({"user_id": "u", "password": "p", "superuser": True}, "superuser: unknown field (did you mean is_superuser?)"),
+        "authz_sources": ({"type": "built_in_database", "max_rules": 0}, "max_rules: must be an integer >= 1, not 0"),
+        "authz_settings": ({"cache": []}, "cache: must be an object, not a list"),
+        "authz_rules": ({"rules": "allow all"}, 'rules: must be a list, not "allow all"'),
+        "disconnect": ({}, "clientid: is required"),
+    }
+    emqx_server.add_client("c1")
+    before = everything(emqx_server)
+    for kind, (body, message) in refusals.items():
+        answer = seed(emqx_server, kind, body)
+        assert answer.status_code == 400, kind
+        shown = answer.json()["message"]
+        with pytest.raises(SeedError) as refused:
+            SEEDINGS[kind].check(body)
+        assert shown == str(refused.value), kind  # the control API says what the Python check says
+        if message is not None:
+            assert shown == message, kind
+    assert everything(emqx_server) == before
+
+
+def test_times_are_taken_as_emqx_takes_them_and_listed_valid(emqx_server: EmqxServer) -> None:
+    emqx_server.add_client("rfc", connected_at="2020-01-01T00:00:00Z")
+    emqx_server.add_client("ms", created_at=1577836800000, connected_at=1577836800500)
+    emqx_server.add_client("s", created_at=1577836800)
+    emqx_server.add_client("dt", created_at=datetime.datetime(2020, 1, 1, 1, 0, tzinfo=datetime.timezone.utc))
+    emqx_server.add_alarm("high_cpu", activate_at="2020-01-01T00:00:00+01:00")
+    emqx_server.add_ban("clientid", "rogue", until=4102444800000)
+    rows = {row["clientid"]: row for row in ok(get(emqx_server, "/clients"))["data"]}  # a 200: each row met its schema
+    assert rows["rfc"]["connected_at"] == "2020-01-01T00:00:00.000+00:00"
+    assert (rows["ms"]["created_at"], rows["ms"]["connected_at"]) == ("2020-01-01T00:00:00.000+00:00", "2020-01-01T00:00:00.500+00:00")
+    assert rows["s"]["created_at"] == "2020-01-01T00:00:00.000+00:00"
+    assert rows["dt"]["created_at"] == "2020-01-01T01:00:00.000+00:00"
+    assert ok(get(emqx_server, "/alarms"))["data"][0]["activate_at"] == "2019-12-31T23:00:00.000+00:00"
+    assert ok(get(emqx_server, "/banned"))["data"][0]["until"] == "2100-01-01T00:00:00+00:00"
+
+
+def test_times_over_the_control_api_are_listed_valid(emqx_server: EmqxServer) -> None:
+    answer = seed(emqx_server, "clients", [{"clientid": "a", "connected_at": "2020-01-01T00:00:00Z"}, {"clientid": "b", "created_at": 1577836800000}])
+    assert [row["clientid"] for row in answer.json()] == ["a", "b"]
+    rows = {row["clientid"]: row for row in ok(get(emqx_server, "/clients"))["data"]}
+    assert (rows["a"]["connected_at"], rows["b"]["created_at"]) == ("2020-01-01T00:00:00.000+00:00", "2020-01-01T00:00:00.000+00:00")
+
+
+def test_scenario_files_keep_their_epoch_seconds(emqx_server: EmqxServer) -> None:
+    emqx_server.load_scenario({"clients": [{"clientid": "c1", "created_at": 1577836800.25}]})
+    assert ok(get(emqx_server, "/clients/c1"))["created_at"] == "2020-01-01T00:00:00.250+00:00"
+
+
+# -- a refused list changes nothing ----------------------------------------------------------------
+
+
+def test_a_list_refused_part_way_by_the_state_changes_nothing(emqx_server: EmqxServer) -> None:
+    emqx_server.add_ban("clientid", "evil")
+    emqx_server.publish("before", "kept")
+    before = everything(emqx_server)
+    answer = seed(emqx_server, "connect", [{"clientid": "good", "subscriptions": ["t/#"]}, {"clientid": "evil"}])
+    assert (answer.status_code, answer.json()) == (400, {"code": "BAD_REQUEST", "message": "item 1: client 'evil' is banned (clientid 'evil')"})
+    published = seed(emqx_server, "publish", [{"topic": "t/1", "payload": "x", "retain": True}, {"topic": "t/+"}])
+    assert published.json()["message"].startswith("item 1: topic: must be a topic name")
+    missing = seed(emqx_server, "node_status", [{"node": "emqx@127.0.0.1", "status": "stopped"}, {"node": "emqx@nowhere", "status": "stopped"}])
+    assert (missing.status_code, missing.json()["message"]) == (404, "item 1: Node not found: emqx@nowhere")
+    assert everything(emqx_server) == before
+    assert requests.get(emqx_server.api_url + "/clients", auth=emqx_server.auth, timeout=30).json()["data"] == []
+
+
+def test_a_list_refused_before_any_call_is_made(emqx_server: EmqxServer) -> None:
+    before = everything(emqx_server)
+    answer = seed(emqx_server, "api_keys", [{"name": "one"}, {"name": "two", "enable": "yes"}])
+    assert (answer.status_code, answer.json()["message"]) == (400, 'item 1: enable: must be true or false, not "yes"')
+    taken = seed(emqx_server, "api_keys", [{"name": "one"}, {"name": "one"}])
+    assert (taken.status_code, taken.json()["message"]) == (400, "item 1: name_already_existed")
+    assert everything(emqx_server) == before
+
+
+# -- the vocabulary, listed and typed --------------------------------------------------------------
+
+
+def test_the_control_index_lists_each_kind_and_its_fields(emqx_server: EmqxServer) -> None:
+    kinds = requests.get(emqx_server.control_url, timeout=30).json()["seed_kinds"]
+    assert sorted(kinds) == sorted(SEEDINGS)
+    assert kinds["node_status"] == {
+        "method": "set_node_status",
+        "fields": {"node": "a non-empty string", "status": '"running" or "stopped"'},
+        "required": ["node", "status"],
+        "shorthand": None,
+        "marker": False,
+    }
+    clients = kinds["clients"]
+    assert (clients["method"], clients["shorthand"], clients["marker"]) == ("add_client", "clientid", True)
+    assert clients["fields"]["connected_at"] == "an RFC 3339 date-time or an epoch time (seconds, or milliseconds from 1e11 up)"
+    assert clients["fields"]["port"] == "an integer from 0 to 65535, or null"
+    assert kinds["retained"]["required"] == ["topic", "payload"]
+    assert all(description for kind in kinds.values() for description in kind["fields"].values())
+
+
+TYPED = {
+    "clients": vocabulary.ClientFields,
+    "connect": vocabulary.ClientFields,
+    "api_keys": vocabulary.ApiKeyFields,
+    "users": vocabulary.UserFields,
+    "retained": vocabulary.RetainedFields,
+    "publish": vocabulary.PublishFields,
+    "bans": vocabulary.BanFields,
+    "alarms": vocabulary.AlarmFields,
+    "authenticators": vocabulary.AuthenticatorFields,
+    "authz_sources": vocabulary.AuthzSourceFields,
+    "authz_settings": vocabulary.AuthzSettings,
+    "authz_rules": vocabulary.RulesOwner,
+    "subscribe": vocabulary.SubscribeOptions,
+}
+
+
+@pytest.mark.parametrize("kind", list(SEEDINGS))
+def test_each_method_is_typed_with_its_vocabulary(kind: str) -> None:
+    """The method's own parameters and its TypedDict's keys are the entry's checked fields."""
+    parameters = inspect.signature(getattr(EmqxServer, SEEDINGS[kind].method)).parameters
+    named = {name for name, parameter in parameters.items() if name != "self" and parameter.kind != parameter.VAR_KEYWORD}
+    typed = set(TYPED[kind].__annotations__) if kind in TYPED else set()
+    assert named | typed == set(SEEDINGS[kind].checks)
+    assert not named & typed
