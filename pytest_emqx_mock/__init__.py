@@ -4,6 +4,7 @@
 __version__ = "0.1.0"
 
 from .scripting.scenario import ScenarioError
+from .scripting.stubs import Stub, StubRequest, StubResponse
 from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
 from .state.access import ApiKey, BootstrapEntry, DashboardUser
 from .state.authn import Authenticator, BuiltinUser, NotAuthorized
@@ -36,5 +37,8 @@ __all__ = [
     "QueuedMessage",
     "ScenarioError",
     "Session",
+    "Stub",
+    "StubRequest",
+    "StubResponse",
     "Subscription",
 ]

@@ -27,6 +27,7 @@ from .scripting.control import PREFIX as CONTROL_PREFIX
 from .scripting.control import ControlApi
 from .scripting.faults import Faults, sockets_to_reset
 from .scripting.journal import Journal, JournalEntry
+from .scripting.stubs import Stubs
 from .state.access import (
     ADMINISTRATOR,
     ApiKey,
@@ -327,18 +328,23 @@ class EmqxServer:
         self._requested_port = port
         self.broker = Broker(BrokerConfig(edition=edition, nodes=tuple(nodes), bootstrap_api_keys=tuple(entries), seed=seed))
         self.journal = Journal(journal_capacity, journal_max_bytes)
-        #: Faults to inject: `faults.error(...)`, `faults.delay(...)`, `faults.node_down(...)`...
-        self.faults = Faults(self.broker)
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
         self.app = EmqxApp(
             self.broker,
             flavours=flavours,
             journal=self.journal,
-            faults=self.faults,
             validate_responses=validate_responses,
             on_error=self._record_error,
         )
+        #: Faults to inject: `faults.error(...)`, `faults.delay(...)`, `faults.node_down(...)`...
+        self.faults: Faults = self.app.faults
+        #: Answers of the test's own, on any method and path: listed, removed, cleared here.
+        self.stubs: Stubs = self.app.stubs
+        #: Set a stub (`Stubs.stub`): `stub("GET /rules", json=[])`, `stub("GET /rules", handler)`,
+        #: `stub("GET /rules", responses=[...])`. It answers in place of the handler (the request
+        #: changes nothing) or of the 404/405 (no credentials needed).
+        self.stub = self.stubs.stub
         #: What the HTTP server serves: the EMQX app, behind the control API (`/_mock`) unless disabled.
         self.wsgi_app: ControlApi | EmqxApp = ControlApi(self, self.app, on_error=self._record_error) if control_api else self.app
         self._serving: ServerThread | None = None
@@ -358,8 +364,9 @@ class EmqxServer:
 
     def reset(self) -> None:
         """Back to the initial state: bootstrap keys, the default dashboard user, the nodes;
-        empty journal, no faults, no recorded errors."""
+        empty journal, no faults, no stubs, no recorded errors."""
         self.faults.clear()  # first: ending a cluster fault touches the nodes the reset replaces
+        self.stubs.clear()
         self.broker.reset()
         self.journal.clear()
         with self._errors_lock:
@@ -440,14 +447,18 @@ class EmqxServer:
             raise FakeServerError(f"the fake EMQX server failed while serving a request{more}: {errors[0]}") from errors[0]
 
     def check_expectations(self) -> None:
-        """Raise AssertionError for faults set with `expect=True` that never triggered."""
-        missed = self.faults.untriggered()
+        """Raise AssertionError for faults and stubs set with `expect=True` that never triggered."""
+        missed = [
+            f"expected {rules} never triggered: " + "; ".join(str(rule) for rule in untriggered)
+            for rules, untriggered in (("faults", self.faults.untriggered()), ("stubs", self.stubs.untriggered()))
+            if untriggered
+        ]
         if missed:
-            raise AssertionError("expected faults never triggered: " + "; ".join(str(fault) for fault in missed))
+            raise AssertionError("\n".join(missed))
 
     def unmatched_requests(self) -> list[JournalEntry]:
-        """The requests to paths the fake does not serve (its 404s), oldest first."""
-        return [entry for entry in self.journal.entries() if entry.operation is None and entry.status == 404]
+        """The requests to paths the fake does not serve (its 404s) that no stub answered, oldest first."""
+        return [entry for entry in self.journal.entries() if entry.operation is None and entry.status == 404 and entry.stub is None]
 
     # -- seeding -------------------------------------------------------------------------
 
@@ -542,12 +553,15 @@ class EmqxServer:
 
     def load_scenario(self, source: str | os.PathLike[str] | Mapping[str, Any]) -> None:
         """Replace the state with a scenario's (a .json, .yaml or .yml file, or a dict; see
-        `scripting.scenario`), then set its faults. All or nothing: a bad scenario raises
-        ScenarioError naming the file and the field, and loads nothing. Faults set before stay
-        (faults are not state); a later `reset()` returns to the server's own initial state."""
+        `scripting.scenario`), then set its stubs and faults. All or nothing: a bad scenario
+        raises ScenarioError naming the file and the field, and loads nothing. Stubs and faults
+        set before stay (they are not state); a later `reset()` returns to the server's own
+        initial state."""
         document, name = scenario.read(source)
-        prepared = scenario.prepare(self.broker, document, name, faults=Faults)
+        prepared = scenario.prepare(self.broker, document, name, trial=self.app.trial)
         prepared.install()
+        for description in prepared.stubs:
+            self.stubs.add(description)
         for description in prepared.faults:
             self.faults.add(description)
 
