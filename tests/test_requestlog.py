@@ -32,3 +32,12 @@ def test_each_request_one_line_with_the_fault_that_met_it() -> None:
         "DELETE /_mock/faults 204 <t> ms (control API)",
     ]
 
+
+
+def test_a_log_nobody_reads_any_more_does_not_fail_the_requests() -> None:
+    """`emqx-mock -v | head -3`: once `head` is gone, the fake serves on."""
+    log = io.StringIO()
+    log.close()
+    with EmqxServer(request_log=log) as emqx:
+        response = requests.get(emqx.api_url + "/clients", auth=emqx.auth, timeout=30)
+        assert (response.status_code, emqx.errors) == (200, [])

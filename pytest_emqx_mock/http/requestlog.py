@@ -77,5 +77,8 @@ class RequestLog:
         elif entry is None and (path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/")):
             line += " (control API)"
         with self._lock:
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            try:
+                self.stream.write(line + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):  # the log's reader is gone (`emqx-mock -v | head`): serve on
+                pass
