@@ -9,7 +9,7 @@ import socket
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 from werkzeug.exceptions import ClientDisconnected, InternalServerError
 from werkzeug.serving import (
@@ -21,10 +21,12 @@ from werkzeug.wsgi import LimitedStream, get_content_length
 
 from .flavours.v5 import Emqx5
 from .http.app import EmqxApp
+from .http.cors import Cors
 from .http.flavour import FlavourFactory
+from .http.requestlog import RequestLog
 from .scripting import scenario
 from .scripting.control import PREFIX as CONTROL_PREFIX
-from .scripting.control import ControlApi
+from .scripting.control import ControlApi, WsgiApp
 from .scripting.faults import Faults, sockets_to_reset
 from .scripting.journal import Journal, JournalEntry
 from .scripting.stubs import Stubs
@@ -288,8 +290,9 @@ class ServerThread:
 
 
 def load_bootstrap_file(path: str | os.PathLike[str], edition: str = CE) -> list[BootstrapEntry]:
-    """Read an EMQX bootstrap API-key file (`key:secret[:role]` per line)."""
-    return parse_bootstrap_file(Path(path).read_text(encoding="utf-8"), BrokerConfig(edition=edition).api_key_roles)
+    """Read an EMQX bootstrap API-key file (`key:secret[:role]` per line); a line EMQX would
+    refuse ends the load with a BootstrapFileWarning, as EMQX logs an error and goes on."""
+    return parse_bootstrap_file(Path(path).read_text(encoding="utf-8"), BrokerConfig(edition=edition).api_key_roles, str(path))
 
 
 class EmqxServer:
@@ -315,9 +318,13 @@ class EmqxServer:
         journal_max_bytes: int = 16 * 1024 * 1024,
         control_api: bool = True,
         flavours: Sequence[FlavourFactory] = (Emqx5,),
+        cors: bool = False,
+        request_log: TextIO | None = None,
     ) -> None:
         """`flavours`: the front doors served side by side over the one state (each a Flavour
-        class taking the broker); `api_url` is the first one's."""
+        class taking the broker); `api_url` is the first one's. `cors`: as EMQX's
+        `dashboard.cors = true` (`http.cors`). `request_log`: a stream to write one line per
+        request to (`http.requestlog`)."""
         if isinstance(bootstrap_api_keys, (str, os.PathLike)):
             bootstrap_api_keys = load_bootstrap_file(bootstrap_api_keys, edition)
         entries = list(bootstrap_api_keys or ())
@@ -345,8 +352,14 @@ class EmqxServer:
         #: `stub("GET /rules", responses=[...])`. It answers in place of the handler (the request
         #: changes nothing) or of the 404/405 (no credentials needed).
         self.stub = self.stubs.stub
-        #: What the HTTP server serves: the EMQX app, behind the control API (`/_mock`) unless disabled.
-        self.wsgi_app: ControlApi | EmqxApp = ControlApi(self, self.app, on_error=self._record_error) if control_api else self.app
+        self._control_api = control_api
+        #: What the HTTP server serves: the EMQX app, behind the control API (`/_mock`) unless
+        #: disabled, then the CORS and request-log layers when asked for (each costs nothing otherwise).
+        self.wsgi_app: WsgiApp = ControlApi(self, self.app, on_error=self._record_error) if control_api else self.app
+        if cors:
+            self.wsgi_app = Cors(self.wsgi_app)
+        if request_log is not None:
+            self.wsgi_app = RequestLog(self.wsgi_app, self.journal, request_log)
         self._serving: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -399,7 +412,7 @@ class EmqxServer:
     @property
     def control_url(self) -> str:
         """The control API's root (`GET` it for the list of endpoints)."""
-        if not isinstance(self.wsgi_app, ControlApi):
+        if not self._control_api:
             raise RuntimeError("this server was started without the control API")
         return f"{self.url}{CONTROL_PREFIX}"
 
