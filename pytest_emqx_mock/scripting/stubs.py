@@ -98,8 +98,8 @@ Handler = Callable[[StubRequest], Any]
 @dataclass(eq=False)
 class Stub(Rule):
     KIND: ClassVar[str] = "stub"
-    replies: tuple[Reply, ...] = ()  # in turn, the last repeating; or
-    handler: Handler | None = None  # called with each request
+    replies: tuple[Reply, ...] = ()  # answered in turn, the last repeating (a canned one: always)
+    handler: Handler | None = None  # else: called with each request
     _turns: Iterator[int] = field(default_factory=itertools.count, repr=False)
 
     def answer(self, request: Callable[[], StubRequest]) -> Reply:
