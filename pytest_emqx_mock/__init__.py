@@ -4,6 +4,7 @@
 __version__ = "0.1.0"
 
 from .scripting.scenario import ScenarioError
+from .scripting.stubs import Stub, StubRequest, StubResponse
 from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
 from .state.access import ApiKey, BootstrapEntry, DashboardUser
 from .state.authn import Authenticator, BuiltinUser, NotAuthorized
@@ -38,5 +39,8 @@ __all__ = [
     "ScenarioError",
     "SeedError",
     "Session",
+    "Stub",
+    "StubRequest",
+    "StubResponse",
     "Subscription",
 ]

@@ -32,7 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"emqx(edition=None, nodes=None, seed=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED)}"
-        "faults=()): set the fake EMQX up for this test (scenario: a scenario file, "
+        "stubs=(), faults=()): set the fake EMQX up for this test (scenario: a scenario file, "
         "relative to the rootdir, or a dict)",
     )
 
@@ -70,7 +70,7 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     test's `@pytest.mark.emqx(...)` asks for."""
     marker = request.node.get_closest_marker("emqx")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    unknown = set(options) - {*_SERVER_OPTIONS, "scenario", *_SEEDED, "faults"}
+    unknown = set(options) - {*_SERVER_OPTIONS, "scenario", *_SEEDED, "stubs", "faults"}
     if unknown:
         raise pytest.UsageError(f"@pytest.mark.emqx has no option {', '.join(sorted(unknown))}")
     if isinstance(options.get("scenario"), (str, os.PathLike)):
@@ -92,8 +92,9 @@ def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
     """Load the marker's scenario (a file, its path made absolute from the rootdir, or a dict),
     then seed what the marker lists: clients (client ids, or `add_client` keyword dicts), API
     keys (names or `add_api_key` dicts), users (`add_user` dicts), retained messages
-    (`add_retained` dicts) and faults (descriptions for `Faults.add`: `{"error": spec,
-    "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"node_down": "emqx@n2"}`...)."""
+    (`add_retained` dicts), stubs (descriptions for `Stubs.add`: `{"request": "GET /rules",
+    "json": []}`, a callable as `handler`) and faults (descriptions for `Faults.add`:
+    `{"error": spec, "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"node_down": "emqx@n2"}`...)."""
     from .state.fields import Problem, SeedError
 
     if "scenario" in options:
@@ -104,11 +105,12 @@ def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
                 seeding.apply(server, {seeding.shorthand: item} if isinstance(item, str) and seeding.shorthand else dict(item))
             except SeedError as error:  # placed as a scenario places it: `clients[0].usrname`
                 raise pytest.UsageError(f"@pytest.mark.emqx {Problem(error.problem, name, index, *error.segments).path}: {error.problem}") from None
-    for fault in _each(options.get("faults", ())):
-        try:
-            server.faults.add(fault)
-        except ValueError as error:
-            raise pytest.UsageError(f"@pytest.mark.emqx fault {fault}: {error}") from None
+    for kind, rules in (("stub", server.stubs), ("fault", server.faults)):
+        for description in _each(options.get(f"{kind}s", ())):
+            try:
+                rules.add(description)
+            except ValueError as error:
+                raise pytest.UsageError(f"@pytest.mark.emqx {kind} {description}: {error}") from None
 
 
 def _each(items: Iterable[Any] | str | Mapping[str, Any]) -> list[Any]:
