@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # what editors and mypy see; `_EXPORTS` says where each name is imported from
     from .scripting.scenario import ScenarioError
+    from .scripting.stubs import Stub, StubRequest, StubResponse
     from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
     from .state.access import ApiKey, BootstrapEntry, DashboardUser
     from .state.authn import Authenticator, BuiltinUser, NotAuthorized
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # what editors and mypy see; `_EXPORTS` says where each name 
 
 _EXPORTS = {
     ".scripting.scenario": ("ScenarioError",),
+    ".scripting.stubs": ("Stub", "StubRequest", "StubResponse"),
     ".server": ("DEFAULT_API_KEY", "DEFAULT_API_SECRET", "EmqxServer", "FakeServerError"),
     ".state.access": ("ApiKey", "BootstrapEntry", "DashboardUser"),
     ".state.authn": ("Authenticator", "BuiltinUser", "NotAuthorized"),
@@ -58,6 +60,9 @@ __all__ = [
     "QueuedMessage",
     "ScenarioError",
     "Session",
+    "Stub",
+    "StubRequest",
+    "StubResponse",
     "Subscription",
 ]
 

@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,7 +15,7 @@ from . import __version__
 from .flavours.v5 import served_operations
 from .http.schemas import generated_index
 from .scripting.scenario import ScenarioError, file_format, packaged
-from .server import EmqxServer, load_bootstrap_file
+from .server import EmqxServer, PortInUse, load_bootstrap_file
 from .state.broker import EDITIONS
 
 
@@ -40,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="keep the state across restarts: load FILE at start if it exists (after --seed), "
         "and save the state to it on exit",
+    )
+    parser.add_argument(
+        "-v",
+        "--log-requests",
+        action="store_true",
+        help="print a line on stdout for each request: method, path, status, time taken, the fault that met it",
+    )
+    parser.add_argument(
+        "--cors",
+        action="store_true",
+        help="as EMQX's dashboard.cors = true: Access-Control-Allow-Origin: * on every answer to a request "
+        "with an Origin header (EMQX answers no preflight: OPTIONS stays a 405)",
     )
     parser.add_argument(
         "--no-control-api",
@@ -97,14 +110,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_coverage(coverage_report(), args.json)
         return 0
     options: dict[str, object] = {
-        "host": args.host, "port": args.port, "edition": args.edition, "seed": args.random_seed, "control_api": args.control_api
+        "host": args.host,
+        "port": args.port,
+        "edition": args.edition,
+        "seed": args.random_seed,
+        "control_api": args.control_api,
+        "cors": args.cors,
+        "request_log": sys.stdout if args.log_requests else None,
     }
     if args.bootstrap_api_keys:
         try:
-            entries = load_bootstrap_file(args.bootstrap_api_keys, args.edition)
+            with warnings.catch_warnings(record=True) as problems:
+                warnings.simplefilter("always")
+                entries = load_bootstrap_file(args.bootstrap_api_keys, args.edition)
         except OSError as error:
             print(f"emqx-mock: cannot read {args.bootstrap_api_keys}: {error.strerror}", file=sys.stderr)
             return 2
+        except UnicodeDecodeError as error:
+            print(f"emqx-mock: cannot read {args.bootstrap_api_keys}: not UTF-8 ({error.reason} at byte {error.start})", file=sys.stderr)
+            return 2
+        for problem in problems:  # what EMQX logs, and it starts all the same
+            print(f"emqx-mock: warning: {problem.message}", file=sys.stderr, flush=True)
         options.update(bootstrap_api_keys=entries, admin_api_key=None)
     server = EmqxServer(**options)  # type: ignore[arg-type]
     restored = bool(args.state) and Path(args.state).exists()
@@ -120,9 +146,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         server.start()
+    except PortInUse:
+        print(f"emqx-mock: cannot listen on {args.host}:{args.port}: the port is in use; choose another with --port, or --port 0 for a free one", file=sys.stderr)
+        return 1
     except OSError as error:
         print(f"emqx-mock: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 1
+    # Both signals raise KeyboardInterrupt, set explicitly: a non-interactive shell starts a
+    # background job with SIGINT ignored, and Python then installs no handler of its own. (A
+    # handler setting an Event could deadlock on the lock of the Event the main thread waits on.)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
+    try:
+        _print_banner(server, args, restored)
+        # Printed inside the try: a script may stop the server the moment this line shows.
+        print("Press Ctrl-C to stop.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the save short
+            signal.signal(signum, signal.SIG_IGN)
+        server.stop()
+        saved = _save_state(server, args.state) if args.state else True
+        print("emqx-mock stopped.", flush=True)
+    return 0 if saved else 1
+
+
+def _print_banner(server: EmqxServer, args: argparse.Namespace, restored: bool) -> None:
     keys = [(key.api_key, key.api_secret, key.role) for key in server.broker.api_keys]
     print(f"Fake EMQX {server.broker.config.version} ({args.edition}) listening on {server.url}", flush=True)
     print(f"  REST API:        {server.api_url}")
@@ -137,20 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  State file:      {args.state}  ({'loaded, ' if restored else ''}saved on exit)")
     if keys:
         print(f"  Try:             curl -u {keys[0][0]}:{keys[0][1]} {server.api_url}/clients")
-    # SIGTERM raises KeyboardInterrupt as Ctrl-C does: a handler setting an Event could deadlock
-    # on the lock of the Event the main thread is entering.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        # Printed inside the try: a script may stop the server the moment this line shows.
-        print("Press Ctrl-C to stop.", flush=True)
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-        saved = _save_state(server, args.state) if args.state else True
-        print("emqx-mock stopped.", flush=True)
-    return 0 if saved else 1
+    if args.log_requests:
+        print("  Request log:     on, one line per request below")
 
 
 def _save_state(server: EmqxServer, path: str) -> bool:

@@ -70,8 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"emqx(edition=None, nodes=None, seed=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
-        "faults=()): set the fake EMQX of the test's emqx_server up (scenario: a scenario file, "
-        "relative to the test's folder or the rootdir, the name of a packaged one, or a dict)",
+        "stubs=(), faults=()): set the fake EMQX of the test's emqx_server up (scenario: a scenario "
+        "file, relative to the test's folder or the rootdir, the name of a packaged one, or a dict)",
     )
     config.stash[_SETTINGS] = _read_settings(config)
 
@@ -136,7 +136,7 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
 
     marker = request.node.get_closest_marker("emqx")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    unknown = set(options) - {*_SERVER_OPTIONS, "scenario", *_seeded(), "faults"}
+    unknown = set(options) - {*_SERVER_OPTIONS, "scenario", *_seeded(), "stubs", "faults"}
     if unknown:
         raise pytest.UsageError(f"@pytest.mark.emqx has no option {', '.join(sorted(unknown))}")
     if not isinstance(options.get("scenario", {}), Mapping):
@@ -164,19 +164,21 @@ def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
     """Load the marker's scenario (a file, its path found by `scripting.scenario.locate`, or a
     dict), then seed what the marker lists: clients (client ids, or `add_client` keyword dicts),
     API keys (names or `add_api_key` dicts), users (`add_user` dicts), retained messages
-    (`add_retained` dicts) and faults (descriptions for `Faults.add`: `{"error": spec,
-    "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"node_down": "emqx@n2"}`...)."""
+    (`add_retained` dicts), stubs (descriptions for `Stubs.add`: `{"request": "GET /rules",
+    "json": []}`, a callable as `handler`) and faults (descriptions for `Faults.add`:
+    `{"error": spec, "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"node_down": "emqx@n2"}`...)."""
     if "scenario" in options:
         server.load_scenario(options["scenario"])
     for name, seeding in _seeded().items():
         seed = getattr(server, seeding.method)
         for item in _each(options.get(name, ())):
             seed(**({seeding.shorthand: item} if isinstance(item, str) and seeding.shorthand else dict(item)))
-    for fault in _each(options.get("faults", ())):
-        try:
-            server.faults.add(fault)
-        except ValueError as error:
-            raise pytest.UsageError(f"@pytest.mark.emqx fault {fault}: {error}") from None
+    for kind, rules in (("stub", server.stubs), ("fault", server.faults)):
+        for description in _each(options.get(f"{kind}s", ())):
+            try:
+                rules.add(description)
+            except ValueError as error:
+                raise pytest.UsageError(f"@pytest.mark.emqx {kind} {description}: {error}") from None
 
 
 def _each(items: Iterable[Any] | str | Mapping[str, Any]) -> list[Any]:

@@ -9,7 +9,7 @@ import socket
 import threading
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 from werkzeug.exceptions import ClientDisconnected, InternalServerError
 from werkzeug.serving import (
@@ -21,12 +21,15 @@ from werkzeug.wsgi import LimitedStream, get_content_length
 
 from .flavours.v5 import Emqx5
 from .http.app import EmqxApp
+from .http.cors import Cors
 from .http.flavour import FlavourFactory
+from .http.requestlog import RequestLog
 from .scripting import scenario
 from .scripting.control import PREFIX as CONTROL_PREFIX
-from .scripting.control import ControlApi
+from .scripting.control import ControlApi, WsgiApp
 from .scripting.faults import Faults, sockets_to_reset
 from .scripting.journal import Journal, JournalEntry
+from .scripting.stubs import Stubs
 from .state.access import (
     ADMINISTRATOR,
     ApiKey,
@@ -295,8 +298,9 @@ class ServerThread:
 
 
 def load_bootstrap_file(path: str | os.PathLike[str], edition: str = CE) -> list[BootstrapEntry]:
-    """Read an EMQX bootstrap API-key file (`key:secret[:role]` per line)."""
-    return parse_bootstrap_file(Path(path).read_text(encoding="utf-8"), BrokerConfig(edition=edition).api_key_roles)
+    """Read an EMQX bootstrap API-key file (`key:secret[:role]` per line); a line EMQX would
+    refuse ends the load with a BootstrapFileWarning, as EMQX logs an error and goes on."""
+    return parse_bootstrap_file(Path(path).read_text(encoding="utf-8"), BrokerConfig(edition=edition).api_key_roles, str(path))
 
 
 class EmqxServer:
@@ -322,9 +326,13 @@ class EmqxServer:
         journal_max_bytes: int = 16 * 1024 * 1024,
         control_api: bool = True,
         flavours: Sequence[FlavourFactory] = (Emqx5,),
+        cors: bool = False,
+        request_log: TextIO | None = None,
     ) -> None:
         """`flavours`: the front doors served side by side over the one state (each a Flavour
-        class taking the broker); `api_url` is the first one's."""
+        class taking the broker); `api_url` is the first one's. `cors`: as EMQX's
+        `dashboard.cors = true` (`http.cors`). `request_log`: a stream to write one line per
+        request to (`http.requestlog`)."""
         if isinstance(bootstrap_api_keys, (str, os.PathLike)):
             bootstrap_api_keys = load_bootstrap_file(bootstrap_api_keys, edition)
         entries = list(bootstrap_api_keys or ())
@@ -335,20 +343,31 @@ class EmqxServer:
         self._requested_port = port
         self.broker = Broker(BrokerConfig(edition=edition, nodes=tuple(nodes), bootstrap_api_keys=tuple(entries), seed=seed))
         self.journal = Journal(journal_capacity, journal_max_bytes)
-        #: Faults to inject: `faults.error(...)`, `faults.delay(...)`, `faults.node_down(...)`...
-        self.faults = Faults(self.broker)
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
         self.app = EmqxApp(
             self.broker,
             flavours=flavours,
             journal=self.journal,
-            faults=self.faults,
             validate_responses=validate_responses,
             on_error=self._record_error,
         )
-        #: What the HTTP server serves: the EMQX app, behind the control API (`/_mock`) unless disabled.
-        self.wsgi_app: ControlApi | EmqxApp = ControlApi(self, self.app, on_error=self._record_error) if control_api else self.app
+        #: Faults to inject: `faults.error(...)`, `faults.delay(...)`, `faults.node_down(...)`...
+        self.faults: Faults = self.app.faults
+        #: Answers of the test's own, on any method and path: listed, removed, cleared here.
+        self.stubs: Stubs = self.app.stubs
+        #: Set a stub (`Stubs.stub`): `stub("GET /rules", json=[])`, `stub("GET /rules", handler)`,
+        #: `stub("GET /rules", responses=[...])`. It answers in place of the handler (the request
+        #: changes nothing) or of the 404/405 (no credentials needed).
+        self.stub = self.stubs.stub
+        self._control_api = control_api
+        #: What the HTTP server serves: the EMQX app, behind the control API (`/_mock`) unless
+        #: disabled, then the CORS and request-log layers when asked for (each costs nothing otherwise).
+        self.wsgi_app: WsgiApp = ControlApi(self, self.app, on_error=self._record_error) if control_api else self.app
+        if cors:
+            self.wsgi_app = Cors(self.wsgi_app)
+        if request_log is not None:
+            self.wsgi_app = RequestLog(self.wsgi_app, self.journal, request_log)
         self._serving: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -366,8 +385,9 @@ class EmqxServer:
 
     def reset(self) -> None:
         """Back to the initial state: bootstrap keys, the default dashboard user, the nodes;
-        empty journal, no faults, no recorded errors."""
+        empty journal, no faults, no stubs, no recorded errors."""
         self.faults.clear()  # first: ending a cluster fault touches the nodes the reset replaces
+        self.stubs.clear()
         self.broker.reset()
         self.journal.clear()
         with self._errors_lock:
@@ -400,7 +420,7 @@ class EmqxServer:
     @property
     def control_url(self) -> str:
         """The control API's root (`GET` it for the list of endpoints)."""
-        if not isinstance(self.wsgi_app, ControlApi):
+        if not self._control_api:
             raise RuntimeError("this server was started without the control API")
         return f"{self.url}{CONTROL_PREFIX}"
 
@@ -453,14 +473,18 @@ class EmqxServer:
             raise FakeServerError.about(errors)
 
     def check_expectations(self) -> None:
-        """Raise AssertionError for faults set with `expect=True` that never triggered."""
-        missed = self.faults.untriggered()
+        """Raise AssertionError for faults and stubs set with `expect=True` that never triggered."""
+        missed = [
+            f"expected {rules} never triggered: " + "; ".join(str(rule) for rule in untriggered)
+            for rules, untriggered in (("faults", self.faults.untriggered()), ("stubs", self.stubs.untriggered()))
+            if untriggered
+        ]
         if missed:
-            raise AssertionError("expected faults never triggered: " + "; ".join(str(fault) for fault in missed))
+            raise AssertionError("\n".join(missed))
 
     def unmatched_requests(self) -> list[JournalEntry]:
-        """The requests to paths the fake does not serve (its 404s), oldest first."""
-        return [entry for entry in self.journal.entries() if entry.operation is None and entry.status == 404]
+        """The requests to paths the fake does not serve (its 404s) that no stub answered, oldest first."""
+        return [entry for entry in self.journal.entries() if entry.operation is None and entry.status == 404 and entry.stub is None]
 
     # -- seeding -------------------------------------------------------------------------
 
@@ -556,14 +580,16 @@ class EmqxServer:
     def load_scenario(self, source: str | os.PathLike[str] | Mapping[str, Any]) -> None:
         """Replace the state with a scenario's (a .json, .yaml or .yml file, a packaged
         scenario's name such as "small-fleet", or a dict; see `scripting.scenario`), then set
-        its faults. All or nothing: a bad scenario raises ScenarioError naming the file and the
-        field, and loads nothing. Faults set before stay (faults are not state); a later
-        `reset()` returns to the server's own initial state."""
+        its stubs and faults. All or nothing: a bad scenario raises ScenarioError naming the
+        file and the field, and loads nothing. Stubs and faults set before stay (they are not
+        state); a later `reset()` returns to the server's own initial state."""
         if not isinstance(source, Mapping):
             source = scenario.locate(source, (Path.cwd(),))
         document, name = scenario.read(source)
-        prepared = scenario.prepare(self.broker, document, name, faults=Faults)
+        prepared = scenario.prepare(self.broker, document, name, trial=self.app.trial)
         prepared.install()
+        for description in prepared.stubs:
+            self.stubs.add(description)
         for description in prepared.faults:
             self.faults.add(description)
 

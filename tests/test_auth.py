@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -18,6 +19,7 @@ import pytest
 import requests
 
 from pytest_emqx_mock import EmqxServer
+from pytest_emqx_mock.state.access import BootstrapFileWarning
 
 CHALLENGE = 'Basic Realm="emqx-dashboard"'
 HEADER_ERROR = '{"code":"AUTHORIZATION_HEADER_ERROR","message":"Support authorization: basic/bearer "}'
@@ -669,7 +671,8 @@ def test_bootstrap_blank_lines_and_whitespace_skipped(boot) -> None:
 
 @pytest.mark.parametrize("bad_line", ["nocolon", "# a comment", "k:", ":s"])
 def test_bootstrap_malformed_line_stops_loading(boot, bad_line: str) -> None:
-    server = boot(f"k1:s1\nk2:s2\n{bad_line}\nk3:s3\n")
+    with pytest.warns(BootstrapFileWarning, match=r", line 3: invalid_format "):
+        server = boot(f"k1:s1\nk2:s2\n{bad_line}\nk3:s3\n")
     assert works(server, "k1", "s1")
     assert works(server, "k2", "s2")
     assert not works(server, "k3", "s3")
@@ -687,7 +690,8 @@ def test_bootstrap_ungreedy_line_pattern(boot) -> None:
 
 
 def test_bootstrap_four_fields_is_a_bad_role(boot) -> None:
-    server = boot("k1:s1\na:b:c:d\nk2:s2\n")  # role "c:d"
+    with pytest.warns(BootstrapFileWarning, match=r", line 2: invalid_role 'c:d' "):
+        server = boot("k1:s1\na:b:c:d\nk2:s2\n")  # role "c:d"
     assert works(server, "k1", "s1")
     assert not works(server, "a", "b")
     assert not works(server, "a", "b:c:d")
@@ -696,14 +700,16 @@ def test_bootstrap_four_fields_is_a_bad_role(boot) -> None:
 
 @pytest.mark.parametrize("role", ["viewer", "publisher", "superuser"])
 def test_bootstrap_ce_accepts_only_administrator(boot, role: str) -> None:
-    server = boot(f"k1:s1:administrator\nk2:s2:{role}\nk3:s3\n")
+    with pytest.warns(BootstrapFileWarning, match=rf", line 2: invalid_role '{role}' "):
+        server = boot(f"k1:s1:administrator\nk2:s2:{role}\nk3:s3\n")
     assert works(server, "k1", "s1")
     assert not works(server, "k2", "s2")
     assert not works(server, "k3", "s3")
 
 
 def test_bootstrap_ee_roles(boot) -> None:
-    server = boot("v:vs:viewer\np:ps:publisher\na:as:administrator\nbad:bs:superuser\nlate:ls\n", edition="ee")
+    with pytest.warns(BootstrapFileWarning, match=r", line 4: invalid_role 'superuser' "):
+        server = boot("v:vs:viewer\np:ps:publisher\na:as:administrator\nbad:bs:superuser\nlate:ls\n", edition="ee")
     api = server.api_url
     server.add_client("c1")
     assert requests.get(api + "/clients", auth=("v", "vs")).status_code == 200
@@ -718,6 +724,29 @@ def test_bootstrap_ee_roles(boot) -> None:
     assert not works(server, "late", "ls")
     roles = {k["api_key"]: k["role"] for k in listed_keys(server).values()}
     assert roles["v"] == "viewer" and roles["p"] == "publisher" and roles["a"] == "administrator"
+
+
+def test_bootstrap_problem_warns_with_file_line_and_reason(tmp_path: Path) -> None:
+    """What EMQX logs as `failed_to_load_bootstrap_file` (it starts all the same): one warning
+    naming the file, the line (blank lines counted) and the reason; the keys before it load."""
+    path = tmp_path / "keys.txt"
+    path.write_text("k1:s1\n\nviewer-key:vs:viewer\nk2:s2\n")
+    with pytest.warns(BootstrapFileWarning) as caught:
+        server = EmqxServer(bootstrap_api_keys=path, admin_api_key=None)  # ce: administrators only
+    assert [str(warning.message) for warning in caught] == [
+        f"{path}, line 3: invalid_role 'viewer' (this edition's roles: administrator): "
+        "EMQX logs failed_to_load_bootstrap_file and loads no key from this line on"
+    ]
+    assert [key.api_key for key in server.broker.api_keys] == ["k1"]
+
+
+def test_a_good_bootstrap_file_warns_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "keys.txt"
+    path.write_text("k1:s1\r\n\nv:vs:viewer\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        server = EmqxServer(edition="ee", bootstrap_api_keys=path, admin_api_key=None)
+    assert [(key.api_key, key.role) for key in server.broker.api_keys] == [("k1", "administrator"), ("v", "viewer")]
 
 
 def test_bootstrap_key_blocked_on_api_key_paths(boot) -> None:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -26,11 +27,11 @@ def _command() -> list[str]:
 
 
 class _Running:
-    """The command started with `args`, its banner read up to "Press Ctrl-C"."""
+    """The command started with `args`, its banner read up to "Press Ctrl-C"; `options` go to Popen."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, **options: Any) -> None:
         self.process = subprocess.Popen(
-            [*_command(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [*_command(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **options
         )
         self.banner: list[str] = []
         assert self.process.stdout is not None
@@ -50,7 +51,12 @@ class _Running:
         """Send `signum` (unless it has ended); the exit code, then the rest of stdout and stderr."""
         if self.process.poll() is None:
             self.process.send_signal(signum)
-        out, err = self.process.communicate(timeout=30)
+        try:
+            out, err = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # the signal did not stop it: fail without leaving it running
+            self.process.kill()
+            self.process.communicate()
+            raise
         return self.process.returncode, out, err
 
 
@@ -107,14 +113,16 @@ def test_unreadable_bootstrap_file_and_busy_port(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         taken = subprocess.run([*_command(), "--port", str(port)], capture_output=True, text=True, timeout=30)
     assert taken.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+    assert taken.stderr == (
+        f"emqx-mock: cannot listen on 127.0.0.1:{port}: the port is in use; choose another with --port, or --port 0 for a free one\n"
+    )
 
 
 @pytest.mark.parametrize("option", ["--help"])
 def test_help_lists_the_options(option: str) -> None:
     result = subprocess.run([*_command(), option], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
-    for name in ("--host", "--port", "--edition", "--bootstrap-api-keys", "--random-seed", "--seed", "--state"):
+    for name in ("--host", "--port", "--edition", "--bootstrap-api-keys", "--random-seed", "--seed", "--state", "-v, --log-requests", "--cors"):
         assert name in result.stdout
 
 
@@ -195,3 +203,99 @@ def test_state_is_kept_across_restarts(tmp_path: Path) -> None:
         assert requests.get(url + "/clients", auth=AUTH, timeout=30).json()["meta"]["count"] == 0
     finally:
         assert second.stop()[0] == 0
+
+
+def test_log_requests_prints_a_line_per_request_with_its_fault() -> None:
+    running = _Running("--port", "0", "--log-requests")
+    try:
+        assert "  Request log:     on, one line per request below" in running.banner
+        url = _api_url(running)
+        control = url.removesuffix("/api/v5") + "/_mock"
+        assert requests.get(url + "/clients?limit=1&page=1", auth=AUTH, timeout=30).status_code == 200
+        assert requests.get(url + "/clients", auth=("who", "nope"), timeout=30).status_code == 401
+        fault = {"error": "GET /nodes", "status": 503, "code": "SERVICE_UNAVAILABLE", "times": 1}
+        assert requests.post(control + "/faults", json=fault, timeout=30).status_code == 200
+        assert requests.get(url + "/nodes", auth=AUTH, timeout=30).status_code == 503
+        assert requests.get(url + "/no/such/path", auth=AUTH, timeout=30).status_code == 404
+        assert requests.post(control + "/stubs", json={"request": "GET /rules", "json": []}, timeout=30).status_code == 200
+        assert requests.get(url + "/rules", timeout=30).status_code == 200
+    finally:
+        code, out, err = running.stop()
+    assert code == 0
+    lines = [re.sub(r" [0-9]+\.[0-9] ms", " <t> ms", line) for line in out.splitlines()[:-1]]
+    assert lines == [
+        "GET /api/v5/clients?limit=1&page=1 200 <t> ms",
+        "GET /api/v5/clients 401 <t> ms",
+        "POST /_mock/faults 200 <t> ms (control API)",
+        "GET /api/v5/nodes 503 <t> ms fault: 503 SERVICE_UNAVAILABLE on GET /nodes",
+        "GET /api/v5/no/such/path 404 <t> ms",
+        "POST /_mock/stubs 200 <t> ms (control API)",
+        "GET /api/v5/rules 200 <t> ms stub: 200 response on GET /rules",
+    ]
+    assert out.splitlines()[-1] == "emqx-mock stopped."
+    assert err == ""
+
+
+def test_v_is_the_short_form_and_the_log_is_off_by_default() -> None:
+    quiet, verbose = _Running("--port", "0"), _Running("--port", "0", "-v")
+    try:
+        for running in (quiet, verbose):
+            assert requests.get(_api_url(running) + "/clients", auth=AUTH, timeout=30).status_code == 200
+    finally:
+        quiet_out, verbose_out = quiet.stop()[1], verbose.stop()[1]
+    assert quiet_out == "emqx-mock stopped.\n"
+    assert re.fullmatch(r"GET /api/v5/clients 200 [0-9]+\.[0-9] ms\nemqx-mock stopped\.\n", verbose_out)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_saves_the_state_and_stops_even_with_sigint_ignored_and_no_terminal(tmp_path: Path, signum: int) -> None:
+    """As a background job of a non-interactive shell: SIGINT ignored at start, no tty."""
+    state = tmp_path / "state.json"
+    running = _Running(
+        "--port", "0", "--state", str(state),
+        stdin=subprocess.DEVNULL, start_new_session=True,  # no controlling terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
+    try:
+        control = _api_url(running).removesuffix("/api/v5") + "/_mock"
+        assert requests.post(control + "/seed/clients", json={"clientid": "meter-7"}, timeout=30).status_code == 200
+    finally:
+        code, out, err = running.stop(signum)
+    assert (code, err) == (0, "")
+    assert out == f"State saved to {state}.\nemqx-mock stopped.\n"
+    assert [client["clientid"] for client in json.loads(state.read_text())["clients"]] == ["meter-7"]
+
+
+@pytest.mark.parametrize(
+    ("text", "loaded", "problem"),
+    [
+        ("k1:s1\n\nnot a key line\nk2:s2\n", ["k1:s1"], "line 3: invalid_format 'not a key line' (not key:secret[:role])"),
+        # ce has administrators only: EMQX refuses the viewer key and stops there
+        ("viewer-key:vs:viewer\nk2:s2\n", [], "line 1: invalid_role 'viewer' (this edition's roles: administrator)"),
+    ],
+)
+def test_a_bootstrap_line_emqx_refuses_warns_as_emqx_logs_and_the_keys_before_it_load(
+    tmp_path: Path, text: str, loaded: list[str], problem: str
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(text)
+    running = _Running("--port", "0", "--bootstrap-api-keys", str(keys))
+    try:
+        assert [line.split()[-1] for line in running.banner if line.startswith("  API key:")] == loaded
+        url = _api_url(running)
+        for key in loaded:
+            assert requests.get(url + "/clients", auth=tuple(key.split(":")), timeout=30).status_code == 200
+        assert requests.get(url + "/clients", auth=("k2", "s2"), timeout=30).status_code == 401
+    finally:
+        code, _, err = running.stop()
+    assert code == 0
+    assert err == f"emqx-mock: warning: {keys}, {problem}: EMQX logs failed_to_load_bootstrap_file and loads no key from this line on\n"
+
+
+def test_cors_option_allows_any_origin_as_emqx_dashboard_cors() -> None:
+    running = _Running("--port", "0", "--cors")
+    try:
+        response = requests.get(_api_url(running) + "/clients", auth=AUTH, headers={"Origin": "http://tool.example"}, timeout=30)
+    finally:
+        assert running.stop()[0] == 0
+    assert (response.status_code, response.headers["Access-Control-Allow-Origin"]) == (200, "*")

@@ -51,6 +51,10 @@ def test_the_index_lists_every_endpoint(emqx_server: EmqxServer) -> None:
         ("POST", "/_mock/faults"),
         ("DELETE", "/_mock/faults"),
         ("DELETE", "/_mock/faults/{fault_id}"),
+        ("GET", "/_mock/stubs"),
+        ("POST", "/_mock/stubs"),
+        ("DELETE", "/_mock/stubs"),
+        ("DELETE", "/_mock/stubs/{stub_id}"),
         ("GET", "/_mock/journal"),
         ("DELETE", "/_mock/journal"),
         ("POST", "/_mock/journal/verify"),
@@ -58,7 +62,7 @@ def test_the_index_lists_every_endpoint(emqx_server: EmqxServer) -> None:
         ("PUT", "/_mock/snapshot"),
         ("POST", "/_mock/scenario"),
     ]
-    assert index["endpoints"][1]["description"] == "Back to the initial state: no clients, no faults, an empty journal."
+    assert index["endpoints"][1]["description"] == "Back to the initial state: no clients, no faults, no stubs, an empty journal."
     assert index["seed_kinds"] == SEEDING
     assert emqx_server.control_url == emqx_server.url + "/_mock"
 
@@ -239,7 +243,7 @@ def test_the_journal_lists_filters_and_clears(emqx_server: EmqxServer) -> None:
         ("POST", "/api/v5/publish", {}, 202, "POST /publish"),
     ]
     published = entries[2]
-    assert sorted(published) == ["body", "credential", "fault", "headers", "method", "operation", "path", "query", "response", "status"]
+    assert sorted(published) == ["body", "credential", "fault", "headers", "method", "operation", "path", "query", "response", "status", "stub"]
     assert (published["body"], published["credential"], published["fault"]) == ({"topic": "t/1", "payload": "hi"}, "api_key:pytest-emqx-mock", None)
     assert published["response"] == {"reason_code": 16, "message": "no_matching_subscribers"}
     assert published["headers"]["Content-Type"] == "application/json"
@@ -440,7 +444,7 @@ def test_bad_input_is_refused_and_changes_nothing(
     emqx_server.add_client("c1", expiry_interval=60)
     emqx_server.add_ban("clientid", "evil")
     emqx_server.add_api_key("k1")
-    emqx_server.faults.add({"delay": "GET /never", "seconds": 0})
+    emqx_server.faults.add({"delay": "GET /nodes", "seconds": 0})
     get(emqx_server, "/clients")
     before = state(emqx_server)
     response = control(emqx_server, method, path, **options)

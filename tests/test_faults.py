@@ -57,8 +57,8 @@ def test_a_custom_response(emqx_server: EmqxServer) -> None:
     response = get(emqx_server, "/nodes")
     assert (response.status_code, response.text, response.headers["x-proxy"]) == (502, "<html>bad gateway</html>", "yes")
     assert get(emqx_server, "/clients/whoever").json() == {"clientid": "made-up"}
-    assert emqx_server.errors == []  # a fault may answer what the schemas forbid
-    assert [e.fault for e in emqx_server.journal.entries()] == ["502 response on GET /nodes", "200 response on GET /clients/{clientid}"]
+    assert emqx_server.errors == []  # a stub may answer what the schemas forbid
+    assert [e.stub for e in emqx_server.journal.entries()] == ["502 response on GET /nodes", "200 response on GET /clients/{clientid}"]
 
 
 def test_latency_keeps_the_answer(emqx_server: EmqxServer) -> None:
@@ -255,12 +255,13 @@ def test_faults_from_descriptions(cluster: EmqxServer) -> None:
     down = faults.add({"node_down": "emqx@n2"})
     assert [fault.as_json() for fault in faults] == [
         {"id": error.id, "fault": "503 SERVICE_UNAVAILABLE on GET /clients", "triggered": 0, "remaining": 1},
-        {"id": regex.id, "fault": "502 response on GET ^/api/v5/nodes$", "triggered": 0, "remaining": None},
         {"id": slow.id, "fault": "delay 0-0.01 s on * /publish", "triggered": 0, "remaining": None},
         {"id": broken.id, "fault": "connection empty on GET /alarms", "triggered": 0, "remaining": None},
         {"id": down.id, "fault": "node emqx@n2 down", "triggered": 0, "remaining": None},
     ]
-    assert len({fault.id for fault in faults}) == 5
+    assert len({fault.id for fault in faults}) == 4
+    # a response of the test's own is a stub
+    assert [stub.as_json() for stub in cluster.stubs] == [{"id": regex.id, "stub": "502 response on GET ^/api/v5/nodes$", "triggered": 0, "remaining": None}]
     assert get(cluster, "/clients").status_code == 503
     assert get(cluster, "/nodes").json() == {"x": 1}
     assert cluster.broker.nodes["emqx@n2"].status == "stopped"
@@ -272,13 +273,13 @@ def test_faults_from_descriptions(cluster: EmqxServer) -> None:
         ({"status": 503}, "a fault names exactly one of error, respond, delay, transport, node_down, rpc_timeout"),
         ({"error": "/x", "delay": "/y", "seconds": 1}, "a fault names exactly one of error, respond, delay, transport, node_down, rpc_timeout"),
         ({"error": "GET /clients", "status": 503}, "error: missing a required argument: 'code'"),
-        ({"error": "GET /clients", "status": 503, "code": "X", "colour": "red"}, "error: unknown field colour"),
-        ({"error": "GET /clients", "status": 99, "code": "X"}, "error: status must be an HTTP status from 100 to 599"),
-        ({"error": "GET /clients", "status": "503", "code": "X"}, "error: status must be an HTTP status from 100 to 599"),
-        ({"error": "GET /clients", "status": 503, "code": "X", "times": 0}, "error: times must be an integer >= 1"),
-        ({"error": "GET /clients", "status": 503, "code": "X", "probability": 2}, "error: probability must be a number from 0 to 1"),
-        ({"error": 7, "status": 503, "code": "X"}, 'error: a request is "METHOD /path", a path, or a pattern'),
-        ({"error": {"verb": "GET"}, "status": 503, "code": "X"}, "error: a request has no field verb"),
+        ({"error": "GET /clients", "status": 503, "code": "SERVICE_UNAVAILABLE", "colour": "red"}, "error: unknown field colour"),
+        ({"error": "GET /clients", "status": 99, "code": "SERVICE_UNAVAILABLE"}, "error: status must be an HTTP status from 100 to 599"),
+        ({"error": "GET /clients", "status": "503", "code": "SERVICE_UNAVAILABLE"}, "error: status must be an HTTP status from 100 to 599"),
+        ({"error": "GET /clients", "status": 503, "code": "SERVICE_UNAVAILABLE", "times": 0}, "error: times must be an integer >= 1"),
+        ({"error": "GET /clients", "status": 503, "code": "SERVICE_UNAVAILABLE", "probability": 2}, "error: probability must be a number from 0 to 1"),
+        ({"error": 7, "status": 503, "code": "SERVICE_UNAVAILABLE"}, 'error: a request is "METHOD /path", a path, or a pattern'),
+        ({"error": {"verb": "GET"}, "status": 503, "code": "SERVICE_UNAVAILABLE"}, "error: a request has no field verb"),
         ({"respond": {"path_regex": "("}, "status": 200}, "respond: path_regex: missing ), unterminated subpattern at position 0"),
         ({"respond": "/x", "headers": {"a": 1}}, "respond: headers must map names to strings"),
         ({"delay": "/x", "seconds": -1}, "delay: seconds must be a number >= 0 or a [low, high] range"),

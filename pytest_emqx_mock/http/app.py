@@ -2,11 +2,17 @@
 the same for every flavour mounted, each stage asking the request's flavour (`http.flavour`).
 
 route and method (404/405) → authentication (401/403) → body decoding (400/415) → fault →
-parameter and body checks (400) → handler (under the state lock) → response validation → journal.
+stub → parameter and body checks (400) → handler (under the state lock) → response validation →
+journal.
+
+A stub answers in place of the handler; on a path or method no route serves, a stub (met by a
+fault first, as an operation is) answers in place of the 404/405, with no credentials and no
+checks: those are the operation's, and there is none.
 """
 
 from __future__ import annotations
 
+import difflib
 import time
 import traceback
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
@@ -16,6 +22,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from ..scripting.faults import TRICKLE_PIECES, Fault, Faults, break_connection
 from ..scripting.journal import Journal, JournalEntry
+from ..scripting.matching import RequestMatcher, template_pattern, template_shape
+from ..scripting.stubs import Stub, StubRequest, Stubs
 from ..state.broker import Broker
 from ..state.errors import ModelError
 from .flavour import Flavour, FlavourFactory
@@ -26,6 +34,12 @@ from .routing import Call, Route, Router, normalized_path, raw_path, split_path
 ErrorSink = Callable[[BaseException], None]
 
 
+def _routes_to(route_path: str, path: str) -> bool:
+    """A path as written (decoded, as the journal's) may be one routed to `route_path`: each
+    parameter holds one or more characters, an escaped `/` included."""
+    return template_pattern(route_path, ".+").fullmatch(path) is not None
+
+
 class Endpoint(NamedTuple):
     """What a path and method lead to: an operation of a mounted flavour."""
 
@@ -33,9 +47,9 @@ class Endpoint(NamedTuple):
     route: Route
 
 
-def _probe(request: Request, flavour: Flavour, route: Route, principal: Principal | None, body: Any) -> JournalEntry:
-    """The request as a fault's matcher sees it: what the journal will record, unanswered, but on
-    the path it was routed on (a fault on `/publish` meets `/./%70ublish` too)."""
+def _probe(request: Request, flavour: Flavour, route: Route | None, principal: Principal | None, body: Any) -> JournalEntry:
+    """The request as a fault's or stub's matcher sees it: what the journal will record,
+    unanswered, but on the path it was routed on (a fault on `/publish` meets `/./%70ublish` too)."""
     return JournalEntry(
         method=request.method,
         path=normalized_path(raw_path(request.environ)),
@@ -45,8 +59,21 @@ def _probe(request: Request, flavour: Flavour, route: Route, principal: Principa
         credential=str(principal) if principal else None,
         status=0,
         response_body=b"",
-        operation=route.key,
+        operation=route.key if route is not None else None,
         mount=flavour.prefix,
+    )
+
+
+def _stub_request(request: Request, exchange: _Exchange) -> Callable[[], StubRequest]:
+    """What a stub's callable is given, made only for one that has a callable."""
+    return lambda: StubRequest(
+        method=request.method,
+        path=request.path,
+        query={key: request.args.getlist(key) for key in request.args},
+        headers=dict(request.headers),
+        body=exchange.body,
+        data=request.get_data(cache=True),
+        credential=str(exchange.principal) if exchange.principal else None,
     )
 
 
@@ -72,7 +99,7 @@ def _trickle(payload: bytes, seconds: float) -> Iterator[bytes]:
 class _Exchange:
     """One request's way through the stages, as the journal records it."""
 
-    __slots__ = ("flavour", "route", "principal", "body", "fault")
+    __slots__ = ("flavour", "route", "principal", "body", "fault", "stub")
 
     def __init__(self, flavour: Flavour) -> None:
         self.flavour = flavour  # the flavour answering: the route's, else the door the path is under
@@ -80,6 +107,7 @@ class _Exchange:
         self.principal: Principal | None = None
         self.body: Any = None
         self.fault: Fault | None = None
+        self.stub: Stub | None = None
 
 
 class EmqxApp:
@@ -92,7 +120,6 @@ class EmqxApp:
         *,
         flavours: Sequence[FlavourFactory],
         journal: Journal | None = None,
-        faults: Faults | None = None,
         validate_responses: bool = True,
         on_error: ErrorSink | None = None,
     ) -> None:
@@ -100,7 +127,9 @@ class EmqxApp:
             raise ValueError("mount at least one flavour")
         self.broker = broker
         self.journal = journal if journal is not None else Journal()
-        self.faults = faults if faults is not None else Faults(broker)
+        #: Answers of the test's own, and the faults, which are told what the app serves.
+        self.stubs = Stubs()
+        self.faults = Faults(broker, self.stubs, served=self)
         self.validate_responses = validate_responses
         self.on_error = on_error
         self.flavours = [make(broker) for make in flavours]
@@ -139,6 +168,7 @@ class EmqxApp:
                 operation=exchange.route.key if exchange.route else None,
                 fault=str(fault) if fault else None,
                 mount=exchange.flavour.prefix,
+                stub=str(exchange.stub) if exchange.stub else None,
             )
         )
         # held back outside the state lock: other requests go on meanwhile
@@ -155,33 +185,59 @@ class EmqxApp:
     def _answer(self, request: Request, environ: dict[str, Any], exchange: _Exchange) -> Reply:
         try:
             sent = raw_path(environ)
-            match = self.router.match(sent)
-            if match is None:
-                exchange.flavour = self._door(sent)
-                return exchange.flavour.not_found(request)
-            endpoints, path_args = match
+            endpoints, path_args = self.router.match(sent) or ({}, {})
             endpoint = endpoints.get(request.method)
             if endpoint is None:
-                exchange.flavour = next(iter(endpoints.values())).flavour
-                return exchange.flavour.wrong_method(request, endpoints)
+                exchange.flavour = next(iter(endpoints.values())).flavour if endpoints else self._door(sent)
+                reply = self._unserved(request, exchange) if self.stubs else None
+                if reply is not None:
+                    return reply
+                if endpoints:
+                    return exchange.flavour.wrong_method(request, endpoints)
+                return exchange.flavour.not_found(request)
             flavour, route = endpoint
             exchange.flavour, exchange.route = endpoint
             if not route.public:
                 exchange.principal = flavour.authenticate(request, route, self.broker)
             body = exchange.body = flavour.decode_body(request)
-            if self.faults:
-                fault = exchange.fault = self.faults.take(_probe(request, flavour, route, exchange.principal, body))
-                if fault is not None and fault.replaces_handler:  # no handler, so no change
-                    return fault.reply or Reply(0)
+            if self.faults or self.stubs:
+                reply = self._scripted(request, exchange, _probe(request, flavour, route, exchange.principal, body))
+                if reply is not None:
+                    return reply
             path, query, checked_body = flavour.check_request(route, path_args, request.args, body)
         except ApiError as error:
             return exchange.flavour.refusal(error)
         except RawReply as raw:
             return raw.reply
-        except Exception as error:  # a bug in the fake's own pipeline
+        except Exception as error:  # a bug in the fake's own pipeline, or in a stub's callable
             return self._internal_error(exchange.flavour, error)
         call = Call(self.broker, flavour.catalog, path, query, checked_body, exchange.principal, request, body)
         return self._handle(flavour, route, call)
+
+    def _unserved(self, request: Request, exchange: _Exchange) -> Reply | None:
+        """A stub's answer to a path or method no route serves; None when no stub answers it."""
+        try:
+            body = exchange.flavour.decode_body(request)
+        except ApiError:  # declared JSON, and not: a stub gets it as it came
+            body = request.get_data(cache=True).decode(errors="replace")
+        probe = _probe(request, exchange.flavour, None, None, body)
+        if self.stubs.first(probe) is None:  # no fault meets a request that no stub answers
+            return None
+        exchange.body = body
+        return self._scripted(request, exchange, probe)
+
+    def _scripted(self, request: Request, exchange: _Exchange, probe: JournalEntry) -> Reply | None:
+        """The answer of a fault that replaces the answer, else of a stub; None when neither does
+        (a delay fault stays noted in `exchange`)."""
+        if self.faults:
+            fault = exchange.fault = self.faults.take(probe)
+            if fault is not None and fault.replaces_handler:  # no handler, so no change
+                return fault.reply or Reply(0)
+        if self.stubs:
+            stub = exchange.stub = self.stubs.take(probe)
+            if stub is not None:
+                return stub.answer(_stub_request(request, exchange))
+        return None
 
     def _handle(self, flavour: Flavour, route: Route, call: Call) -> Reply:
         try:
@@ -202,6 +258,59 @@ class EmqxApp:
             except Exception as error:  # a schema violation, or a fault in checking one
                 return self._internal_error(flavour, error)
         return reply
+
+    # -- what faults are told (`scripting.faults.Served`) ----------------------------------
+
+    def trial(self, broker: Broker) -> tuple[Stubs, Faults]:
+        """Stubs and faults to try descriptions on before setting them: a copy of the stubs,
+        and faults over `broker` (a scratch state: a cluster fault changes its nodes) checked
+        against this app's routes and those stubs."""
+        stubs = self.stubs.copy()
+        return stubs, Faults(broker, stubs, served=self)
+
+    def require_answer(self, matcher: RequestMatcher, stubs: Stubs) -> None:
+        """ValueError naming the closest served paths when no route and none of `stubs` answers
+        a request `matcher` names: a fault there would never apply. A pattern cannot be checked."""
+        path = matcher.path
+        if not isinstance(path, str) or self._routed(matcher.method, path):
+            return
+        prefixes = [flavour.prefix for flavour in self.flavours]
+        if any(stub.matcher is not None and stub.matcher.overlaps(matcher, prefixes) for stub in stubs):
+            return
+        written_under = any(path.startswith(prefix + "/") for prefix in prefixes)
+        served = dict.fromkeys(
+            route.path_under(flavour.prefix) if written_under else route.template for flavour in self.flavours for route in flavour.routes
+        )
+        closest = difflib.get_close_matches(path, list(served), n=3, cutoff=0.5)
+        hint = f"; closest served paths: {', '.join(closest)}" if closest else ""
+        raise ValueError(f"no route or stub answers {matcher.method or '*'} {path}{hint}")
+
+    def _routed(self, method: str | None, path: str) -> bool:
+        """A route of `method` (any, for None) serves a path `path` names, written under its
+        flavour's prefix or not (a template: the route's own, its parameters named as they may be)."""
+        for flavour in self.flavours:
+            for route in flavour.routes:
+                if method is not None and route.method != method:
+                    continue
+                if "{" in path:
+                    shape = template_shape(route.template)
+                    if template_shape(path) in (shape, flavour.prefix + shape):
+                        return True
+                elif any(_routes_to(route.path_under(flavour.prefix), form) for form in (path, flavour.prefix + path)):
+                    return True
+        return False
+
+    def require_error_code(self, code: str) -> None:
+        """ValueError for a code that no mounted flavour answers with (a flavour that knows no
+        list accepts any)."""
+        known: set[str] = set()
+        for flavour in self.flavours:
+            codes = flavour.error_codes()
+            if codes is None or code in codes:
+                return
+            known.update(codes)
+        close = difflib.get_close_matches(code, sorted(known), n=1)
+        raise ValueError(f"unknown error code {code!r}" + (f" (did you mean {close[0]}?)" if close else ""))
 
     def _door(self, raw: str) -> Flavour:
         """The flavour whose prefix the raw path `raw` is under (the longest), else the first mounted."""

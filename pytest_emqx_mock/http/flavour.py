@@ -69,6 +69,11 @@ class Flavour(ABC):
         """The answer to a path under the door (or, for the first flavour, anywhere) that no
         route serves."""
 
+    def error_codes(self) -> Collection[str] | None:
+        """The error codes the door answers with, which a fault's error must be one of; None
+        (the default): any code."""
+        return None
+
     def wrong_method(self, request: Request, allowed: Collection[str]) -> Reply:
         """The answer to a method that the path's routes do not serve."""
         return Reply(405, None, {"allow": ", ".join(sorted(allowed))})

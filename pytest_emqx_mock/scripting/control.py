@@ -3,7 +3,7 @@
 fake. It sits in front of the EMQX app and passes it every other request.
 
 Control requests are not EMQX requests: they need no credentials, are not journaled and meet
-no faults. JSON in, JSON out; an answer with nothing to say is 204. Errors are
+no faults or stubs. JSON in, JSON out; an answer with nothing to say is 204. Errors are
 `{"code", "message"}`: 400 for bad input, 404 for an unknown path or id, 405 for a wrong method,
 409 when a journal verification does not hold.
 """
@@ -43,8 +43,10 @@ from ..state.clock import now
 from ..state.cluster import Alarm, Node
 from ..state.errors import NotFound
 from ..state.sessions import Message, Session
+from .faults import Faults
 from .journal import JournalEntry
 from .matching import RequestMatcher
+from .stubs import Stubs
 
 if TYPE_CHECKING:
     from ..server import EmqxServer
@@ -186,6 +188,10 @@ _URLS = Map(
         Rule(f"{PREFIX}/faults", methods=["POST"], endpoint="add_faults"),
         Rule(f"{PREFIX}/faults", methods=["DELETE"], endpoint="clear_faults"),
         Rule(f"{PREFIX}/faults/<int:fault_id>", methods=["DELETE"], endpoint="remove_fault"),
+        Rule(f"{PREFIX}/stubs", methods=["GET"], endpoint="stubs"),
+        Rule(f"{PREFIX}/stubs", methods=["POST"], endpoint="add_stubs"),
+        Rule(f"{PREFIX}/stubs", methods=["DELETE"], endpoint="clear_stubs"),
+        Rule(f"{PREFIX}/stubs/<int:stub_id>", methods=["DELETE"], endpoint="remove_stub"),
         Rule(f"{PREFIX}/journal", methods=["GET"], endpoint="journal"),
         Rule(f"{PREFIX}/journal", methods=["DELETE"], endpoint="clear_journal"),
         Rule(f"{PREFIX}/journal/verify", methods=["POST"], endpoint="verify"),
@@ -263,7 +269,7 @@ class ControlApi:
         return {"endpoints": endpoints, "seed_kinds": SEEDING}
 
     def reset(self, request: Request) -> None:
-        """Back to the initial state: no clients, no faults, an empty journal."""
+        """Back to the initial state: no clients, no faults, no stubs, an empty journal."""
         self.server.reset()
 
     def seed(self, request: Request, kind: str) -> Any:
@@ -330,15 +336,20 @@ class ControlApi:
 
     def add_faults(self, request: Request) -> Any:
         """Set a fault (a description as the marker takes), or a list of them."""
+        _, faults = self.server.app.trial(self._scratch().broker)  # a cluster fault changes the scratch nodes
+        return self._add_all(request, "a fault description", faults, self.server.faults)
+
+    def _add_all(self, request: Request, what: str, trial: Faults | Stubs, real: Faults | Stubs) -> Any:
+        """Set the body's descriptions (one, or a list) on `real` once `trial` took them all:
+        a bad one sets none of them."""
         body = _body(request)
-        descriptions = _objects(body, "a fault description")
-        scratch = self._scratch()  # each is tried there first: a bad one sets none of them
+        descriptions = _objects(body, what)
         for index, description in enumerate(descriptions):
             try:
-                scratch.faults.add(description)
+                trial.add(description)
             except ValueError as error:
                 raise _bad_request(f"item {index}: {error}" if len(descriptions) > 1 else str(error)) from None
-        added = [self.server.faults.add(description).as_json() for description in descriptions]
+        added = [real.add(description).as_json() for description in descriptions]
         return added if isinstance(body, list) else added[0]
 
     def clear_faults(self, request: Request) -> None:
@@ -349,6 +360,23 @@ class ControlApi:
         """Remove one fault by its id."""
         if not self.server.faults.remove(fault_id):
             raise ControlError(404, "NOT_FOUND", f"no fault {fault_id}")
+
+    def stubs(self, request: Request) -> list[dict[str, Any]]:
+        """The stubs set, in the order they apply."""
+        return [stub.as_json() for stub in self.server.stubs]
+
+    def add_stubs(self, request: Request) -> Any:
+        """Set a stub ({"request": "GET /rules", "json": [...]}, as the marker takes), or a list of them."""
+        return self._add_all(request, "a stub description", self.server.stubs.copy(), self.server.stubs)
+
+    def clear_stubs(self, request: Request) -> None:
+        """Remove every stub."""
+        self.server.stubs.clear()
+
+    def remove_stub(self, request: Request, stub_id: int) -> None:
+        """Remove one stub by its id."""
+        if not self.server.stubs.remove(stub_id):
+            raise ControlError(404, "NOT_FOUND", f"no stub {stub_id}")
 
     def journal(self, request: Request) -> list[dict[str, Any]]:
         """The recorded EMQX requests, oldest first; ?request= and ?credential= filter them."""

@@ -1,32 +1,32 @@
-"""Faults a test sets on the fake: an EMQX error, a response of its own, latency (fixed or
-random, before the response or trickled through its body), a broken connection, or a cluster
-fault (a node down, a node whose RPCs time out). Request faults apply to the requests a matcher
-picks (see `matching`) for the next N of them, for a while, or until cleared, optionally with a
-seeded probability. An error, a response or a transport fault replaces the handler, so a
-request it meets changes no state; a cluster fault changes the cluster until it ends."""
+"""Faults a test sets on the fake: an EMQX error, latency (fixed or random, before the response
+or trickled through its body), a broken connection, or a cluster fault (a node down, a node
+whose RPCs time out). Request faults are scoped rules (`rules`): they apply to the requests a
+matcher picks for the next N of them, for a while, or until cleared, optionally with a seeded
+probability. An error or a transport fault replaces the handler (or a stub's answer), so a
+request it meets changes no state; a cluster fault changes the cluster until it ends. A
+response of the test's own is a stub (`stubs`): `respond` sets one."""
 
 from __future__ import annotations
 
 import inspect
-import itertools
-import random
 import socket
 import struct
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Protocol
 
 from ..flavours.v5.endpoints.error_codes import ERROR_CODES
 from ..http.replies import Reply
 from ..state.cluster import STOPPED
 from ..state.errors import NotFound
 from .matching import RequestMatcher, RequestSpec
+from .rules import Rule, RuleSet, check, http_status, is_seconds, scoped
+from .stubs import Stub, Stubs
 
 if TYPE_CHECKING:
     from ..state.broker import Broker
-    from .recorded import JournalEntry
 
 _DESCRIPTIONS = dict(ERROR_CODES)
 
@@ -40,22 +40,25 @@ TRICKLE_PIECES = 10
 Latency = float | tuple[float, float]  # seconds, or a (low, high) range drawn from uniformly
 
 
+class Served(Protocol):
+    """What faults are told of the app they are set on (`http.app.EmqxApp`)."""
+
+    def require_answer(self, matcher: RequestMatcher, stubs: Stubs) -> None:
+        """ValueError when no route and none of `stubs` answers a request `matcher` names."""
+
+    def require_error_code(self, code: str) -> None:
+        """ValueError for an error code that no mounted flavour answers with."""
+
+
 @dataclass(eq=False)
-class Fault:
-    matcher: RequestMatcher | None  # None: a cluster fault, which meets no request
-    reply: Reply | None = None  # an answer in place of the handler's
+class Fault(Rule):
+    KIND: ClassVar[str] = "fault"
+    reply: Reply | None = None  # an error in place of the handler's answer (or a stub's)
     delay: Latency = 0.0  # seconds before the response goes out (or while its body trickles)
     trickle: bool = False  # spread the delay over the body instead of waiting before it
     transport: str | None = None  # one of TRANSPORT_FAULTS, in place of any answer
     node: str | None = None  # the node of a cluster fault
     node_effect: str | None = None  # a cluster fault's: "down" or "rpc timeout"
-    times: int | None = None  # how many more requests it applies to; None: until cleared
-    deadline: float | None = None  # `time.monotonic()` after which it no longer applies
-    probability: float = 1.0
-    rng: random.Random = field(default_factory=random.Random, repr=False)
-    expected: bool = False  # set with `expect=True`: never triggered is a test failure
-    triggered: int = 0
-    id: int = 0  # set by Faults: how the control API names it
     #: undoes a cluster fault's change (set by Faults when it applies one)
     undo: Callable[[], None] | None = field(default=None, repr=False)
 
@@ -77,90 +80,72 @@ class Fault:
         elif self.reply is None:
             span = f"{self.delay[0]:g}-{self.delay[1]:g}" if isinstance(self.delay, tuple) else f"{self.delay:g}"
             what = f"{'trickle' if self.trickle else 'delay'} {span} s"
-        elif isinstance(self.reply.body, dict) and "code" in self.reply.body and not self.reply.keep_order:
-            what = f"{self.reply.status} {self.reply.body['code']}"
         else:
-            what = f"{self.reply.status} response"
+            what = f"{self.reply.status} {self.reply.body['code']}"
         return f"{what} on {self.matcher}"
 
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "fault": str(self), "triggered": self.triggered, "remaining": self.times}
 
-    def _live(self, now: float) -> bool:
-        return (self.times is None or self.times > 0) and (self.deadline is None or now < self.deadline)
-
-
-class Faults:
+class Faults(RuleSet[Fault]):
     """The faults set on one fake. Request faults apply in the order they were set (the first
-    that applies to a request wins); cluster faults change the broker's nodes while they last."""
+    that applies to a request wins); cluster faults change the broker's nodes while they last.
+    `stubs`: where `respond` sets its canned answers; `served`: what refuses a fault on a path
+    nothing answers, or with an error code no flavour knows (no checks without it)."""
 
-    def __init__(self, broker: Broker) -> None:
+    def __init__(self, broker: Broker, stubs: Stubs | None = None, served: Served | None = None) -> None:
+        super().__init__()
         self.broker = broker
-        self._faults: list[Fault] = []
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
+        self.stubs = stubs if stubs is not None else Stubs()
+        self.served = served
 
     # -- request faults ------------------------------------------------------------------
 
     def error(self, spec: RequestSpec, status: int, code: str, message: str | None = None, **scope: Any) -> Fault:
         """Answer `{"code", "message"}` with `status`; the message defaults to EMQX's
         description of the code."""
-        _check(isinstance(code, str) and code != "", "code must be a non-empty string")
-        _check(message is None or isinstance(message, str), "message must be a string")
+        check(isinstance(code, str) and code != "", "code must be a non-empty string")
+        check(message is None or isinstance(message, str), "message must be a string")
+        if self.served is not None:
+            self.served.require_error_code(code)
         body = {"code": code, "message": _DESCRIPTIONS.get(code, code) if message is None else message}
-        return self._add(spec, scope, reply=Reply(_status(status), body))
+        return self._add(spec, scope, reply=Reply(http_status(status), body))
 
-    def respond(self, spec: RequestSpec, status: int = 200, body: Any = None, headers: Mapping[str, str] | None = None, **scope: Any) -> Fault:
-        """Answer anything: `body` is JSON-encoded unless it is bytes or text with a
-        content-type header of its own."""
+    def respond(self, spec: RequestSpec, status: int = 200, body: Any = None, headers: Mapping[str, str] | None = None, **scope: Any) -> Stub:
+        """Answer anything, on any path: a canned stub (`Stubs.stub`), listed, removed and
+        cleared with the stubs. `body` is JSON-encoded unless it is bytes or text with a
+        content-type header of its own (bytes without one are sent as JSON, as they always were)."""
         headers = dict(headers or {})
-        _check(all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()), "headers must map names to strings")
-        return self._add(spec, scope, reply=Reply(_status(status), body, headers, keep_order=True))
+        typed = any(isinstance(name, str) and name.lower() == "content-type" for name in headers)
+        if isinstance(body, bytes) or (isinstance(body, str) and typed):
+            return self.stubs.stub(spec, status=status, content=body, content_type=None if typed else "application/json", headers=headers, **scope)
+        return self.stubs.stub(spec, status=status, json=body, headers=headers, **scope)
 
     def delay(self, spec: RequestSpec, seconds: Latency, *, trickle: bool = False, **scope: Any) -> Fault:
         """Hold the (otherwise normal) response for `seconds`, or a uniform draw from a
         `(low, high)` range (repeatable with `seed=`). With `trickle=True` the headers go out
         at once and the body follows in pieces spread over that time."""
         if isinstance(seconds, (tuple, list)):
-            _check(len(seconds) == 2 and all(_is_seconds(s) for s in seconds) and seconds[0] <= seconds[1], "seconds must be a number >= 0 or a [low, high] range")
+            check(len(seconds) == 2 and all(is_seconds(s) for s in seconds) and seconds[0] <= seconds[1], "seconds must be a number >= 0 or a [low, high] range")
             seconds = (float(seconds[0]), float(seconds[1]))
         else:
-            _check(_is_seconds(seconds), "seconds must be a number >= 0 or a [low, high] range")
-        _check(isinstance(trickle, bool), "trickle must be true or false")
+            check(is_seconds(seconds), "seconds must be a number >= 0 or a [low, high] range")
+        check(isinstance(trickle, bool), "trickle must be true or false")
         return self._add(spec, scope, delay=seconds, trickle=trickle)
 
     def transport(self, spec: RequestSpec, kind: str, **scope: Any) -> Fault:
         """Break the connection instead of answering: "reset" (a TCP reset), "empty" (closed
         with no response), "malformed" (a status line no HTTP client accepts), "garbage"
         (random bytes, then closed)."""
-        _check(kind in TRANSPORT_FAULTS, f"transport fault must be one of {TRANSPORT_FAULTS}, not {kind!r}")
+        check(kind in TRANSPORT_FAULTS, f"transport fault must be one of {TRANSPORT_FAULTS}, not {kind!r}")
         return self._add(spec, scope, transport=kind)
 
     def _add(self, spec: RequestSpec, scope: dict[str, Any], **effect: Any) -> Fault:
-        """`scope`: `times=N`, `duration=S` (a window from now), `probability=P` with `seed=`,
-        `expect=True` (the test fails if no request meets it), and the matcher's
-        `credential=`, `body=`, `query=`."""
-        times, duration = scope.pop("times", None), scope.pop("duration", None)
-        probability, seed = scope.pop("probability", 1.0), scope.pop("seed", None)
-        expected = scope.pop("expect", False)
-        _check(times is None or (_is_int(times) and times >= 1), "times must be an integer >= 1")
-        _check(duration is None or _is_seconds(duration), "duration must be a number of seconds >= 0")
-        _check(_is_number(probability) and 0 <= probability <= 1, "probability must be a number from 0 to 1")
-        _check(seed is None or _is_int(seed), "seed must be an integer")
-        _check(isinstance(expected, bool), "expect must be true or false")
-        fault = Fault(
-            RequestMatcher.parse(spec, **scope),
-            times=times,
-            deadline=None if duration is None else time.monotonic() + duration,
-            probability=probability,
-            rng=random.Random(seed),
-            expected=expected,
-            **effect,
-        )
-        with self._lock:
-            fault.id = next(self._ids)
-            self._faults.append(fault)
-        return fault
+        """`scope`: see `rules.scoped`. A fault on a path that no route and no stub answers
+        would never apply: it is refused."""
+        fault = Fault(**scoped(spec, scope), **effect)
+        if self.served is not None:
+            assert fault.matcher is not None
+            self.served.require_answer(fault.matcher, self.stubs)
+        return self._register(fault)
 
     # -- cluster faults ------------------------------------------------------------------
 
@@ -171,7 +156,7 @@ class Faults:
         (`Reason nodedown`) or 404 where EMQX looks it up first; its clients and routes leave
         the cluster-wide lists, and aggregates count the live nodes only. It comes back when
         the fault ends: after `duration` seconds, when cleared, or at a reset."""
-        _check(duration is None or _is_seconds(duration), "duration must be a number of seconds >= 0")
+        check(duration is None or is_seconds(duration), "duration must be a number of seconds >= 0")
         before = self._node(node).status
 
         def undo() -> None:
@@ -186,8 +171,8 @@ class Faults:
         `seconds` (EMQX waits up to 50) and then fail as EMQX's timed-out RPCs do: the client
         and subscription lists with 500 NODE_DOWN `Reason timeout`, the node's metrics and
         stats with 400 BAD_REQUEST `timeout`."""
-        _check(_is_seconds(seconds), "seconds must be a number >= 0")
-        _check(duration is None or _is_seconds(duration), "duration must be a number of seconds >= 0")
+        check(is_seconds(seconds), "seconds must be a number >= 0")
+        check(duration is None or is_seconds(duration), "duration must be a number of seconds >= 0")
         target = self._node(node)
 
         def undo() -> None:
@@ -199,7 +184,7 @@ class Faults:
         return self._add_cluster_fault(Fault(None, node=node, node_effect="rpc timeout", delay=float(seconds)), undo, duration)
 
     def _node(self, name: str) -> Any:
-        _check(isinstance(name, str), "node must be a node name")
+        check(isinstance(name, str), "node must be a node name")
         try:
             with self.broker.lock:
                 return self.broker.node(name)
@@ -213,32 +198,30 @@ class Faults:
             timer = threading.Timer(duration, self._end, [fault])
             timer.daemon = True
             timer.start()
-        with self._lock:
-            fault.id = next(self._ids)
-            self._faults.append(fault)
-        return fault
+        return self._register(fault)
 
     def _end(self, fault: Fault) -> None:
         """A cluster fault's window is over: undo it unless it was removed already."""
         with self._lock:
-            if fault not in self._faults:
+            if fault not in self._rules:
                 return
-            self._faults.remove(fault)
+            self._rules.remove(fault)
         if fault.undo is not None:
             fault.undo()
 
     # -- descriptions: the marker, scenario files and the control API ---------------------
 
-    def add(self, description: Mapping[str, Any]) -> Fault:
+    def add(self, description: Mapping[str, Any]) -> Fault | Stub:
         """Set a fault from a JSON-like description naming its kind once, with the request
         (or node) as that key's value and the method's other arguments beside it:
         `{"error": "GET /clients", "status": 503, "code": "SERVICE_UNAVAILABLE", "times": 1}`,
-        `{"delay": "/publish", "seconds": [0.1, 0.5], "seed": 7}`, `{"node_down": "emqx@n2"}`.
+        `{"delay": "/publish", "seconds": [0.1, 0.5], "seed": 7}`, `{"node_down": "emqx@n2"}`
+        (`respond` sets a stub).
         A request is `"METHOD /path"` or `{"method", "path" | "path_regex"}`.
         Raises ValueError naming what is wrong."""
-        _check(isinstance(description, Mapping), "a fault is an object naming its kind")
+        check(isinstance(description, Mapping), "a fault is an object naming its kind")
         kinds = [kind for kind in _KINDS if kind in description]
-        _check(len(kinds) == 1, f"a fault names exactly one of {', '.join(_KINDS)}")
+        check(len(kinds) == 1, f"a fault names exactly one of {', '.join(_KINDS)}")
         kind = kinds[0]
         arguments = {key: value for key, value in description.items() if key != kind}
         method = getattr(self, kind)
@@ -253,20 +236,9 @@ class Faults:
 
     # -- the set -------------------------------------------------------------------------
 
-    def __bool__(self) -> bool:
-        return bool(self._faults)
-
-    def untriggered(self) -> list[Fault]:
-        """The faults set with `expect=True` that no request has met."""
-        with self._lock:
-            return [fault for fault in self._faults if fault.expected and not fault.triggered]
-
     def remove(self, fault_id: int) -> bool:
         """End one fault (a cluster fault's change is undone); False when there is none."""
-        with self._lock:
-            found = [fault for fault in self._faults if fault.id == fault_id]
-            for fault in found:
-                self._faults.remove(fault)
+        found = self._remove(fault_id)
         for fault in found:
             if fault.undo is not None:
                 fault.undo()
@@ -274,56 +246,12 @@ class Faults:
 
     def clear(self) -> None:
         """End every fault, undoing the cluster faults' changes."""
-        with self._lock:
-            ended, self._faults = self._faults, []
-        for fault in reversed(ended):  # the earliest change is undone last
+        for fault in reversed(self._clear()):  # the earliest change is undone last
             if fault.undo is not None:
                 fault.undo()
 
-    def __iter__(self) -> Iterator[Fault]:
-        with self._lock:
-            return iter(list(self._faults))
-
-    def take(self, request: JournalEntry) -> Fault | None:
-        """The fault that applies to this request, counted as triggered (atomically: with
-        `times=1`, exactly one of many concurrent requests gets it)."""
-        now = time.monotonic()
-        with self._lock:
-            for fault in self._faults:
-                if fault.matcher is None or not fault._live(now) or not fault.matcher.matches(request):
-                    continue
-                if fault.probability < 1.0 and fault.rng.random() >= fault.probability:
-                    continue
-                if fault.times is not None:
-                    fault.times -= 1
-                fault.triggered += 1
-                return fault
-        return None
-
 
 _KINDS = ("error", "respond", "delay", "transport", "node_down", "rpc_timeout")
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _is_seconds(value: Any) -> bool:
-    return _is_number(value) and 0 <= value < float("inf")
-
-
-def _status(status: Any) -> int:
-    _check(_is_int(status) and 100 <= status <= 599, "status must be an HTTP status from 100 to 599")
-    return int(status)
 
 
 def break_connection(fault: Fault, environ: dict[str, Any]) -> Iterator[bytes]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import Any, Iterator, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
 from .matching import RequestMatcher, RequestSpec
 from .recorded import JournalEntry
@@ -27,6 +27,11 @@ class Journal:
         self._bytes = 0  # the response bodies held
         self._lock = threading.Lock()
         self._recorded = threading.Condition(self._lock)  # wakes `wait_for`
+        self._listeners: list[Callable[[JournalEntry], None]] = []
+
+    def listen(self, listener: Callable[[JournalEntry], None]) -> None:
+        """Call `listener` with each entry once recorded, on the thread that served its request."""
+        self._listeners.append(listener)
 
     def record(self, entry: JournalEntry) -> None:
         with self._recorded:
@@ -35,6 +40,8 @@ class Journal:
             while len(self._entries) > self.capacity or (self._bytes > self.max_bytes and len(self._entries) > 1):
                 self._bytes -= len(self._entries.popleft().response_body)
             self._recorded.notify_all()
+        for listener in self._listeners:
+            listener(entry)
 
     def clear(self) -> None:
         with self._lock:

@@ -4,16 +4,40 @@ optionally the credential, a subset of the JSON body and of the query."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Union
 
 if TYPE_CHECKING:
     from .recorded import JournalEntry
 
 #: What a caller may pass: a matcher, `"METHOD /path"` or `"/path"`, or a compiled pattern.
 RequestSpec = Union["RequestMatcher", str, "re.Pattern[str]"]
+
+
+_PARAMETER = re.compile(r"\{[^{}/]*\}")
+
+
+@functools.lru_cache(maxsize=1024)
+def template_shape(template: str) -> str:
+    """A path template with its parameters unnamed (`/clients/{}`): two templates of one shape
+    name the same paths."""
+    return _PARAMETER.sub("{}", template)
+
+
+@functools.lru_cache(maxsize=1024)
+def template_pattern(template: str, parameter: str = "[^/]+") -> re.Pattern[str]:
+    """A pattern of the paths a template names: each parameter a segment, or what `parameter`
+    says (a routed parameter may hold an escaped `/`, so a routed path's may be `.+`)."""
+    return re.compile(parameter.join(re.escape(literal) for literal in _PARAMETER.split(template)))
+
+
+def _segments_overlap(one: str, other: str) -> bool:
+    """Some path is named by both paths or templates."""
+    mine, theirs = one.strip("/").split("/"), other.strip("/").split("/")
+    return len(mine) == len(theirs) and all(a == b or "{" in a or "{" in b for a, b in zip(mine, theirs))
 
 
 def _check(condition: bool, message: str) -> None:
@@ -94,9 +118,29 @@ class RequestMatcher:
         if isinstance(self.path, re.Pattern):
             return self.path.search(entry.path) is not None
         assert self.path is not None
-        if "{" in self.path:  # an EMQX path template: the operation the request was routed to
-            return entry.operation is not None and entry.operation.split(" ", 1)[1] == self.path
-        return entry.path in (self.path, entry.mount + self.path)
+        if "{" not in self.path:
+            return entry.path in (self.path, entry.mount + self.path)
+        # an EMQX path template: the operation the request was routed to (its parameters named
+        # as they may be), else a path the fake does not serve that fits the template (a stub's)
+        shape = template_shape(self.path)
+        if entry.operation is not None:
+            routed = template_shape(entry.operation.split(" ", 1)[1])
+            return shape in (routed, entry.mount + routed)
+        pattern = template_pattern(self.path)
+        if pattern.fullmatch(entry.path):
+            return True
+        under = entry.path[len(entry.mount) :] if entry.mount and entry.path.startswith(entry.mount + "/") else None
+        return under is not None and pattern.fullmatch(under) is not None
+
+    def overlaps(self, other: RequestMatcher, mounts: Iterable[str]) -> bool:
+        """Whether one request could meet both matchers, as far as their methods and paths
+        tell (a pattern may meet any path); `mounts`: the prefixes a path may be written under."""
+        if self.method is not None and other.method is not None and self.method != other.method:
+            return False
+        if not isinstance(self.path, str) or not isinstance(other.path, str):
+            return True
+        mounts = ["", *mounts]
+        return any(_segments_overlap(a + self.path, b + other.path) for a in mounts for b in mounts)
 
     @staticmethod
     def _query_matches(entry: JournalEntry, key: str, expected: Any) -> bool:

@@ -21,6 +21,7 @@ class JournalEntry:
     fault: str | None = None  # the fault applied to this request, if any
     #: The prefix of the flavour that answered (`/api/v5`): a matcher's `/clients` is the path under it.
     mount: str = ""
+    stub: str | None = None  # the stub that answered this request, if any
 
     @property
     def response(self) -> Any:
@@ -35,5 +36,5 @@ class JournalEntry:
     def __str__(self) -> str:
         query = "&".join(f"{key}={value}" for key, values in self.query.items() for value in values)
         body = "" if self.body is None else " " + (json.dumps(self.body, sort_keys=True) if not isinstance(self.body, str) else repr(self.body))
-        fault = f" (fault: {self.fault})" if self.fault else ""
-        return f"{self.method} {self.path}{'?' + query if query else ''}{body} -> {self.status}{fault}"
+        notes = "".join(f" ({name}: {value})" for name, value in (("stub", self.stub), ("fault", self.fault)) if value)
+        return f"{self.method} {self.path}{'?' + query if query else ''}{body} -> {self.status}{notes}"

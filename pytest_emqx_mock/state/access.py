@@ -12,6 +12,7 @@ import hmac
 import json
 import re
 import secrets
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -180,24 +181,41 @@ class BootstrapEntry:
 #: `emqx_mgmt_auth`'s line pattern `(.+):(.+)(?::(.+))?$`, compiled `ungreedy`: `a:b:c:d` is
 #: key a, secret b, role "c:d"; `k::s` is secret ":s"; `k:s:` is secret "s:".
 _BOOTSTRAP_LINE = re.compile(r"(.+?):(.+?)(?::(.+?))?$")
+#: What `string:trim/1` strips from each line: Unicode's Pattern_White_Space.
+_TRIMMED = " \t\n\v\f\r\x85\u200e\u200f\u2028\u2029"
 
 
-def parse_bootstrap_file(text: str, roles: tuple[str, ...]) -> list[BootstrapEntry]:
-    """Parse EMQX's bootstrap API-key file. Like EMQX, blank lines are skipped, there are no
-    comments, and the first malformed line (or unknown role) stops the load: the entries
-    before it are kept, the rest are not read."""
+class BootstrapFileWarning(UserWarning):
+    """A bootstrap API-key file line EMQX refuses: it logs `failed_to_load_bootstrap_file`
+    and loads no key from that line on (the keys before it stay), then starts anyway."""
+
+
+def parse_bootstrap_file(text: str, roles: tuple[str, ...], source: str = "bootstrap file") -> list[BootstrapEntry]:
+    """Parse EMQX's bootstrap API-key file (`emqx_mgmt_auth:add_bootstrap_file/4`): lines split
+    at newlines as `file:read_line/1` does, blank lines skipped, no comments. The first
+    malformed line (or role the edition does not know, `parse_bootstrap_line/2`) stops the
+    load: the entries before it are kept, the rest are not read, and a BootstrapFileWarning
+    names `source`, the line's number and EMQX's reason."""
     entries: list[BootstrapEntry] = []
-    for line in text.splitlines():
-        line = line.strip()
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.strip(_TRIMMED)
         if not line:
             continue
         match = _BOOTSTRAP_LINE.search(line)
         if match is None:
-            break
-        key, secret, role = match.group(1), match.group(2), match.group(3) or ADMINISTRATOR
-        if role not in roles:
-            break
-        entries.append(BootstrapEntry(key, secret, role))
+            problem = f"invalid_format {line!r} (not key:secret[:role])"
+        else:
+            key, secret, role = match.group(1), match.group(2), match.group(3) or ADMINISTRATOR
+            if role in roles:
+                entries.append(BootstrapEntry(key, secret, role))
+                continue
+            problem = f"invalid_role {role!r} (this edition's roles: {', '.join(roles)})"
+        warnings.warn(
+            f"{source}, line {number}: {problem}: EMQX logs failed_to_load_bootstrap_file and loads no key from this line on",
+            BootstrapFileWarning,
+            stacklevel=2,
+        )
+        break
     return entries
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ...erlang import jsx
 from ...http.flavour import Flavour
 from ...http.principal import Principal
 from ...http.replies import ApiError, Reply
-from ...http.schemas import SchemaCatalog
+from ...http.schemas import SchemaCatalog, generated_file, generated_index, schema_files
 from . import auth, errors
 from .endpoints import (
     alarms,
@@ -82,6 +82,28 @@ def schemas(edition: str) -> SchemaCatalog:
     return SchemaCatalog(edition, SCHEMAS)
 
 
+@functools.lru_cache(maxsize=None)
+def known_error_codes() -> frozenset[str]:
+    """Every code EMQX 5.8 answers with: `?ERROR_CODES`, the codes its API spec declares for
+    any operation (served here or not: the rule engine's `RULE_NOT_FOUND`...), and its
+    authentication's."""
+    documents = [*schema_files(SCHEMAS).values(), *(generated_file(tag["file"], SCHEMAS) for tag in generated_index(SCHEMAS).values())]
+    return frozenset({code for code, _ in error_codes.ERROR_CODES}.union(auth.CODES, *(_declared_codes(document) for document in documents)))
+
+
+def _declared_codes(value: Any) -> Iterator[str]:
+    """The values of every `code` property's enum in a schema document."""
+    if isinstance(value, dict):
+        code = value.get("properties", {}).get("code") if isinstance(value.get("properties"), dict) else None
+        if isinstance(code, dict):
+            yield from code.get("enum", ())
+        for item in value.values():
+            yield from _declared_codes(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _declared_codes(item)
+
+
 class Emqx5(Flavour):
     prefix = "/api/v5"
     decode_json = staticmethod(jsx.decode)
@@ -93,6 +115,9 @@ class Emqx5(Flavour):
         missing = {key for key in served_operations() if key not in self.catalog.operations}
         if missing:
             raise RuntimeError(f"operations without a schema: {sorted(missing)}")
+
+    def error_codes(self) -> frozenset[str]:
+        return known_error_codes()
 
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
         return auth.authenticate(request, route, broker, self.prefix)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ...state.broker import Broker
 
 _CHALLENGE = {"WWW-Authenticate": 'Basic Realm="emqx-dashboard"'}
+#: The codes of the refusals below, which no operation's spec declares.
+CODES = ("AUTHORIZATION_HEADER_ERROR", "API_KEY_NOT_ALLOW", "BAD_API_KEY_OR_SECRET", "BAD_TOKEN", "TOKEN_TIME_OUT", "UNAUTHORIZED_ROLE")
 _PUBLISH_PATHS = ("/publish", "/publish/bulk")
 
 

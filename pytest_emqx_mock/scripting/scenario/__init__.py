@@ -30,8 +30,9 @@ Sections, all optional; a section left out is as after a reset:
   built-in database's `rules`: `{users: {name: [rule]}, clients: {id: [rule]}, all: [rule]}`.
 * `api_keys`, `users` (dashboard users), `tokens` (their bearer tokens), `alarms`.
 * `metrics`: counters by node, in EMQX's names.
-* `faults`: descriptions for `Faults.add`, set once the state is in (a snapshot has none:
-  faults are not state).
+* `stubs`: descriptions for `Stubs.add` (`{request: GET /rules, json: []}`), and `faults`:
+  descriptions for `Faults.add`, set once the state is in, stubs first (a snapshot has none:
+  stubs and faults are not state).
 
 Times are epoch seconds or RFC 3339 text; payloads are text, or base64 beside
 `"payload_encoding": "base64"`. Hand-written files give users a plain `password`; snapshots
@@ -48,7 +49,7 @@ dispatcher's position, not kept state).
 
 from __future__ import annotations
 
-from .document import FORMAT_VERSION, FaultSet, Prepared, prepare, snapshot
+from .document import FORMAT_VERSION, Prepared, RuleSet, Trial, prepare, snapshot
 from .files import (
     DICT_SOURCE,
     PACKAGED,
@@ -64,9 +65,9 @@ from .files import (
 __all__ = [
     "DICT_SOURCE",
     "FORMAT_VERSION",
-    "FaultSet",
     "PACKAGED",
     "Prepared",
+    "RuleSet",
     "ScenarioError",
     "dumps",
     "file_format",
@@ -76,4 +77,5 @@ __all__ = [
     "read",
     "save",
     "snapshot",
+    "Trial",
 ]

@@ -1,8 +1,8 @@
 """A scenario document as a whole: `prepare` builds the state it describes on a scratch
 broker with the real one's config, each kind of state loading its sections as the registry
-says (`state.registry`), and tries the scenario's faults there; `Prepared.install` moves the
-finished state into the real broker under its lock. A bad document therefore loads nothing.
-`snapshot` is the same document written from a broker's state."""
+says (`state.registry`), and tries the scenario's stubs and faults there; `Prepared.install`
+moves the finished state into the real broker under its lock. A bad document therefore loads
+nothing. `snapshot` is the same document written from a broker's state."""
 
 from __future__ import annotations
 
@@ -20,20 +20,26 @@ from .files import DICT_SOURCE, ScenarioError
 FORMAT_VERSION = 1
 
 
-class FaultSet(Protocol):
-    """What `prepare` needs of the server's faults to try a scenario's out (`scripting.faults.Faults`)."""
+class RuleSet(Protocol):
+    """What `prepare` needs of a server's stubs or faults to try a scenario's out
+    (`scripting.stubs.Stubs`, `scripting.faults.Faults`)."""
 
     def add(self, description: Mapping[str, Any]) -> object: ...
 
     def clear(self) -> None: ...
 
 
+#: Stubs and faults to try a scenario's on, the faults over a scratch state (`EmqxApp.trial`).
+Trial = Callable[[Broker], "tuple[RuleSet, RuleSet]"]
+
+
 @dataclass
 class Prepared:
-    """A scenario's state, built and checked, ready to replace the broker's; and its faults."""
+    """A scenario's state, built and checked, ready to replace the broker's; and its stubs and faults."""
 
     broker: Broker
     state: Broker
+    stubs: list[dict[str, Any]]
     faults: list[dict[str, Any]]
 
     def install(self) -> None:
@@ -50,25 +56,26 @@ def prepare(
     broker: Broker,
     document: Any,
     source: str = DICT_SOURCE,
-    faults: Callable[[Broker], FaultSet] | None = None,
+    trial: Trial | None = None,
 ) -> Prepared:
     """Build the state a scenario describes beside `broker` (which it leaves alone), and try
-    its faults on that state with a `faults(state)` set; ScenarioError for the first problem."""
+    its stubs and faults on the sets `trial(state)` gives; ScenarioError for the first problem."""
     state = Broker(broker.config)
     state.monitor = Monitor(broker.monitor.clock)  # a test's clock stays
     try:
         with gc_paused():  # a big state is many objects: no collections while they are made
             sections = _sections(document)
             registry.load(registry.Building(state), sections)
-            return Prepared(broker, state, _try_faults(state, sections.get("faults", []), faults))
+            stubs, faults = _try_rules(state, sections, trial)
+            return Prepared(broker, state, stubs, faults)
     except Problem as problem:
         raise ScenarioError(source, problem.path, problem.problem) from None
 
 
 def _sections(document: Any) -> dict[str, Any]:
     """The document's sections, each name known: its version, the registered kinds' sections
-    in load order, and its faults."""
-    names = ["version", *(section.name for section in registry.sections()), "faults"]
+    in load order, its stubs and its faults."""
+    names = ["version", *(section.name for section in registry.sections()), "stubs", "faults"]
     if not isinstance(document, Mapping):
         raise must(f"an object of sections ({', '.join(names)})", document)
     sections = checked(document, dict.fromkeys(names, lambda value: value))
@@ -80,26 +87,31 @@ def _sections(document: Any) -> dict[str, Any]:
     return sections
 
 
-def _try_faults(state: Broker, value: Any, faults: Callable[[Broker], FaultSet] | None) -> list[dict[str, Any]]:
-    """Set each fault on the built state, then end them all: a bad description fails before
+def _try_rules(state: Broker, sections: dict[str, Any], trial: Trial | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Set each stub, then each fault (which may name a path only a stub answers), on the sets
+    `trial` gives for the built state, then end them all: a bad description fails before
     anything loads, and the state is left as the scenario describes it."""
-    try:
-        descriptions = each(value, json_object)
-        if descriptions and faults is None:
-            raise Problem("are set on a server: load the scenario with EmqxServer.load_scenario")
-        if descriptions and faults is not None:
-            trial = faults(state)
-            try:
-                for index, description in enumerate(descriptions):
+    described = {}
+    for name in ("stubs", "faults"):
+        try:
+            described[name] = each(sections.get(name, []), json_object)
+            if described[name] and trial is None:
+                raise Problem("are set on a server: load the scenario with EmqxServer.load_scenario")
+        except Problem as problem:
+            raise problem.within(name) from None
+    if trial is not None and (described["stubs"] or described["faults"]):
+        sets = trial(state)
+        try:
+            for name, rules in zip(("stubs", "faults"), sets):
+                for index, description in enumerate(described[name]):
                     try:
-                        trial.add(description)
+                        rules.add(description)
                     except ValueError as error:
-                        raise Problem(str(error), index) from None
-            finally:
-                trial.clear()
-    except Problem as problem:
-        raise problem.within("faults") from None
-    return descriptions
+                        raise Problem(str(error), index).within(name) from None
+        finally:
+            for rules in reversed(sets):
+                rules.clear()
+    return described["stubs"], described["faults"]
 
 
 def snapshot(broker: Broker) -> dict[str, Any]:
