@@ -1,4 +1,6 @@
-"""Measure what every user pays for: server start and stop, per-test reset, loading a scenario
+"""Measure what every user pays for: what the plugin adds to every pytest run where it is
+installed (collecting an empty folder with and without it, and importing it), server start and
+stop, per-test reset, loading a scenario
 of 10,000 clients (and a snapshot and restore of it), and a 100-row
 `GET /api/v5/clients` page over 10,000 clients beside a bare Werkzeug app answering a prebuilt
 body of the same size (same server class and settings, same load generator), and one client's
@@ -7,7 +9,8 @@ at scale: publishing to 1,000 subscribers, listing pages over 100,000 subscripti
 clients, and seeding 100,000 clients with a subscription each (time and memory); and the
 authorization of one publish against 1,000 ACL rules.
 
-Run: python3 benchmarks/bench.py [--seconds 1.5] [--rounds 5] [--connections 4]
+Run: python3 benchmarks/bench.py [--seconds 1.5] [--rounds 5] [--connections 4] [--startup-runs 15]
+[--startup-only]
 The load generator runs in a separate process (keep-alive connections on threads), so the
 client's work does not share the server's interpreter lock.
 """
@@ -19,11 +22,17 @@ import http.client
 import json
 import multiprocessing
 import os
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import pytest_emqx_mock
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.server import ServerThread
 
@@ -38,6 +47,64 @@ def _timed(action: Any, repeat: int) -> list[float]:
         action()
         samples.append(time.perf_counter() - started)
     return samples
+
+
+def _python_env() -> dict[str, str]:
+    """The environment of a fresh interpreter that imports this checkout of the package, with
+    its bytecode cached as an installed package's is (a first run writes it)."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(pytest_emqx_mock.__file__).parents[1]), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
+def _import_ms(module: str, runs: int) -> float:
+    """Importing `module` after pytest, in a fresh interpreter: what pytest's start-up adds for it."""
+    script = f"import pytest, time\nstarted = time.perf_counter()\nimport {module}\nprint(time.perf_counter() - started)"
+    command = [sys.executable, "-c", script]
+    subprocess.run(command, env=_python_env(), check=True, capture_output=True)  # warm: bytecode written
+    samples = [float(subprocess.run(command, env=_python_env(), check=True, capture_output=True, text=True).stdout) for _ in range(runs)]
+    return statistics.median(samples) * 1000
+
+
+def _child_cpu_ms(command: list[str], cwd: str) -> float:
+    """The CPU time (user + system) of one run of `command`: steadier than its wall time on a
+    machine busy with other work, where the wait for a core is most of it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, cwd=cwd, env=_python_env(), capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+
+
+def pytest_startup(runs: int) -> None:
+    """`pytest --co -q` on an empty folder, in a fresh interpreter each time: with every plugin
+    installed, without ours (`-p no:emqx_mock`), and both again without Faker's own plugin
+    (`-p no:faker`, which pytest loads wherever Faker is installed). The variants run in turn,
+    `runs` rounds, so that drift in the machine's speed hits all alike; a cost is the median of
+    the rounds' differences, and the ratio that of the medians. Then importing our plugin and
+    Faker's alone."""
+    variants = {"all": [], "no ours": ["-p", "no:emqx_mock"], "no faker": ["-p", "no:faker"], "neither": ["-p", "no:emqx_mock", "-p", "no:faker"]}
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    with tempfile.TemporaryDirectory() as empty:
+        for round_ in range(runs + 1):  # the first round warms the caches and writes bytecode
+            for name, options in variants.items():
+                cpu = _child_cpu_ms([sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", *options], empty)
+                if round_:
+                    samples[name].append(cpu)
+
+    def cost(more: str, less: str) -> str:
+        added = statistics.median(a - b for a, b in zip(samples[more], samples[less], strict=True))
+        ratio = statistics.median(samples[more]) / statistics.median(samples[less])
+        return f"{added:.0f} ms (x{ratio:.3f})"
+
+    median = {name: statistics.median(column) for name, column in samples.items()}
+    print(f"pytest --co -q on an empty folder, CPU time (medians of {runs}): every plugin {median['all']:.0f} ms, "
+          f"-p no:emqx_mock {median['no ours']:.0f} ms, -p no:faker {median['no faker']:.0f} ms, both {median['neither']:.0f} ms")
+    print(f"  our plugin adds {cost('all', 'no ours')}; with -p no:faker, {cost('no faker', 'neither')}")
+    print(f"  Faker's plugin adds {cost('no ours', 'neither')}")
+    print(
+        f"importing after pytest (medians of {runs}): pytest_emqx_mock.plugin {_import_ms('pytest_emqx_mock.plugin', runs):.1f} ms, "
+        f"faker.contrib.pytest.plugin {_import_ms('faker.contrib.pytest.plugin', runs):.0f} ms"
+    )
 
 
 def start_stop_ms(repeat: int = 50) -> float:
@@ -247,8 +314,6 @@ def fleet_scenario(clients: int) -> dict[str, Any]:
 def scenario_loading(clients: int = 10_000, repeat: int = 3) -> None:
     """Loading a scenario of `clients` clients from a dict and from a JSON file (the target:
     well under 1 s), then a snapshot of it, a restore, and a save to a state file."""
-    import tempfile
-
     scenario = fleet_scenario(clients)
     server = EmqxServer()
     with tempfile.TemporaryDirectory() as directory:
@@ -315,7 +380,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of fake and bare")
     parser.add_argument("--connections", type=int, default=4, help="concurrent keep-alive connections")
     parser.add_argument("--clients", type=int, default=10_000, help="seeded clients")
+    parser.add_argument("--startup-runs", type=int, default=15, help="pytest start-ups measured per variant")
+    parser.add_argument("--startup-only", action="store_true", help="measure only what the plugin adds to pytest's start-up")
     args = parser.parse_args()
+
+    pytest_startup(args.startup_runs)
+    if args.startup_only:
+        return
 
     print(f"server start + stop: {start_stop_ms():.2f} ms (median of 50)")
     print(f"reset, default state: {reset_ms():.4f} ms (median of 5000)")

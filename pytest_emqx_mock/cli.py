@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from . import __version__
 from .flavours.v5 import served_operations
 from .http.schemas import generated_index
-from .scripting.scenario import ScenarioError, file_format
+from .scripting.scenario import ScenarioError, file_format, packaged
 from .server import EmqxServer, PortInUse, load_bootstrap_file
 from .state.broker import EDITIONS
 
@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "replaces the default administrator key",
     )
     parser.add_argument("--random-seed", type=int, metavar="N", help="seed for generated client data, to make it reproducible")
-    parser.add_argument("--seed", metavar="FILE", help="load a scenario file (.json, .yaml, .yml) at start")
+    parser.add_argument("--seed", metavar="FILE|NAME", help=f"load a scenario file (.json, .yaml, .yml) or a packaged one ({', '.join(packaged())}) at start")
     parser.add_argument(
         "--state",
         metavar="FILE",

@@ -1,25 +1,48 @@
 """The pytest plugin: one fake EMQX per test session (per xdist worker), reset before each
 test, handed to the test as the `emqx_server` fixture; `@pytest.mark.emqx(...)` sets one test
 up (its own server where the edition, nodes or seed differ), and `--emqx-fresh` gives every
-test a server of its own."""
+test a server of its own.
+
+pytest imports this module in every run where the package is installed, so it imports nothing
+but pytest and the standard library: the server, its schemas and Faker load when a test first
+asks for a fake (`tests/test_plugin.py` pins it)."""
 
 from __future__ import annotations
 
-import os
+import argparse
+import traceback
 import warnings
-from typing import Any, Generator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generator, Iterable, Mapping, NamedTuple
 
 import pytest
 
-from .server import EmqxServer
-from .state import registry
-from .state.broker import EDITIONS
+if TYPE_CHECKING:
+    from .scripting.journal import JournalEntry
+    from .server import EmqxServer
+
+#: `state.broker.EDITIONS`, written out so that reading the options imports no state.
+_EDITIONS = ("ce", "ee")
+#: The marker options that seed, as the kinds of state register them (`state.registry.SEEDINGS`,
+#: those with `marker=True`), written out for the marker's help text.
+_SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained")
+#: Marker options that need a server of the test's own.
+_SERVER_OPTIONS = ("edition", "nodes", "seed")
+
+
+def _port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number, 0 for any free port, not {text!r}")
+    return port
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("emqx-mock", "fake EMQX server (pytest-emqx-mock)")
-    group.addoption("--emqx-edition", choices=EDITIONS, default=None, help="EMQX edition to emulate: ce (default) or ee")
-    group.addoption("--emqx-port", type=int, default=None, help="port for the fake EMQX (default: any free port)")
+    group.addoption("--emqx-edition", choices=_EDITIONS, default=None, help="EMQX edition to emulate: ce (default) or ee")
+    group.addoption("--emqx-port", type=_port_number, default=None, help="port for the fake EMQX (default: any free port)")
     group.addoption(
         "--emqx-fresh", action="store_true", default=None, help="a new fake EMQX for every test instead of a reset one"
     )
@@ -28,18 +51,51 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("emqx_fresh", "a new fake EMQX for every test instead of a reset one", type="bool", default=False)
 
 
+class _Settings(NamedTuple):  # not a dataclass: making one would double this module's import time
+    edition: str
+    port: int
+    fresh: bool
+
+
+_SETTINGS: pytest.StashKey[_Settings] = pytest.StashKey()
+_SESSION_SERVER: pytest.StashKey[EmqxServer] = pytest.StashKey()
+#: The session server's requests to unserved paths from before the test (it is not reset for
+#: every test): they were reported already.
+_UNMATCHED_BEFORE: pytest.StashKey[list[JournalEntry]] = pytest.StashKey()
+#: What the report of the test's call gets: (title, text).
+_SECTIONS: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"emqx(edition=None, nodes=None, seed=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED)}"
-        "stubs=(), faults=()): set the fake EMQX up for this test (scenario: a scenario file, "
-        "relative to the rootdir, or a dict)",
+        f"emqx(edition=None, nodes=None, seed=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
+        "stubs=(), faults=()): set the fake EMQX of the test's emqx_server up (scenario: a scenario "
+        "file, relative to the test's folder or the rootdir, the name of a packaged one, or a dict)",
     )
+    config.stash[_SETTINGS] = _read_settings(config)
+
+
+def _read_settings(config: pytest.Config) -> _Settings:
+    """The options, checked once at start-up: a bad ini value is one usage error naming it."""
+    edition = config.getoption("--emqx-edition") or config.getini("emqx_edition")
+    if edition not in _EDITIONS:
+        raise pytest.UsageError(f"emqx_edition must be one of {', '.join(_EDITIONS)}, not {edition!r}")
+    port = config.getoption("--emqx-port")
+    if port is None:
+        try:
+            port = _port_number(config.getini("emqx_port"))
+        except argparse.ArgumentTypeError as error:
+            raise pytest.UsageError(f"emqx_port {error}") from None
+    try:
+        fresh = bool(config.getoption("--emqx-fresh") or config.getini("emqx_fresh"))
+    except ValueError as error:
+        raise pytest.UsageError(f"emqx_fresh must be true or false: {error}") from None
+    return _Settings(edition, port, fresh)
 
 
 def _port(config: pytest.Config) -> int:
-    port = config.getoption("--emqx-port")
-    port = int(config.getini("emqx_port")) if port is None else port
+    port = config.stash[_SETTINGS].port
     # xdist's own record, not $PYTEST_XDIST_WORKER: a pytest run started from a worker inherits that
     worker = getattr(config, "workerinput", {}).get("workerid", "")
     if port and worker.startswith("gw"):
@@ -48,19 +104,26 @@ def _port(config: pytest.Config) -> int:
 
 
 @pytest.fixture(scope="session")
-def emqx_session_server(pytestconfig: pytest.Config) -> Generator[EmqxServer, None, None]:
+def emqx_session_server(request: pytest.FixtureRequest) -> Generator[EmqxServer, None, None]:
     """The session's fake EMQX, started once; most tests want `emqx_server` instead."""
-    edition = pytestconfig.getoption("--emqx-edition") or pytestconfig.getini("emqx_edition")
-    if edition not in EDITIONS:
-        raise pytest.UsageError(f"emqx_edition must be one of {', '.join(EDITIONS)}, not {edition!r}")
-    with EmqxServer(edition=edition, port=_port(pytestconfig)) as server:
+    from .server import EmqxServer, PortInUse
+
+    config = request.config
+    server = EmqxServer(edition=config.stash[_SETTINGS].edition, port=_port(config))
+    try:
+        server.start()
+    except PortInUse as error:
+        # Every test would fail alike: this one errors with one line, and the run stops after
+        # it (`shouldstop`, which xdist's workers pass on; `pytest.exit` would crash them).
+        message = f"fake EMQX: {error.strerror} (--emqx-port, emqx_port): choose another, or 0 for any free port"
+        request.session.shouldstop = message
+        raise pytest.fail.Exception(message, pytrace=False) from None
+    config.stash[_SESSION_SERVER] = server
+    try:
         yield server
-
-
-#: Marker options that need a server of the test's own.
-_SERVER_OPTIONS = ("edition", "nodes", "seed")
-#: Marker options that seed, as the kinds of state register them (`state.kinds`).
-_SEEDED = {name: seeding for name, seeding in registry.SEEDINGS.items() if seeding.marker}
+    finally:
+        del config.stash[_SESSION_SERVER]
+        server.stop()
 
 
 @pytest.fixture
@@ -68,16 +131,18 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     """The fake EMQX in its initial state: the ready administrator API key
     (`emqx_server.auth`), the dashboard user admin/public, one node, no clients; then what the
     test's `@pytest.mark.emqx(...)` asks for."""
+    from .scripting.scenario import locate
+    from .server import EmqxServer
+
     marker = request.node.get_closest_marker("emqx")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    unknown = set(options) - {*_SERVER_OPTIONS, "scenario", *_SEEDED, "stubs", "faults"}
+    unknown = set(options) - {*_SERVER_OPTIONS, "scenario", *_seeded(), "stubs", "faults"}
     if unknown:
         raise pytest.UsageError(f"@pytest.mark.emqx has no option {', '.join(sorted(unknown))}")
-    if isinstance(options.get("scenario"), (str, os.PathLike)):
-        options["scenario"] = request.config.rootpath / options["scenario"]
+    if not isinstance(options.get("scenario", {}), Mapping):
+        options["scenario"] = locate(options["scenario"], (request.node.path.parent, request.config.rootpath))
     own = {name: options[name] for name in _SERVER_OPTIONS if name in options}
-    fresh = request.config.getoption("--emqx-fresh") or request.config.getini("emqx_fresh")
-    if own or fresh:
+    if own or request.config.stash[_SETTINGS].fresh:
         own.setdefault("edition", emqx_session_server.edition)
         with EmqxServer(**own) as server:
             _set_up(server, options)
@@ -88,10 +153,17 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     yield emqx_session_server
 
 
+def _seeded() -> dict[str, Any]:
+    """The marker options that seed, with their registrations (`state.kinds`)."""
+    from .state import registry
+
+    return {name: seeding for name, seeding in registry.SEEDINGS.items() if seeding.marker}
+
+
 def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
-    """Load the marker's scenario (a file, its path made absolute from the rootdir, or a dict),
-    then seed what the marker lists: clients (client ids, or `add_client` keyword dicts), API
-    keys (names or `add_api_key` dicts), users (`add_user` dicts), retained messages
+    """Load the marker's scenario (a file, its path found by `scripting.scenario.locate`, or a
+    dict), then seed what the marker lists: clients (client ids, or `add_client` keyword dicts),
+    API keys (names or `add_api_key` dicts), users (`add_user` dicts), retained messages
     (`add_retained` dicts), stubs (descriptions for `Stubs.add`: `{"request": "GET /rules",
     "json": []}`, a callable as `handler`) and faults (descriptions for `Faults.add`:
     `{"error": spec, "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"node_down": "emqx@n2"}`...)."""
@@ -99,7 +171,7 @@ def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
 
     if "scenario" in options:
         server.load_scenario(options["scenario"])
-    for name, seeding in _SEEDED.items():
+    for name, seeding in _seeded().items():
         for index, item in enumerate(_each(options.get(name, ()))):
             try:
                 seeding.apply(server, {seeding.shorthand: item} if isinstance(item, str) and seeding.shorthand else dict(item))
@@ -121,17 +193,92 @@ class UnmatchedRequestWarning(UserWarning):
     """A test sent requests to paths the fake does not serve (it answered 404)."""
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Refuse a marker that cannot be honoured, and note the session server's requests so far."""
+    fixtures = getattr(item, "fixturenames", ())
+    marker = item.get_closest_marker("emqx")
+    if marker is not None and "emqx_server" not in fixtures:
+        # A marker on a module or class sets up the tests in it that use the fake: those that
+        # use none are left alone; one on the test itself, or on a test using the session
+        # server (which no marker changes), asks for what cannot be done.
+        uses_session_server = "emqx_session_server" in fixtures
+        if uses_session_server or any(own.name == "emqx" for own in item.own_markers):
+            uses = "only emqx_session_server, which no marker changes" if uses_session_server else "no fake EMQX"
+            pytest.fail(
+                f"{item.nodeid}: @pytest.mark.emqx sets up the emqx_server fixture, but this test uses {uses}: "
+                "ask for emqx_server, or remove the marker",
+                pytrace=False,
+            )
+    session_server = item.config.stash.get(_SESSION_SERVER, None)
+    if session_server is not None and "emqx_session_server" in fixtures:
+        item.stash[_UNMATCHED_BEFORE] = session_server.unmatched_requests()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Fail the test whose requests raised inside the fake (with that traceback), or whose
-    expected faults never triggered; warn of requests to paths the fake does not serve."""
-    result = yield
-    server = getattr(item, "funcargs", {}).get("emqx_server")
-    if isinstance(server, EmqxServer):
-        server.check_errors()
-        server.check_expectations()
-        unmatched = server.unmatched_requests()
-        if unmatched:
-            listing = ", ".join(f"{entry.method} {entry.path}" for entry in unmatched)
-            warnings.warn(UnmatchedRequestWarning(f"requests to paths the fake EMQX does not serve: {listing}"), stacklevel=1)
+    """Whatever the test's outcome, report what went wrong inside its fakes: when the body
+    passed, fail it with the first exception the fake raised (and its traceback), or for
+    expected faults that never triggered; add the other exceptions' tracebacks to the report of
+    a failing test; report requests to paths the fake does not serve, with the failure of a
+    failing test, as a warning otherwise."""
+    __tracebackhide__ = True  # the failure is the fake's, not the plugin's
+    try:
+        result = yield
+    except BaseException:
+        _diagnose(item, passed=False)
+        raise
+    _diagnose(item, passed=True)
     return result
+
+
+def _diagnose(item: pytest.Item, passed: bool) -> None:
+    __tracebackhide__ = True
+    fakes = _fakes(item)
+    if not fakes:
+        return
+    from .server import FakeServerError
+
+    errors = [error for fake in fakes for error in fake.take_errors()]
+    before = {id(entry) for entry in item.stash.get(_UNMATCHED_BEFORE, [])}
+    unmatched = [entry for fake in fakes for entry in fake.unmatched_requests() if id(entry) not in before]
+    sections = item.stash.setdefault(_SECTIONS, [])
+    shown = errors[1:] if passed else errors  # a passing body fails with the first as its cause
+    if shown:
+        tracebacks = "\n".join("".join(traceback.format_exception(type(error), error, error.__traceback__)) for error in shown)
+        sections.append(("fake EMQX errors", tracebacks))
+    if unmatched:
+        listing = ", ".join(f"{entry.method} {entry.path}" for entry in unmatched)
+        if passed and not errors:
+            warnings.warn(UnmatchedRequestWarning(f"requests to paths the fake EMQX does not serve: {listing}"), stacklevel=1)
+        else:
+            sections.append(("requests to paths the fake EMQX does not serve", listing))
+    if not passed:
+        return
+    if errors:
+        raise FakeServerError.about(errors)
+    # Only `emqx_server` is reset for each test: faults expected on the session server may be
+    # meant for a later test.
+    emqx_server = getattr(item, "funcargs", {}).get("emqx_server")
+    if emqx_server in fakes:
+        emqx_server.check_expectations()
+
+
+def _fakes(item: pytest.Item) -> list[EmqxServer]:
+    """The fakes the test used (its own `emqx_server` and the session's, or the one both are)."""
+    funcargs = getattr(item, "funcargs", {})
+    used = [funcargs[name] for name in ("emqx_server", "emqx_session_server") if name in funcargs]
+    if not used:
+        return []
+    from .server import EmqxServer
+
+    return [fake for index, fake in enumerate(used) if isinstance(fake, EmqxServer) and fake not in used[:index]]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    sections = item.stash.get(_SECTIONS, None) if call.when == "call" else None
+    if sections:
+        report.sections.extend(sections)
+    return report

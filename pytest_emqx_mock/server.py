@@ -81,6 +81,14 @@ class FakeServerError(AssertionError):
     """An exception raised inside the fake while it served a request (a bug in the fake, or a
     response that broke its schema); the original is its `__cause__`."""
 
+    @classmethod
+    def about(cls, errors: Sequence[BaseException]) -> FakeServerError:
+        """The error for what `take_errors` gave: the first exception as its cause."""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        error = cls(f"the fake EMQX server failed while serving a request{more}: {errors[0]}")
+        error.__cause__ = errors[0]
+        return error
+
 
 #: cowboy's defaults, which EMQX's dashboard listener keeps (`cowboy_http`): how long a
 #: kept-alive connection waits for its next request (`request_timeout`), how long a request's
@@ -469,14 +477,19 @@ class EmqxServer:
         with self._errors_lock:
             return list(self._errors)
 
+    def take_errors(self) -> list[BaseException]:
+        """The exceptions raised inside the fake since the last reset or take, oldest first,
+        each with its traceback; forgotten here."""
+        with self._errors_lock:
+            errors, self._errors = self._errors, []
+        return errors
+
     def check_errors(self) -> None:
         """Raise FakeServerError for the first exception raised inside the fake since the
         last reset (and forget them all)."""
-        with self._errors_lock:
-            errors, self._errors = self._errors, []
+        errors = self.take_errors()
         if errors:
-            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise FakeServerError(f"the fake EMQX server failed while serving a request{more}: {errors[0]}") from errors[0]
+            raise FakeServerError.about(errors)
 
     def check_expectations(self) -> None:
         """Raise AssertionError for faults and stubs set with `expect=True` that never triggered."""
@@ -589,11 +602,13 @@ class EmqxServer:
     # -- scenarios and snapshots ---------------------------------------------------------
 
     def load_scenario(self, source: str | os.PathLike[str] | Mapping[str, Any]) -> None:
-        """Replace the state with a scenario's (a .json, .yaml or .yml file, or a dict; see
-        `scripting.scenario`), then set its stubs and faults. All or nothing: a bad scenario
-        raises ScenarioError naming the file and the field, and loads nothing. Stubs and faults
-        set before stay (they are not state); a later `reset()` returns to the server's own
-        initial state."""
+        """Replace the state with a scenario's (a .json, .yaml or .yml file, a packaged
+        scenario's name such as "small-fleet", or a dict; see `scripting.scenario`), then set
+        its stubs and faults. All or nothing: a bad scenario raises ScenarioError naming the
+        file and the field, and loads nothing. Stubs and faults set before stay (they are not
+        state); a later `reset()` returns to the server's own initial state."""
+        if not isinstance(source, Mapping):
+            source = scenario.locate(source, (Path.cwd(),))
         document, name = scenario.read(source)
         prepared = scenario.prepare(self.broker, document, name, trial=self.app.trial)
         prepared.install()

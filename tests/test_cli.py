@@ -18,6 +18,7 @@ import pytest
 import requests
 
 import pytest_emqx_mock
+from pytest_emqx_mock.scripting.scenario import PACKAGED
 
 
 def _command() -> list[str]:
@@ -132,7 +133,6 @@ def test_version_is_the_package_s_in_one_place() -> None:
     assert importlib.metadata.version("pytest-emqx-mock") == pytest_emqx_mock.__version__
 
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _api_url(running: _Running) -> str:
@@ -144,9 +144,10 @@ def _api_url(running: _Running) -> str:
 AUTH = ("pytest-emqx-mock", "pytest-emqx-mock-secret")
 
 
-def test_seed_loads_a_scenario_file() -> None:
-    fleet = FIXTURES / "small-fleet.yaml"
-    running = _Running("--port", "0", "--seed", str(fleet))
+@pytest.mark.parametrize("fleet", [str(PACKAGED / "small-fleet.yaml"), "small-fleet"])
+def test_seed_loads_a_scenario_file(fleet: str) -> None:
+    """A scenario file, or a packaged scenario by its name."""
+    running = _Running("--port", "0", "--seed", fleet)
     try:
         assert f"  Scenario:        {fleet}" in running.banner
         clients = requests.get(_api_url(running) + "/clients", auth=AUTH, timeout=30).json()
@@ -167,6 +168,15 @@ def test_a_bad_seed_file_names_file_and_field_and_exits_2(tmp_path: Path) -> Non
     assert unwritable.stderr == f"emqx-mock: {tmp_path / 'state.txt'}: a scenario file is .json, .yaml or .yml\n"
 
 
+def test_a_seed_that_is_no_file_and_no_packaged_scenario_says_what_was_tried(tmp_path: Path) -> None:
+    result = subprocess.run([*_command(), "--seed", "small-flet"], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"emqx-mock: small-flet: no such file (tried {tmp_path / 'small-flet'}), "
+        "nor a packaged scenario (failing-cluster, offline-queues, small-fleet)\n"
+    )
+
+
 def test_state_is_kept_across_restarts(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     first = _Running("--port", "0", "--state", str(state))
@@ -183,7 +193,7 @@ def test_state_is_kept_across_restarts(tmp_path: Path) -> None:
     assert [ban["who"] for ban in json.loads(state.read_text())["bans"]] == ["rogue-1"]
 
     # the state file wins over a seed scenario: the seed is for the first start only
-    second = _Running("--port", "0", "--seed", str(FIXTURES / "small-fleet.yaml"), "--state", str(state))
+    second = _Running("--port", "0", "--seed", str(PACKAGED / "small-fleet.yaml"), "--state", str(state))
     try:
         assert f"  State file:      {state}  (loaded, saved on exit)" in second.banner
         url = _api_url(second)

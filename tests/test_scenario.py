@@ -13,8 +13,7 @@ import requests
 from api import get, post
 
 from pytest_emqx_mock import EmqxServer, ScenarioError
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+from pytest_emqx_mock.scripting.scenario import PACKAGED
 
 
 def _ids(response: requests.Response) -> list[str]:
@@ -25,7 +24,7 @@ def _ids(response: requests.Response) -> list[str]:
 
 
 def test_small_fleet_loads_and_serves(emqx_server: EmqxServer) -> None:
-    emqx_server.load_scenario(FIXTURES / "small-fleet.yaml")
+    emqx_server.load_scenario("small-fleet")  # a packaged scenario, by its name
     clients = get(emqx_server, "/clients", {"limit": 100})
     assert clients.json()["meta"] == {"page": 1, "limit": 100, "count": 14, "hasnext": False}
     assert _ids(clients) == [
@@ -63,7 +62,7 @@ def test_small_fleet_loads_and_serves(emqx_server: EmqxServer) -> None:
 
 
 def test_failing_cluster_loads_and_serves(emqx_server: EmqxServer) -> None:
-    emqx_server.load_scenario(FIXTURES / "failing-cluster.json")
+    emqx_server.load_scenario(PACKAGED / "failing-cluster.json")
     nodes = get(emqx_server, "/nodes").json()
     assert [(node["node"], node["node_status"], node["role"]) for node in nodes] == [
         ("emqx@node1.example.com", "running", "core"),
@@ -83,7 +82,7 @@ def test_failing_cluster_loads_and_serves(emqx_server: EmqxServer) -> None:
 
 
 def test_offline_queues_load_and_serve(emqx_server: EmqxServer) -> None:
-    emqx_server.load_scenario(FIXTURES / "offline-queues.yaml")
+    emqx_server.load_scenario(PACKAGED / "offline-queues.yaml")
     queued = get(emqx_server, "/clients/truck-17/mqueue_messages", {"payload": "plain"}).json()["data"]
     assert [(m["payload"], m["qos"], m["mqueue_priority"], m["from_clientid"]) for m in queued] == [
         ('{"cmd": "stop-engine"}', 1, 10, "dispatcher"),  # the higher priority first
@@ -287,3 +286,48 @@ def test_broken(emqx_server):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*ScenarioError: *scenarios/broken.yaml: clients[[]0[]].usrname: unknown field (did you mean username?)"])
+
+
+def test_marker_scenario_paths_are_found_beside_the_test_then_in_the_rootdir_then_packaged(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\n")
+    pytester.mkdir("scenarios")
+    (pytester.path / "scenarios" / "fleet.yaml").write_text("clients: [{clientid: from-the-rootdir}]\n")
+    (pytester.path / "scenarios" / "yard.yaml").write_text("clients: [{clientid: yard-from-the-rootdir}]\n")
+    tests = pytester.mkdir("tests")
+    (tests / "scenarios").mkdir()
+    (tests / "scenarios" / "fleet.yaml").write_text("clients: [{clientid: beside-the-test}]\n")
+    (tests / "test_found.py").write_text(
+        """
+import pytest
+
+
+def ids(server):
+    return sorted(session.clientid for session in server.broker.sessions)
+
+
+@pytest.mark.emqx(scenario="scenarios/fleet.yaml")
+def test_beside_the_test_first(emqx_server):
+    assert ids(emqx_server) == ["beside-the-test"]
+
+
+@pytest.mark.emqx(scenario="scenarios/yard.yaml")
+def test_then_the_rootdir(emqx_server):
+    assert ids(emqx_server) == ["yard-from-the-rootdir"]
+
+
+@pytest.mark.emqx(scenario="small-fleet")
+def test_then_a_packaged_name(emqx_server):
+    assert len(ids(emqx_server)) == 14
+
+
+@pytest.mark.emqx(scenario="scenarios/depot.yaml")
+def test_none_of_these(emqx_server):
+    pass
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests")
+    result.assert_outcomes(passed=3, errors=1)
+    tried = f"{tests / 'scenarios/depot.yaml'}, {pytester.path / 'scenarios/depot.yaml'}"
+    result.stdout.fnmatch_lines(
+        [f"*ScenarioError: scenarios/depot.yaml: no such file (tried {tried}), nor a packaged scenario (failing-cluster, offline-queues, small-fleet)"]
+    )

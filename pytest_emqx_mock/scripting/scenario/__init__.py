@@ -5,7 +5,7 @@ is the same document as `snapshot()` writes it, complete to the last counter. So
 file, restoring a snapshot and the control API share one piece of code (`document.prepare`),
 checking every field on the way: a `ScenarioError` names the file and the field path, and a
 bad document loads nothing. Each section belongs to a kind of state and is read and written by
-that kind's registration (`state.kinds`); `files` reads and writes the documents.
+that kind's registration (`state.kinds`); `files` finds, reads and writes the documents.
 
 Sections, all optional; a section left out is as after a reset:
 
@@ -58,17 +58,30 @@ from .document import (
     prepare,
     snapshot,
 )
-from .files import DICT_SOURCE, ScenarioError, dumps, file_format, read, save
+from .files import (
+    DICT_SOURCE,
+    PACKAGED,
+    ScenarioError,
+    dumps,
+    file_format,
+    locate,
+    packaged,
+    read,
+    save,
+)
 
 __all__ = [
     "DICT_SOURCE",
     "FORMAT_VERSION",
+    "PACKAGED",
     "Prepared",
     "RuleSet",
     "ScenarioError",
     "checkpoint",
     "dumps",
     "file_format",
+    "locate",
+    "packaged",
     "prepare",
     "read",
     "save",

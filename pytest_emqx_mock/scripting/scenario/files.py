@@ -1,5 +1,5 @@
-"""Scenario files: reading a JSON or YAML document (its syntax errors named by line and
-column), and writing one atomically."""
+"""Scenario files: finding one by its path or a packaged scenario's name, reading a JSON or
+YAML document (its syntax errors named by line and column), and writing one atomically."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,38 @@ class ScenarioError(ValueError):
         self.source = source
         self.path = path
         self.problem = problem
+
+
+#: The example scenarios the package ships, which the marker and the command load by name.
+PACKAGED = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def packaged() -> dict[str, Path]:
+    """The packaged scenarios by name: the file's name without its extension."""
+    return {path.stem: path for path in sorted(PACKAGED.iterdir()) if path.suffix.lower() in FILE_FORMATS}
+
+
+def locate(name: str | os.PathLike[str], folders: Sequence[str | os.PathLike[str]]) -> Path:
+    """The file a scenario named by the user is: an absolute path as it is; a relative one in
+    the first of `folders` that holds it; else the packaged scenario of that name
+    (`small-fleet`, or `small-fleet.yaml`). ScenarioError naming what was tried and the
+    packaged names when it is none of these."""
+    path = Path(name)
+    if path.is_absolute():
+        return path
+    tried = [Path(folder) / path for folder in folders]
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    shipped = packaged()
+    found = {**shipped, **{file.name: file for file in shipped.values()}}.get(os.fspath(name))
+    if found is None:
+        raise ScenarioError(
+            os.fspath(name),
+            "",
+            f"no such file (tried {', '.join(map(str, tried))}), nor a packaged scenario ({', '.join(shipped)})",
+        )
+    return found
 
 
 def file_format(path: str | os.PathLike[str]) -> str:
