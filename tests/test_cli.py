@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -22,8 +21,10 @@ from pytest_emqx_mock.scripting.scenario import PACKAGED
 
 
 def _command() -> list[str]:
-    installed = shutil.which("emqx-mock")
-    return [installed] if installed else [sys.executable, "-m", "pytest_emqx_mock.cli"]
+    """The installed script of the Python running the tests (a virtual environment's need not be
+    on PATH), else the module."""
+    installed = Path(sys.executable).parent / "emqx-mock"
+    return [str(installed)] if installed.exists() else [sys.executable, "-m", "pytest_emqx_mock.cli"]
 
 
 class _Running:

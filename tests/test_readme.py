@@ -18,8 +18,12 @@ def test_the_first_commands_install_start_and_test() -> None:
     first_block = re.search(r"```bash\n(.*?)```", README, flags=re.S)
     assert first_block is not None
     lines = [line.split("#")[0].strip() for line in first_block.group(1).strip().splitlines()]
-    assert lines == ['python3 -m pip install -e ".[test]" && emqx-mock', "python3 -m pytest -n 2"]
-    assert "python3 -m pytest -q -n 2" in (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert lines == [
+        'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/emqx-mock',
+        ".venv/bin/python -m pytest -n 2",
+    ]
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert 'python3 -m venv .venv && .venv/bin/pip install' in ci and ".venv/bin/python -m pytest -q -n 2" in ci
 
 
 def test_every_example_test_passes(pytester: pytest.Pytester) -> None:
