@@ -4,13 +4,14 @@ answers, or with an error code EMQX does not have."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from api import delete, get, post
+from api import delete, get, post, put
 
 from pytest_emqx_mock import EmqxServer, ScenarioError, StubRequest, StubResponse
 from pytest_emqx_mock.server import FakeServerError
@@ -74,6 +75,40 @@ def test_a_canned_response_needs_no_credentials_on_a_path_the_fake_does_not_serv
     assert emqx_server.unmatched_requests() == []
 
 
+CANNOT_BE_SENT = [
+    ({"json": {1, 2}}, "json must be JSON-encodable: Object of type set is not JSON serializable"),
+    ({"json": {"since": datetime.date(2020, 1, 1)}}, "json must be JSON-encodable: Object of type date is not JSON serializable"),
+    ({"json": [float("nan")]}, "json must be JSON-encodable: Out of range float values are not JSON compliant"),
+    ({"json": {("a", "b"): 1}}, "json must be JSON-encodable: keys must be str, int, float, bool or None, not tuple"),
+    ({"responses": [{"json": []}, {"json": {1}}]}, "responses[1]: json must be JSON-encodable: Object of type set is not JSON serializable"),
+    ({"headers": {"X Trace": "t1"}}, "headers: 'X Trace' is not a header name"),
+    ({"headers": {"X-Trace": "t1\r\nX-Injected: 1"}}, "headers: the value of X-Trace must be one line of Latin-1 text"),
+    ({"headers": {"X-Trace": "€"}}, "headers: the value of X-Trace must be one line of Latin-1 text"),
+    ({"content": "x", "content_type": "text/plain\n"}, "content_type must be one line of Latin-1 text"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "message"), CANNOT_BE_SENT)
+def test_a_canned_response_that_cannot_be_sent_is_refused_when_set(emqx_server: EmqxServer, arguments: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        emqx_server.stub("GET /rules", **arguments)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        emqx_server.stubs.add({"request": "GET /rules", **arguments})
+    assert list(emqx_server.stubs) == []
+    assert get(emqx_server, "/rules").status_code == 404
+
+
+def test_a_response_that_cannot_be_sent_is_refused_from_a_scenario_and_the_control_api(emqx_server: EmqxServer, tmp_path: Path) -> None:
+    scenario = tmp_path / "rules.yaml"
+    scenario.write_text("clients: [{clientid: c1}]\nstubs:\n  - {request: GET /rules, json: {since: 2020-01-01}}\n")  # YAML reads a date
+    with pytest.raises(ScenarioError) as refused:
+        emqx_server.load_scenario(scenario)
+    assert str(refused.value) == f"{scenario}: stubs[0]: json must be JSON-encodable: Object of type date is not JSON serializable"
+    over_http = control(emqx_server, "POST", "/stubs", {"request": "GET /rules", "headers": {"Location": "/a\r\nSet-Cookie: x=1"}})
+    assert (over_http.status_code, over_http.json()) == (400, {"code": "BAD_REQUEST", "message": "headers: the value of Location must be one line of Latin-1 text"})
+    assert (list(emqx_server.broker.sessions), list(emqx_server.stubs)) == ([], [])
+
+
 def test_a_stub_on_a_method_the_path_is_not_served_with(emqx_server: EmqxServer) -> None:
     assert get(emqx_server, "/nodes", auth=None).status_code == 401
     emqx_server.stub("PUT /nodes", status=202, json={"accepted": True})
@@ -118,7 +153,7 @@ def test_a_callable_is_given_the_request(emqx_server: EmqxServer) -> None:
     assert (refused.status_code, refused.json()) == (400, {"code": "BAD_REQUEST", "message": "sql is required"})
     first = seen[0]
     assert (first.method, first.path, first.query, first.body, first.data, first.credential) == (
-        "POST", "/api/v5/rules", {"dry": ["1"]}, {"sql": "SELECT 1"}, b'{"sql": "SELECT 1"}', None,
+        "POST", "/api/v5/rules", {"dry": ["1"]}, {"sql": "SELECT 1"}, b'{"sql": "SELECT 1"}', "api_key:pytest-emqx-mock",
     )  # fmt: skip
     assert first.headers["Content-Type"] == "application/json"
 
@@ -147,6 +182,42 @@ def test_a_callable_that_fails_is_the_tests_error(emqx_server: EmqxServer) -> No
         emqx_server.check_errors()
 
 
+def test_a_callable_whose_answer_cannot_be_sent_is_the_tests_error(emqx_server: EmqxServer) -> None:
+    emqx_server.stub("GET /rules", lambda request: object())
+    emqx_server.stub("GET /listeners", lambda request: (200, {"ids": {1, 2}}))
+    emqx_server.stub("GET /nodes", lambda request: ([], 200))  # (status, body) the wrong way round
+    emqx_server.stub("GET /stats", lambda request: (200, [], {"X-Trace": "a\nb"}))  # on a served path too
+    answers = [get(emqx_server, path) for path in ("/rules", "/listeners", "/nodes", "/stats")]
+    messages = [
+        "json must be JSON-encodable: Object of type object is not JSON serializable",
+        "json must be JSON-encodable: Object of type set is not JSON serializable",
+        "status must be an HTTP status from 100 to 599",
+        "headers: the value of X-Trace must be one line of Latin-1 text",
+    ]
+    assert [(r.status_code, r.headers["content-type"], r.json()) for r in answers] == [
+        (500, "application/json", {"code": "INTERNAL_ERROR", "message": f"ValueError: {message}"}) for message in messages
+    ]
+    assert [(type(error), str(error)) for error in emqx_server.take_errors()] == [(ValueError, message) for message in messages]
+
+
+def test_a_callable_whose_answer_cannot_be_sent_fails_its_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import requests
+
+        def test_a_rule_listing(emqx_server):
+            emqx_server.stub("GET /rules", lambda request: {"ids": {1, 2}})
+            response = requests.get(emqx_server.api_url + "/rules", auth=emqx_server.auth)
+            assert response.status_code == 500  # the body passes: the fake's error fails it
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*FakeServerError: the fake EMQX server failed while serving a request: json must be JSON-encodable: Object of type set is not JSON serializable"]
+    )
+
+
 def test_responses_in_turn_the_last_repeating_and_times_ending_them(emqx_server: EmqxServer) -> None:
     emqx_server.stub("GET /rules", responses=[{"status": 503}, {"json": []}, StubResponse(json=RULES)])
     assert [(r.status_code, r.content) for r in (get(emqx_server, "/rules") for _ in range(4))] == [
@@ -166,7 +237,8 @@ def test_stubs_are_scoped_as_faults_are(emqx_server: EmqxServer) -> None:
     emqx_server.stub("GET /rules", json=["as admin"], credential="api_key:pytest-emqx-mock")
     assert get(emqx_server, "/rules").json() == ["first"]
     assert get(emqx_server, "/rules", {"enable": "true"}).json() == ["later"]
-    assert get(emqx_server, "/rules").status_code == 404  # no operation, so no credential is checked, nor one to match
+    assert get(emqx_server, "/rules").json() == ["as admin"]
+    assert get(emqx_server, "/rules", auth=None).status_code == 404
     emqx_server.stub("GET /nodes", json=[], credential="token:admin")
     token = {"Authorization": f"Bearer {emqx_server.login()}"}
     assert (get(emqx_server, "/nodes", auth=None, headers=token).json(), len(get(emqx_server, "/nodes").json())) == ([], 1)
@@ -180,6 +252,31 @@ def test_stubs_are_scoped_as_faults_are(emqx_server: EmqxServer) -> None:
         patterns.append([get(emqx_server, "/rules").status_code for _ in range(20)])
     assert patterns[0] == patterns[1]
     assert set(patterns[0]) == {200, 404}
+
+
+def test_credentials_on_a_path_the_fake_does_not_serve_are_identified_never_required(emqx_server: EmqxServer) -> None:
+    seen: list[str | None] = []
+    emqx_server.stub("GET /rules", json=["as the key"], credential="api_key:pytest-emqx-mock")
+    emqx_server.stub("GET /rules", json=["as admin"], credential="token:admin")
+    emqx_server.stub("GET /rules", lambda request: seen.append(request.credential) or ["anyone"])
+    token = {"Authorization": f"Bearer {emqx_server.login()}"}
+    nobody = [
+        {"auth": ("pytest-emqx-mock", "wrong secret")},
+        {"auth": None, "headers": {"Authorization": "Bearer no-such-token"}},
+        {"auth": None, "headers": {"Authorization": "Digest realm=x"}},
+        {"auth": None, "headers": {"Authorization": "Basic !!"}},
+        {"auth": None},
+    ]
+    answers = [get(emqx_server, "/rules", **options).json() for options in [{}, {"auth": None, "headers": token}, *nobody]]
+    assert answers == [["as the key"], ["as admin"], *[["anyone"]] * len(nobody)]  # nothing refused: no operation needs them
+    assert seen == [None] * len(nobody)
+    emqx_server.stub("PUT /nodes", lambda request: request.credential)  # a method the path is not served with
+    assert put(emqx_server, "/nodes", {}).text == "api_key:pytest-emqx-mock"
+    assert get(emqx_server, "/listeners", auth=None, headers=token).status_code == 404  # no stub: the 404 names them too
+    assert [entry.credential for entry in emqx_server.journal] == [
+        "api_key:pytest-emqx-mock", "token:admin", None, None, None, None, None, "api_key:pytest-emqx-mock", "token:admin",
+    ]  # fmt: skip
+    emqx_server.journal.assert_called("GET /listeners", credential="token:admin", times=1)
 
 
 def test_an_expected_stub_never_met_fails_the_test(emqx_server: EmqxServer) -> None:
@@ -229,6 +326,16 @@ def test_stubbed_requests_are_journaled_and_not_unmatched(emqx_server: EmqxServe
     assert [(e.method, e.path) for e in emqx_server.unmatched_requests()] == [("GET", "/api/v5/listeners")]
     shown = control(emqx_server, "GET", "/journal").json()
     assert [(e["path"], e["status"], e["stub"]) for e in shown] == [("/api/v5/rules", 201, "201 response on POST /rules"), ("/api/v5/listeners", 404, None)]
+
+
+def test_the_stubs_and_faults_print_the_rules_they_hold(emqx_server: EmqxServer) -> None:
+    assert (repr(emqx_server.stubs), str(emqx_server.faults)) == ("<Stubs: none>", "<Faults: none>")
+    stubs = [emqx_server.stub("GET /rules", json=[]), emqx_server.stub("PUT /rules/{id}", responses=[{"status": 503}, {"status": 204}])]
+    faults = [emqx_server.faults.error("GET /rules", 503, "SERVICE_UNAVAILABLE", times=1), emqx_server.faults.node_down("emqx@127.0.0.1")]
+    assert repr(emqx_server.stubs) == str(emqx_server.stubs) == (
+        f"<Stubs: #{stubs[0].id} 200 response on GET /rules; #{stubs[1].id} 2 responses in turn on PUT /rules/{{id}}>"
+    )
+    assert repr(emqx_server.faults) == f"<Faults: #{faults[0].id} 503 SERVICE_UNAVAILABLE on GET /rules; #{faults[1].id} node emqx@127.0.0.1 down>"
 
 
 # -- the control API -----------------------------------------------------------------------------
@@ -303,16 +410,25 @@ def test_a_bad_stub_in_a_scenario_loads_nothing(emqx_server: EmqxServer) -> None
 
 # -- faults where nothing answers, or with codes EMQX does not have -------------------------------
 
-NOWHERE = "no route or stub answers GET /rules; closest served paths: /publish, /clients, /users"
+STUB_IT = 'to fault a request the fake does not serve, stub it first (emqx_server.stub(...), a "stubs" entry in the marker or a scenario, or POST /_mock/stubs)'
+NOWHERE = f"no route or stub answers GET /rules; {STUB_IT}"
 
 
 def test_a_fault_where_nothing_answers_is_refused_from_python(emqx_server: EmqxServer) -> None:
-    for spec, message in [
-        ("GET /rules", NOWHERE),
-        ("GET /api/v5/rulez", "no route or stub answers GET /api/v5/rulez; closest served paths: /api/v5/users, /api/v5/publish, /api/v5/cluster"),
-        ("DELETE /nodes", "no route or stub answers DELETE /nodes; closest served paths: /nodes, /nodes/{node}, /error_codes"),
-        ("GET /clients/{id}/x", "no route or stub answers GET /clients/{id}/x; closest served paths: /clients/{clientid}, /clients, /clients/{clientid}/subscribe"),
+    for spec, hint in [
+        ("GET /rules", ""),  # nothing served is close: no served path is offered
+        ("GET /rulez3", ""),
+        ("GET /api/v5/rulez", ""),
+        ("GET /clients/{id}/x", ""),
+        ("POST /nodes", "/nodes is served for GET only; "),
+        ("DELETE /api/v5/nodes", "/api/v5/nodes is served for GET only; "),
+        ("PUT /clients/{id}", "/clients/{id} is served for DELETE and GET only; "),
+        ("GET /clientz", "closest served paths: /clients; "),
+        ("GET /api/v5/nodez", "closest served paths: /api/v5/nodes; "),
+        ("GET /clientz/{id}/subscriptons", "closest served paths: /clients/{clientid}/subscriptions; "),
+        ("POST /clients/{id}/unsubscrib", "closest served paths: /clients/{clientid}/unsubscribe, /clients/{clientid}/subscribe; "),
     ]:
+        message = f"no route or stub answers {spec}; {hint}{STUB_IT}"
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             emqx_server.faults.error(spec, 503, "SERVICE_UNAVAILABLE")
     with pytest.raises(ValueError, match=f"^delay: {re.escape(NOWHERE)}$"):

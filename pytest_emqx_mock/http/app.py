@@ -6,8 +6,10 @@ stub → parameter and body checks (400) → handler (under the state lock) → 
 journal.
 
 A stub answers in place of the handler; on a path or method no route serves, a stub (met by a
-fault first, as an operation is) answers in place of the 404/405, with no credentials and no
-checks: those are the operation's, and there is none.
+fault first, as an operation is) answers in place of the 404/405, needing no credentials and
+meeting no checks: those are the operation's, and there is none. Valid credentials such a
+request carries are still identified (refusing nothing), for a stub's `credential=` and the
+journal.
 """
 
 from __future__ import annotations
@@ -38,6 +40,32 @@ def _routes_to(route_path: str, path: str) -> bool:
     """A path as written (decoded, as the journal's) may be one routed to `route_path`: each
     parameter holds one or more characters, an escaped `/` included."""
     return template_pattern(route_path, ".+").fullmatch(path) is not None
+
+
+#: How a test makes a path answerable, from each place it may set a stub.
+_STUB_WAYS = 'emqx_server.stub(...), a "stubs" entry in the marker or a scenario, or POST /_mock/stubs'
+
+
+def _closest(path: str, served: Iterable[str]) -> list[str]:
+    """The (up to 3) served paths closest to `path`, compared segment by segment: as many
+    segments, each the same, a parameter on either side, or a near spelling (difflib's ratio
+    0.75 or more: `/clientz` finds `/clients`, `/rules` finds no `/users`); the path itself,
+    served for other methods, excluded."""
+    mine = path.strip("/").split("/")
+    scored: list[tuple[float, str]] = []
+    for candidate in served:
+        theirs = candidate.strip("/").split("/")
+        if len(theirs) != len(mine):
+            continue
+        ratios = [1.0 if a == b or "{" in a or "{" in b else difflib.SequenceMatcher(None, a, b).ratio() for a, b in zip(mine, theirs)]
+        if 0.75 <= min(ratios) < 1.0:
+            scored.append((sum(ratios), candidate))
+    return [candidate for _, candidate in sorted(scored, key=lambda item: -item[0])[:3]]
+
+
+def _joined(words: Sequence[str]) -> str:
+    """`A`, `A and B`, `A, B and C`."""
+    return f"{', '.join(words[:-1])} and {words[-1]}" if len(words) > 1 else words[0]
 
 
 class Endpoint(NamedTuple):
@@ -189,6 +217,7 @@ class EmqxApp:
             endpoint = endpoints.get(request.method)
             if endpoint is None:
                 exchange.flavour = next(iter(endpoints.values())).flavour if endpoints else self._door(sent)
+                exchange.principal = exchange.flavour.identify(request, self.broker)
                 reply = self._unserved(request, exchange) if self.stubs else None
                 if reply is not None:
                     return reply
@@ -220,7 +249,7 @@ class EmqxApp:
             body = exchange.flavour.decode_body(request)
         except ApiError:  # declared JSON, and not: a stub gets it as it came
             body = request.get_data(cache=True).decode(errors="replace")
-        probe = _probe(request, exchange.flavour, None, None, body)
+        probe = _probe(request, exchange.flavour, None, exchange.principal, body)
         if self.stubs.first(probe) is None:  # no fault meets a request that no stub answers
             return None
         exchange.body = body
@@ -269,10 +298,14 @@ class EmqxApp:
         return stubs, Faults(broker, stubs, served=self)
 
     def require_answer(self, matcher: RequestMatcher, stubs: Stubs) -> None:
-        """ValueError naming the closest served paths when no route and none of `stubs` answers
-        a request `matcher` names: a fault there would never apply. A pattern cannot be checked."""
+        """ValueError when no route and none of `stubs` answers a request `matcher` names (a
+        fault there would never apply), saying how to make it answerable, the methods the path
+        is served with when it is, and the served paths close to it. A pattern cannot be checked."""
         path = matcher.path
-        if not isinstance(path, str) or self._routed(matcher.method, path):
+        if not isinstance(path, str):
+            return
+        methods = sorted(self._methods_serving(path))
+        if methods and (matcher.method is None or matcher.method in methods):
             return
         prefixes = [flavour.prefix for flavour in self.flavours]
         if any(stub.matcher is not None and stub.matcher.overlaps(matcher, prefixes) for stub in stubs):
@@ -281,24 +314,28 @@ class EmqxApp:
         served = dict.fromkeys(
             route.path_under(flavour.prefix) if written_under else route.template for flavour in self.flavours for route in flavour.routes
         )
-        closest = difflib.get_close_matches(path, list(served), n=3, cutoff=0.5)
-        hint = f"; closest served paths: {', '.join(closest)}" if closest else ""
-        raise ValueError(f"no route or stub answers {matcher.method or '*'} {path}{hint}")
+        notes = []
+        if methods:
+            notes.append(f"{path} is served for {_joined(methods)} only")
+        closest = _closest(path, served)
+        if closest:
+            notes.append(f"closest served paths: {', '.join(closest)}")
+        notes.append(f"to fault a request the fake does not serve, stub it first ({_STUB_WAYS})")
+        raise ValueError(f"no route or stub answers {matcher.method or '*'} {path}; " + "; ".join(notes))
 
-    def _routed(self, method: str | None, path: str) -> bool:
-        """A route of `method` (any, for None) serves a path `path` names, written under its
-        flavour's prefix or not (a template: the route's own, its parameters named as they may be)."""
+    def _methods_serving(self, path: str) -> set[str]:
+        """The methods of the routes serving a path `path` names, written under its flavour's
+        prefix or not (a template: the route's own, its parameters named as they may be)."""
+        methods: set[str] = set()
         for flavour in self.flavours:
             for route in flavour.routes:
-                if method is not None and route.method != method:
-                    continue
                 if "{" in path:
                     shape = template_shape(route.template)
                     if template_shape(path) in (shape, flavour.prefix + shape):
-                        return True
+                        methods.add(route.method)
                 elif any(_routes_to(route.path_under(flavour.prefix), form) for form in (path, flavour.prefix + path)):
-                    return True
-        return False
+                    methods.add(route.method)
+        return methods
 
     def require_error_code(self, code: str) -> None:
         """ValueError for a code that no mounted flavour answers with (a flavour that knows no

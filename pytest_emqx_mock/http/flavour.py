@@ -64,6 +64,12 @@ class Flavour(ABC):
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
         """Who calls a non-public route; raises ApiError (or RawReply) to refuse the request."""
 
+    def identify(self, request: Request, broker: Broker) -> Principal | None:
+        """Who a request no route serves calls as, when its credentials are valid; None
+        otherwise, refusing nothing (such a request needs none: a stub's `credential=` and the
+        journal read this). The default: a door that cannot tell, None."""
+        return None
+
     @abstractmethod
     def not_found(self, request: Request) -> Reply:
         """The answer to a path under the door (or, for the first flavour, anywhere) that no

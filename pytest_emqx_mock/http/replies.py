@@ -10,6 +10,8 @@ from typing import Any
 _sorted_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 #: Bodies EMQX encodes itself keep the order they are built in.
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: Bodies of a test's own: as given, and JSON only (no NaN or infinity, which no JSON parser takes).
+_strict_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 @dataclass
@@ -80,6 +82,12 @@ def _text(body: Any, encoder: json.JSONEncoder, keep_order: bool) -> str:
         keys = body if keep_order else sorted(body)
         return "{" + ",".join([encoder.encode(key) + ":" + _text(body[key], encoder, keep_order) for key in keys]) + "}"
     return encoder.encode(body)
+
+
+def encode_given(body: Any) -> bytes:
+    """A body of the test's own (a stub's), in the order given; TypeError or ValueError when it
+    is not JSON."""
+    return _strict_encoder.encode(body).encode()
 
 
 def encode_text(value: Any) -> str:

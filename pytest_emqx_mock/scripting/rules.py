@@ -80,6 +80,10 @@ class RuleSet(Generic[R]):
     def __bool__(self) -> bool:
         return bool(self._rules)
 
+    def __repr__(self) -> str:
+        """The rules held, each with its id (what `remove` takes): `<Stubs: #1 200 response on GET /rules>`."""
+        return f"<{type(self).__name__}: {'; '.join(f'#{rule.id} {rule}' for rule in self) or 'none'}>"
+
     def __iter__(self) -> Iterator[R]:
         with self._lock:
             return iter(list(self._rules))

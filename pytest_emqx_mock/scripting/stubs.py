@@ -2,19 +2,21 @@
 not. A stub answers in place of the handler of an operation the fake serves (after
 authentication and body decoding, so such a request changes no state), or in place of the
 404/405 of a path or method it does not serve (such a request needs no credentials and meets
-no checks: the fake knows nothing of it). It answers with a canned response, with responses in
-turn (one per request, the last repeating: `times=` ends the sequence), or with a Python
-callable given the request. Stubs are scoped as faults are (`rules`); faults still apply to a
+no checks: the fake knows nothing of it; valid credentials it carries still name it). It
+answers with a canned response (checked, and encoded, when it is set), with responses in turn
+(one per request, the last repeating: `times=` ends the sequence), or with a Python callable
+given the request. Stubs are scoped as faults are (`rules`); faults still apply to a
 stubbed request (a delay, a broken connection, or an error in place of the stub's answer)."""
 
 from __future__ import annotations
 
 import inspect
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
-from ..http.replies import Reply
+from ..http.replies import Reply, encode_given
 from .rules import Rule, RuleSet, check, http_status, scoped
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ class StubRequest:
     headers: dict[str, str]
     body: Any  # the decoded JSON body when it is JSON, the text otherwise, None when empty
     data: bytes  # the body as sent
-    credential: str | None  # "api_key:<key>" or "token:<username>" on an operation the fake serves
+    credential: str | None  # "api_key:<key>" or "token:<username>" when it carries valid ones
 
 
 @dataclass(frozen=True)
@@ -53,16 +55,33 @@ class StubResponse:
         check(self.json is None or self.content is None, "a response has json or content, not both")
         check(self.content is None or isinstance(self.content, (str, bytes)), "content must be text or bytes")
         check(self.content_type is None or isinstance(self.content_type, str), "content_type must be a string")
+        for name, value in self.headers.items():  # what the server cannot write is refused here, not there
+            check(_FIELD_NAME.fullmatch(name) is not None, f"headers: {name!r} is not a header name")
+            check(_FIELD_VALUE.fullmatch(value) is not None, f"headers: the value of {name} must be one line of Latin-1 text")
+        check(self.content_type is None or _FIELD_VALUE.fullmatch(self.content_type) is not None, "content_type must be one line of Latin-1 text")
         headers = {name.lower(): value for name, value in self.headers.items()}  # cowboy sends them so
         if self.content_type is not None:
             headers["content-type"] = self.content_type
         if self.content is None:
-            return Reply(status, self.json, headers, keep_order=True)
+            return Reply(status, None if self.json is None else _encoded(self.json), headers)
         if isinstance(self.content, str):
             headers.setdefault("content-type", "text/plain; charset=utf-8")
             return Reply(status, self.content.encode(), headers)
         headers.setdefault("content-type", "application/octet-stream")
         return Reply(status, self.content, headers)
+
+
+#: RFC 9110's field name (a token), and a value the server writes as one Latin-1 line.
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[^\r\n\x00\u0100-\U0010ffff]*")
+
+
+def _encoded(value: Any) -> bytes:
+    """A response's `json`, encoded now: a value that cannot be sent is refused when it is given."""
+    try:
+        return encode_given(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"json must be JSON-encodable: {error}") from None
 
 
 def _response(value: Any) -> StubResponse:

@@ -122,6 +122,9 @@ class Emqx5(Flavour):
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
         return auth.authenticate(request, route, broker, self.prefix)
 
+    def identify(self, request: Request, broker: Broker) -> Principal | None:
+        return auth.identify(request, broker)
+
     def not_found(self, request: Request) -> Reply:
         """`emqx_dashboard_not_found`: the body follows the Accept header's prefix."""
         accept = request.headers.get("Accept", "text/html")

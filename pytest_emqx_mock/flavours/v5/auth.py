@@ -45,15 +45,53 @@ def authenticate(request: Request, route: Route, broker: Broker, prefix: str) ->
     `cowboy_req:path/1`), not as routed: `/api/v5/%70ublish` reaches the publish handler, yet
     no publisher may use it (nor `/api/v5/publish/../banned`, which is `/banned`)."""
     path = raw_path(request.environ).removeprefix(prefix)
+    scheme, credentials = _authorization(request)
+    if scheme == "basic":
+        api_key = _basic_credentials(credentials)
+        if route.api_key_block:
+            raise _unauthorized(
+                "API_KEY_NOT_ALLOW",
+                "Please use bearer Token instead, using API key/secret in "
+                f"{route.api_key_block} path is not permitted",
+            )
+        principal = _key_holder(api_key, broker)
+        if broker.edition == EE and not _api_key_role_allows(principal.role, request.method, path):
+            raise ApiError(403, "UNAUTHORIZED_ROLE", "This API Key don't have permission to access this resource")
+        return principal
+    with broker.lock:  # checked and renewed in one hold
+        principal = _token_holder(credentials, broker)
+        assert principal.token is not None
+        if broker.edition == EE and not _user_role_allows(principal.token, request.method, path):
+            raise ApiError(403, "UNAUTHORIZED_ROLE", "You don't have permission to access this resource")
+        broker.tokens.touch(principal.token)
+    return principal
+
+
+def identify(request: Request, broker: Broker) -> Principal | None:
+    """Who a request's credentials name: a valid API key and secret, or a live token; None
+    when they name no one or are missing. It refuses nothing, checks no role and renews no
+    token: it is for a request no operation serves, which EMQX's router answers before any
+    authentication runs."""
+    try:
+        scheme, credentials = _authorization(request)
+        if scheme == "basic":
+            return _key_holder(_basic_credentials(credentials), broker)
+        with broker.lock:
+            return _token_holder(credentials, broker)
+    except (ApiError, RawReply):
+        return None
+
+
+def _authorization(request: Request) -> tuple[str, str]:
+    """The Authorization header's scheme ("basic" or "bearer") and credentials; raises the
+    refusal of a header EMQX cannot use (`emqx_dashboard:authorize/2`)."""
     header = request.headers.get("Authorization")
     if header is None:
         raise _unauthorized("AUTHORIZATION_HEADER_ERROR", "Support authorization: basic/bearer ")
     scheme, _, credentials = header.strip().partition(" ")
     scheme, credentials = scheme.lower(), credentials.strip()
-    if scheme == "basic":
-        return _api_key(_basic_credentials(credentials), request, path, route, broker)
-    if scheme == "bearer" and _TOKEN68.match(credentials):
-        return _bearer(credentials, request, path, broker)
+    if scheme == "basic" or (scheme == "bearer" and _TOKEN68.match(credentials)):
+        return scheme, credentials
     if scheme == "digest" and credentials:
         raise _unauthorized("AUTHORIZATION_HEADER_ERROR", "Support authorization: basic/bearer ")
     raise _malformed_header()
@@ -71,19 +109,12 @@ def _basic_credentials(credentials: str) -> tuple[str, str]:
     return api_key, secret
 
 
-def _api_key(credentials: tuple[str, str], request: Request, path: str, route: Route, broker: Broker) -> Principal:
-    if route.api_key_block:
-        raise _unauthorized(
-            "API_KEY_NOT_ALLOW",
-            "Please use bearer Token instead, using API key/secret in "
-            f"{route.api_key_block} path is not permitted",
-        )
+def _key_holder(credentials: tuple[str, str], broker: Broker) -> Principal:
+    """The API key these are the key and secret of (`emqx_mgmt_auth:authorize`)."""
     with broker.lock:
         key = broker.api_keys.authenticate(*credentials)
     if key is None:
         raise _unauthorized("BAD_API_KEY_OR_SECRET", "Check api_key/api_secret")
-    if broker.edition == EE and not _api_key_role_allows(key.role, request.method, path):
-        raise ApiError(403, "UNAUTHORIZED_ROLE", "This API Key don't have permission to access this resource")
     return Principal("api_key", key.api_key, key.role)
 
 
@@ -97,16 +128,14 @@ def _api_key_role_allows(role: str, method: str, path: str) -> bool:
     return False
 
 
-def _bearer(token_text: str, request: Request, path: str, broker: Broker) -> Principal:
-    with broker.lock:
-        token = broker.tokens.lookup(token_text)
-        if token is None:
-            raise ApiError(401, "BAD_TOKEN", "Get a token by POST /login")
-        if token.expires_at <= now():
-            raise ApiError(401, "TOKEN_TIME_OUT", "Token expired, get new token by POST /login")
-        if broker.edition == EE and not _user_role_allows(token, request.method, path):
-            raise ApiError(403, "UNAUTHORIZED_ROLE", "You don't have permission to access this resource")
-        broker.tokens.touch(token)
+def _token_holder(token_text: str, broker: Broker) -> Principal:
+    """The user a live token was issued to (`emqx_dashboard_token:verify`); the caller holds
+    the state lock."""
+    token = broker.tokens.lookup(token_text)
+    if token is None:
+        raise ApiError(401, "BAD_TOKEN", "Get a token by POST /login")
+    if token.expires_at <= now():
+        raise ApiError(401, "TOKEN_TIME_OUT", "Token expired, get new token by POST /login")
     return Principal("token", token.username, token.role, token)
 
 
