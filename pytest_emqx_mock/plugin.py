@@ -48,7 +48,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("emqx_edition", "EMQX edition to emulate: ce (default) or ee", default="ce")
     parser.addini("emqx_port", "port for the fake EMQX (default: any free port)", default="0")
-    parser.addini("emqx_fresh", "a new fake EMQX for every test instead of a reset one", type="bool", default=False)
+    # read as text and judged here: pytest's own "bool" ini type refuses a bad value (since 9.2,
+    # before any plugin runs) without naming the option
+    parser.addini("emqx_fresh", "a new fake EMQX for every test instead of a reset one (true or false)", default="false")
 
 
 class _Settings(NamedTuple):  # not a dataclass: making one would double this module's import time
@@ -87,11 +89,20 @@ def _read_settings(config: pytest.Config) -> _Settings:
             port = _port_number(config.getini("emqx_port"))
         except argparse.ArgumentTypeError as error:
             raise pytest.UsageError(f"emqx_port {error}") from None
-    try:
-        fresh = bool(config.getoption("--emqx-fresh") or config.getini("emqx_fresh"))
-    except ValueError as error:
-        raise pytest.UsageError(f"emqx_fresh must be true or false: {error}") from None
+    fresh = config.getoption("--emqx-fresh") or _truth(config.getini("emqx_fresh"))
     return _Settings(edition, port, fresh)
+
+
+#: The words pytest's "bool" ini values take (`_pytest.config._strtobool`).
+_TRUTHS = {"y": True, "yes": True, "t": True, "true": True, "on": True, "1": True,
+           "n": False, "no": False, "f": False, "false": False, "off": False, "0": False}  # fmt: skip
+
+
+def _truth(value: str) -> bool:
+    try:
+        return _TRUTHS[value.strip().lower()]
+    except KeyError:
+        raise pytest.UsageError(f"emqx_fresh must be true or false: invalid truth value {value!r}") from None
 
 
 def _port(config: pytest.Config) -> int:
@@ -226,8 +237,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """Whatever the test's outcome, report what went wrong inside its fakes: when the body
     passed, fail it with the first exception the fake raised (and its traceback), or for
-    expected faults that never triggered; add the other exceptions' tracebacks to the report of
-    a failing test; report requests to paths the fake does not serve, with the failure of a
+    expected faults that never triggered; add every exception's full traceback to the report; report requests to paths the fake does not serve, with the failure of a
     failing test, as a warning otherwise."""
     __tracebackhide__ = True  # the failure is the fake's, not the plugin's
     try:
@@ -250,9 +260,8 @@ def _diagnose(item: pytest.Item, passed: bool) -> None:
     before = {id(entry) for entry in item.stash.get(_UNMATCHED_BEFORE, [])}
     unmatched = [entry for fake in fakes for entry in fake.unmatched_requests() if id(entry) not in before]
     sections = item.stash.setdefault(_SECTIONS, [])
-    shown = errors[1:] if passed else errors  # a passing body fails with the first as its cause
-    if shown:
-        tracebacks = "\n".join("".join(traceback.format_exception(type(error), error, error.__traceback__)) for error in shown)
+    if errors:  # whole, here too: pytest trims a failure's traceback from the test file's last frame
+        tracebacks = "\n".join("".join(traceback.format_exception(type(error), error, error.__traceback__)) for error in errors)
         sections.append(("fake EMQX errors", tracebacks))
     if unmatched:
         listing = ", ".join(f"{entry.method} {entry.path}" for entry in unmatched)

@@ -95,10 +95,17 @@ def test_the_fake_s_traceback_is_reported_whether_the_body_failed_or_passed(pyte
             "test_broken.py:6: RuntimeError",
             "*direct cause of the following exception*",
             "*FakeServerError: the fake EMQX server failed while serving a request: the fake broke",
+            # ... and its report has the whole traceback, the fake's own frames included, which
+            # pytest trims from the failure (from the test file's last frame on)
+            "*- fake EMQX errors -*",
+            "Traceback (most recent call last):",
+            '*endpoints/nodes.py", line *, in list_nodes',
+            '*test_broken.py", line 6, in refresh_that_breaks',
+            "RuntimeError: the fake broke",
         ]
     )
     output = result.stdout.str()
-    assert output.count("- fake EMQX errors -") == 1  # one error in the passing body: the failure's cause, shown once
+    assert output.count("- fake EMQX errors -") == 2
     assert "UnmatchedRequestWarning" not in output  # reported with the failure instead
 
 
@@ -129,7 +136,7 @@ def test_tests_on_the_session_server_are_diagnosed_too(pytester: pytest.Pytester
     result.stdout.fnmatch_lines(
         [
             "*FakeServerError: the fake EMQX server failed while serving a request (and 1 more): the fake broke",
-            "*- fake EMQX errors -*",  # the second one
+            "*- fake EMQX errors -*",  # both, whole
             '*test_tests_on_the_session_server_are_diagnosed_too.py", line 5, in refresh_that_breaks',
             "*- requests to paths the fake EMQX does not serve -*",
             "GET /api/v5/no/such/api",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,18 @@ def test_restore_through_the_stored_password_form(emqx_server: EmqxServer) -> No
     emqx_server.restore(saved)
     response = requests.post(emqx_server.api_url + "/login", json={"username": "operator", "password": "operator123"})
     assert response.status_code == 200
+
+
+def test_a_saved_state_file_has_the_mode_any_new_file_has_and_a_replaced_one_keeps_its_own(
+    emqx_server: EmqxServer, tmp_path: Path
+) -> None:
+    umask = os.umask(0o022)
+    try:
+        emqx_server.save_state(tmp_path / "state.json")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "state.json").stat().st_mode) == 0o644  # not mkstemp's private 0600
+    (tmp_path / "state.json").chmod(0o640)
+    emqx_server.save_state(tmp_path / "state.json")
+    assert stat.S_IMODE((tmp_path / "state.json").stat().st_mode) == 0o640
+    assert [path.name for path in tmp_path.iterdir()] == ["state.json"]  # no temporary file left

@@ -6,7 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -129,9 +130,14 @@ def save(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
     text = dumps(document, file_format(path))
     target = Path(path)
     directory = target.resolve().parent
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    temporary = directory / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    # created as any new file is (the umask applies: mkstemp's would be private, 0600); a file
+    # replaced keeps its own mode
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
+            with contextlib.suppress(FileNotFoundError):
+                os.fchmod(file.fileno(), stat.S_IMODE(target.stat().st_mode))
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
