@@ -145,6 +145,12 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     from .scripting.scenario import locate
     from .server import EmqxServer
 
+    positional = [arg for mark in request.node.iter_markers("emqx") for arg in mark.args]
+    if positional:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: @pytest.mark.emqx takes keyword options only "
+            f"(such as scenario=...), not {', '.join(map(repr, positional))}"
+        )
     marker = request.node.get_closest_marker("emqx")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
     unknown = set(options) - {*_SERVER_OPTIONS, "scenario", *_seeded(), "stubs", "faults"}
@@ -173,7 +179,8 @@ def _seeded() -> dict[str, Any]:
 
 def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
     """Load the marker's scenario (a file, its path found by `scripting.scenario.locate`, or a
-    dict), then seed what the marker lists: clients (client ids, or `add_client` keyword dicts),
+    dict), then seed what the marker lists: clients (client ids, or `add_client` keyword dicts;
+    with `count`, `add_clients`),
     API keys (names or `add_api_key` dicts), users (`add_user` dicts), retained messages
     (`add_retained` dicts), stubs (descriptions for `Stubs.add`: `{"request": "GET /rules",
     "json": []}`, a callable as `handler`) and faults (descriptions for `Faults.add`:

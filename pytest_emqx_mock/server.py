@@ -9,7 +9,16 @@ import socket
 import threading
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence, TextIO
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+    TextIO,
+    TypeVar,
+)
 
 from werkzeug.exceptions import ClientDisconnected, InternalServerError
 from werkzeug.serving import (
@@ -62,6 +71,8 @@ if TYPE_CHECKING:
         SubscribeOptions,
         UserFields,
     )
+
+_Made = TypeVar("_Made")
 
 #: The administrator API key every fake starts with unless told otherwise.
 DEFAULT_API_KEY = "pytest-emqx-mock"
@@ -507,78 +518,84 @@ class EmqxServer:
 
     # -- seeding -------------------------------------------------------------------------
 
+    def _seeded(self, kind: str, make: Callable[..., _Made], fields: Mapping[str, Any]) -> _Made:
+        """`make(**fields)`, the fields checked first by the seeding entry `kind` under this
+        fake's config (`Seeding.call`)."""
+        return SEEDINGS[kind].call(self.broker.config, make, fields)
+
     def add_client(self, clientid: str | None = None, **fields: Unpack[ClientFields]) -> Session:
         """Seed a client session: any field a scenario's client takes (see `Broker.add_client`
         and `ClientFields`), checked; SeedError names a bad one, and nothing is seeded."""
-        return SEEDINGS["clients"].call(self.broker.add_client, fields if clientid is None else {"clientid": clientid, **fields})
+        return self._seeded("clients", self.broker.add_client, fields if clientid is None else {"clientid": clientid, **fields})
 
     def add_clients(self, count: int, **fields: Unpack[ClientFields]) -> list[Session]:
         """Seed `count` clients sharing `fields` (checked once), each with its own generated clientid."""
-        return SEEDINGS["clients"].call(lambda **checked: self.broker.add_clients(count, **checked), fields)
+        return self._seeded("clients", lambda **checked: self.broker.add_clients(count, **checked), fields)
 
     def add_api_key(self, name: str, **options: Unpack[ApiKeyFields]) -> ApiKey:
-        return SEEDINGS["api_keys"].call(self.broker.add_api_key, {"name": name, **options})
+        return self._seeded("api_keys", self.broker.add_api_key, {"name": name, **options})
 
     def add_user(self, username: str, password: str, **options: Unpack[UserFields]) -> DashboardUser:
-        return SEEDINGS["users"].call(self.broker.add_user, {"username": username, "password": password, **options})
+        return self._seeded("users", self.broker.add_user, {"username": username, "password": password, **options})
 
     def connect(self, clientid: str | None = None, *, password: str | None = None, **fields: Unpack[ClientFields]) -> Session:
         """A client connects: like `add_client`, refused with `Banned` while a ban matches,
         then with `NotAuthorized` when the authentication chain refuses its password."""
         given = fields if clientid is None else {"clientid": clientid, **fields}
-        return SEEDINGS["connect"].call(self.broker.connect, {**given, "password": password})
+        return self._seeded("connect", self.broker.connect, {**given, "password": password})
 
     def add_authenticator(self, password_hash_algorithm: Mapping[str, Any] | None = None, **options: Unpack[AuthenticatorFields]) -> Authenticator:
         given = options if password_hash_algorithm is None else {"password_hash_algorithm": password_hash_algorithm, **options}
-        return SEEDINGS["authenticators"].call(self.broker.add_authenticator, given)
+        return self._seeded("authenticators", self.broker.add_authenticator, given)
 
     def add_authn_user(self, user_id: str, password: str, *, is_superuser: bool = False, authenticator: str = BUILTIN_DB_ID) -> BuiltinUser:
         fields = {"user_id": user_id, "password": password, "is_superuser": is_superuser, "authenticator": authenticator}
-        return SEEDINGS["authn_users"].call(self.broker.add_authn_user, fields)
+        return self._seeded("authn_users", self.broker.add_authn_user, fields)
 
     def disconnect(self, clientid: str) -> Session | None:
         """A client disconnects; its session stays while its expiry interval allows."""
-        return SEEDINGS["disconnect"].call(self.broker.disconnect, {"clientid": clientid})
+        return self._seeded("disconnect", self.broker.disconnect, {"clientid": clientid})
 
     def expire(self, clientid: str) -> None:
         """A disconnected session expires and is discarded."""
-        SEEDINGS["expire"].call(self.broker.expire, {"clientid": clientid})
+        self._seeded("expire", self.broker.expire, {"clientid": clientid})
 
     def publish(self, topic: str, payload: str | bytes = b"", **options: Unpack[PublishFields]) -> Published:
         """Publish as the API does (or as an MQTT client, with `from_clientid=`)."""
-        return SEEDINGS["publish"].call(self.broker.publish, {"topic": topic, "payload": payload, **options})
+        return self._seeded("publish", self.broker.publish, {"topic": topic, "payload": payload, **options})
 
     def subscribe(self, clientid: str, topic: str, qos: int = 0, **options: Unpack[SubscribeOptions]) -> Decision:
         """The MQTT client subscribes: authorized as EMQX authorizes a SUBSCRIBE packet (the
         REST subscribe is never authorized); a denied filter gets no subscription."""
-        return SEEDINGS["subscribe"].call(self.broker.subscribe, {"clientid": clientid, "topic": topic, "qos": qos, **options})
+        return self._seeded("subscribe", self.broker.subscribe, {"clientid": clientid, "topic": topic, "qos": qos, **options})
 
     def add_authz_source(self, type: str, **config: Unpack[AuthzSourceFields]) -> Source:
         """Add an authorization source at the front of the chain (see `Broker.add_authz_source`)."""
-        return SEEDINGS["authz_sources"].call(self.broker.add_authz_source, {"type": type, **config})
+        return self._seeded("authz_sources", self.broker.add_authz_source, {"type": type, **config})
 
     def set_authz_settings(self, **settings: Unpack[AuthzSettings]) -> None:
         """`no_match`, `deny_action`, `cache`, as `PUT /authorization/settings` sets them."""
-        SEEDINGS["authz_settings"].call(self.broker.set_authz_settings, settings)
+        self._seeded("authz_settings", self.broker.set_authz_settings, settings)
 
     def add_authz_rules(self, rules: Iterable[Mapping[str, Any]], **owner: Unpack[RulesOwner]) -> None:
         """Built-in database rules for `username=`, `clientid=`, or (neither) all clients."""
-        SEEDINGS["authz_rules"].call(self.broker.add_authz_rules, {"rules": rules, **owner})
+        self._seeded("authz_rules", self.broker.add_authz_rules, {"rules": rules, **owner})
 
     def add_retained(self, topic: str, payload: str | bytes, **fields: Unpack[RetainedFields]) -> Message:
-        return SEEDINGS["retained"].call(self.broker.add_retained, {"topic": topic, "payload": payload, **fields})
+        return self._seeded("retained", self.broker.add_retained, {"topic": topic, "payload": payload, **fields})
 
     def add_ban(self, kind: str, who: str, **fields: Unpack[BanFields]) -> Ban:
-        """Ban (`kind` is EMQX's `as`): a clientid ban kicks that session at once; every kind
-        refuses the next connect of a client it matches."""
-        return SEEDINGS["bans"].call(self.broker.add_ban, {"kind": kind, "who": who, **fields})
+        """Ban: a clientid ban kicks that session at once; every kind refuses the next connect
+        of a client it matches. `kind` is EMQX's field `as` (a Python keyword): refusals name it
+        `as`, and the data forms (`/_mock/seed/bans`, scenarios, snapshots) take `as`."""
+        return self._seeded("bans", self.broker.add_ban, {"as": kind, "who": who, **fields})
 
     def add_alarm(self, name: str, **fields: Unpack[AlarmFields]) -> Alarm:
-        return SEEDINGS["alarms"].call(self.broker.add_alarm, {"name": name, **fields})
+        return self._seeded("alarms", self.broker.add_alarm, {"name": name, **fields})
 
     def set_node_status(self, node: str, status: str) -> Node:
         """Stop ("stopped") or start ("running") a node of the cluster."""
-        return SEEDINGS["node_status"].call(self.broker.set_node_status, {"node": node, "status": status})
+        return self._seeded("node_status", self.broker.set_node_status, {"node": node, "status": status})
 
     @property
     def published(self) -> list[Published]:

@@ -130,7 +130,7 @@ def test_seeding_retained_messages_bans_and_alarms(emqx_server: EmqxServer) -> N
     assert retained.json() == get(emqx_server, "/mqtt/retainer/message/alerts%2F1").json()
     assert base64.b64decode(retained.json()["payload"]) == b"hot"
 
-    ban = control(emqx_server, "POST", "/seed/bans", {"kind": "clientid", "who": "rogue", "reason": "spam"})
+    ban = control(emqx_server, "POST", "/seed/bans", {"as": "clientid", "who": "rogue", "reason": "spam"})
     assert ban.status_code == 200
     assert get(emqx_server, "/banned").json()["data"] == [ban.json()]
     refused = control(emqx_server, "POST", "/seed/connect", {"clientid": "rogue"})
@@ -356,7 +356,7 @@ BAD_INPUT = {
         {"json": [{"clientid": "a"}, {"clientid": "b", "proto_ver": "5"}]},
         _bad('item 1: proto_ver: must be 3, 4 or 5, not "5"'),
     ),
-    "count of text": ("POST", "/seed/clients", {"json": {"count": "5"}}, _bad("count must be an integer >= 0")),
+    "count of text": ("POST", "/seed/clients", {"json": {"count": "5"}}, _bad('count: must be an integer >= 0, not "5"')),
     "a key twice": ("POST", "/seed/api_keys", {"json": [{"name": "new"}, {"name": "new"}]}, _bad("item 1: name_already_existed")),
     "a key that exists": ("POST", "/seed/api_keys", {"json": [{"name": "new"}, {"name": "k1"}]}, _bad("item 1: name_already_existed")),
     "a weak password": ("POST", "/seed/users", {"json": {"username": "ops", "password": "short"}}, _bad("The range of password length is 8~64")),
@@ -364,8 +364,8 @@ BAD_INPUT = {
     "a ban kind": (
         "POST",
         "/seed/bans",
-        {"json": {"kind": "nope", "who": "x"}},
-        _bad('kind: must be "clientid", "username", "peerhost", "clientid_re", "username_re" or "peerhost_net", not "nope"'),
+        {"json": {"as": "nope", "who": "x"}},
+        _bad('as: must be "clientid", "username", "peerhost", "clientid_re", "username_re" or "peerhost_net", not "nope"'),
     ),
     "alarm details": ("POST", "/seed/alarms", {"json": {"name": "a", "details": "x"}}, _bad('details: must be an object, not "x"')),
     "a QoS": ("POST", "/seed/publish", {"json": {"topic": "t", "payload": "x", "qos": 7}}, _bad("qos: must be 0, 1 or 2, not 7")),

@@ -15,6 +15,7 @@ from api import get, ok
 
 from pytest_emqx_mock import EmqxServer, ScenarioError, SeedError
 from pytest_emqx_mock.state import vocabulary
+from pytest_emqx_mock.state.broker import BrokerConfig
 from pytest_emqx_mock.state.registry import SEEDINGS
 
 TYPO = "usrname: unknown field (did you mean username?)"
@@ -67,11 +68,138 @@ def test_the_marker_refuses_the_same_typo_in_the_same_words(pytester: pytest.Pyt
         @pytest.mark.emqx(clients=["c0", {"clientid": "c1", "usrname": "meter"}])
         def test_typo(emqx_server):
             pass
+
+        @pytest.mark.emqx(edition="ee", users=[{"username": "ops", "password": "Ops-pass-1", "role": "publisher"}])
+        def test_role(emqx_server):
+            pass
         """
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(errors=1)
+    result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines([f"*UsageError: @pytest.mark.emqx clients[[]1[]].{TYPO}"])
+    result.stdout.fnmatch_lines(['*UsageError: @pytest.mark.emqx users[[]0[]].role: must be "administrator" or "viewer" (edition ee), not "publisher"'])
+
+
+def test_the_marker_takes_keyword_options_only(pytester: pytest.Pytester) -> None:
+    """A positional argument would be ignored, and the test run on an empty fake."""
+    pytester.makepyfile(
+        test_fleet="""
+        import pytest
+
+        @pytest.mark.emqx("small-fleet")
+        def test_positional(emqx_server):
+            pass
+
+        @pytest.mark.emqx("ee", nodes=["emqx@n1"])
+        class TestGroup:
+            def test_in_a_class(self, emqx_server):
+                pass
+
+        @pytest.mark.emqx(scenario="small-fleet")
+        def test_by_keyword(emqx_server):
+            assert emqx_server.client("thermostat-lobby").connected
+
+        @pytest.mark.emqx(clients=[{"count": 2, "username": "meter"}])  # the control API's vocabulary
+        def test_a_count(emqx_server):
+            assert [session.username for session in emqx_server.broker.sessions] == ["meter", "meter"]
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*UsageError: test_fleet.py::test_positional: @pytest.mark.emqx takes keyword options only (such as scenario=...), not 'small-fleet'",
+            "*UsageError: test_fleet.py::TestGroup::test_in_a_class: @pytest.mark.emqx takes keyword options only (such as scenario=...), not 'ee'",
+        ]
+    )
+
+
+# -- bans in EMQX's words, roles as the edition has them, counters where they live -----------------
+
+BAN_FIELDS = "as, who, by, reason, at, until"
+BAN_KINDS = '"clientid", "username", "peerhost", "clientid_re", "username_re" or "peerhost_net"'
+
+
+def test_a_ban_is_seeded_by_emqx_s_as_in_every_data_form(emqx_server: EmqxServer) -> None:
+    answer = seed(emqx_server, "bans", {"as": "clientid", "who": "z"})
+    assert answer.status_code == 200
+    emqx_server.add_ban("username", "y")  # `kind` from Python: `as` is a Python keyword
+    emqx_server.load_scenario({**emqx_server.snapshot(), "bans": [*emqx_server.snapshot()["bans"], {"as": "peerhost", "who": "10.0.0.9"}]})
+    listed = ok(get(emqx_server, "/banned"))["data"]
+    assert [(ban["as"], ban["who"]) for ban in listed] == [("clientid", "z"), ("username", "y"), ("peerhost", "10.0.0.9")]
+    assert answer.json() == listed[0]
+    assert [(ban["as"], ban["who"]) for ban in emqx_server.snapshot()["bans"]] == [("clientid", "z"), ("username", "y"), ("peerhost", "10.0.0.9")]
+
+
+def test_a_ban_s_kind_is_named_as_at_every_entry_point(emqx_server: EmqxServer) -> None:
+    before = everything(emqx_server)
+    unknown = f"kind: unknown field (one of: {BAN_FIELDS})"
+    answer = seed(emqx_server, "bans", {"kind": "clientid", "who": "z"})
+    assert (answer.status_code, answer.json()) == (400, {"code": "BAD_REQUEST", "message": unknown})
+    with pytest.raises(ScenarioError) as loaded:
+        emqx_server.load_scenario({"bans": [{"kind": "clientid", "who": "z"}]})
+    assert str(loaded.value) == f"<scenario>: bans[0].{unknown}"
+    wrong = f'as: must be {BAN_KINDS}, not "nope"'
+    with pytest.raises(SeedError) as refused:
+        emqx_server.add_ban("nope", "z")
+    assert str(refused.value) == wrong
+    answer = seed(emqx_server, "bans", {"as": "nope", "who": "z"})
+    assert (answer.status_code, answer.json()) == (400, {"code": "BAD_REQUEST", "message": wrong})
+    with pytest.raises(ScenarioError) as loaded:
+        emqx_server.load_scenario({"bans": [{"as": "nope", "who": "z"}]})
+    assert str(loaded.value) == f"<scenario>: bans[0].{wrong}"
+    assert everything(emqx_server) == before
+
+
+@pytest.mark.parametrize(
+    ("edition", "kind", "fields", "message"),
+    [
+        ("ce", "api_keys", {"name": "k", "role": "viewer"}, 'role: must be "administrator" (edition ce), not "viewer"'),
+        ("ee", "api_keys", {"name": "k", "role": "viewr"}, 'role: must be "administrator", "viewer" or "publisher" (edition ee), not "viewr"'),
+        ("ce", "users", {"username": "ops", "password": "Ops-pass-1", "role": "viewer"}, 'role: must be "administrator" (edition ce), not "viewer"'),
+        ("ee", "users", {"username": "ops", "password": "Ops-pass-1", "role": "publisher"}, 'role: must be "administrator" or "viewer" (edition ee), not "publisher"'),
+    ],
+)
+def test_a_role_the_edition_lacks_is_refused_in_the_same_words_everywhere(
+    request: pytest.FixtureRequest, edition: str, kind: str, fields: dict[str, Any], message: str
+) -> None:
+    server: EmqxServer = request.getfixturevalue("emqx_server" if edition == "ce" else "ee")
+    before = everything(server)
+    with pytest.raises(SeedError) as refused:
+        getattr(server, SEEDINGS[kind].method)(**fields)
+    assert str(refused.value) == message
+    answer = seed(server, kind, fields)
+    assert (answer.status_code, answer.json()) == (400, {"code": "BAD_REQUEST", "message": message})
+    with pytest.raises(ScenarioError) as loaded:
+        server.load_scenario({kind: [fields]})
+    assert str(loaded.value) == f"<scenario>: {kind}[0].{message}"
+    assert everything(server) == before
+
+
+def test_the_roles_an_edition_has_are_seeded(ee: EmqxServer) -> None:
+    ee.add_api_key("reader", role="viewer")
+    answer = seed(ee, "users", {"username": "ops", "password": "Ops-pass-1", "role": "viewer"})
+    assert answer.status_code == 200
+    assert [(key.name, key.role) for key in ee.broker.api_keys if key.name == "reader"] == [("reader", "viewer")]
+    assert ee.broker.users.get("ops").role == "viewer"
+
+
+def test_a_counter_given_as_a_client_field_is_pointed_to_its_stats(emqx_server: EmqxServer) -> None:
+    before = everything(emqx_server)
+    message = "recv_msg: unknown field (did you mean stats.recv_msg?)"
+    with pytest.raises(SeedError) as refused:
+        emqx_server.add_client("x", recv_msg=0)  # type: ignore[call-arg]
+    assert str(refused.value) == message
+    answer = seed(emqx_server, "clients", {"clientid": "x", "recv_msg": 0})
+    assert (answer.status_code, answer.json()) == (400, {"code": "BAD_REQUEST", "message": message})
+    with pytest.raises(ScenarioError) as loaded:
+        emqx_server.load_scenario({"clients": [{"clientid": "x", "recv_msg": 0}]})
+    assert str(loaded.value) == f"<scenario>: clients[0].{message}"
+    with pytest.raises(SeedError, match=re.escape("send_msgs: unknown field (did you mean stats.send_msg?)")):
+        emqx_server.add_client("x", send_msgs=0)  # type: ignore[call-arg]
+    assert everything(emqx_server) == before
+    emqx_server.add_client("x", stats={"recv_msg": 7})
+    assert ok(get(emqx_server, "/clients/x"))["recv_msg"] == 7
 
 
 # -- types and times -------------------------------------------------------------------------------
@@ -107,7 +235,7 @@ def test_each_entry_checks_its_own_vocabulary(emqx_server: EmqxServer) -> None:
         "api_keys": ({"name": "ci", "expired_at": "soon"}, 'expired_at: must be an RFC 3339 date-time or an epoch time (seconds, or milliseconds from 1e11 up), not "soon"'),
         "users": ({"username": "ops"}, "password: is required"),
         "retained": ({"topic": "t", "payload": "x", "qos": "1"}, 'qos: must be 0, 1 or 2, not "1"'),
-        "bans": ({"kind": "clientid", "who": "x", "until": "never"}, None),  # (the time's text, as above)
+        "bans": ({"as": "clientid", "who": "x", "until": "never"}, None),  # (the time's text, as above)
         "alarms": ({"name": "a", "details": "x"}, 'details: must be an object, not "x"'),
         "publish": ({"topic": "t", "qos": 3}, "qos: must be 0, 1 or 2, not 3"),
         "subscribe": ({"clientid": "c1", "topic": "t", "rh": 5}, "rh: must be 0, 1 or 2, not 5"),
@@ -126,7 +254,7 @@ def test_each_entry_checks_its_own_vocabulary(emqx_server: EmqxServer) -> None:
         assert answer.status_code == 400, kind
         shown = answer.json()["message"]
         with pytest.raises(SeedError) as refused:
-            SEEDINGS[kind].check(body)
+            SEEDINGS[kind].check(emqx_server.broker.config, body)
         assert shown == str(refused.value), kind  # the control API says what the Python check says
         if message is not None:
             assert shown == message, kind
@@ -202,10 +330,28 @@ def test_the_control_index_lists_each_kind_and_its_fields(emqx_server: EmqxServe
     }
     clients = kinds["clients"]
     assert (clients["method"], clients["shorthand"], clients["marker"]) == ("add_client", "clientid", True)
+    assert clients["fields"]["count"] == "an integer >= 0: that many alike, by add_clients"
+    assert kinds["bans"]["fields"]["as"] == '"clientid", "username", "peerhost", "clientid_re", "username_re" or "peerhost_net"'
+    assert kinds["bans"]["required"] == ["as", "who"]
+    assert kinds["api_keys"]["fields"]["role"] == '"administrator" (edition ce)'
     assert clients["fields"]["connected_at"] == "an RFC 3339 date-time or an epoch time (seconds, or milliseconds from 1e11 up)"
     assert clients["fields"]["port"] == "an integer from 0 to 65535, or null"
     assert kinds["retained"]["required"] == ["topic", "payload"]
     assert all(description for kind in kinds.values() for description in kind["fields"].values())
+
+
+def test_the_control_index_lists_what_its_own_edition_takes(ee: EmqxServer) -> None:
+    kinds = requests.get(ee.control_url, timeout=30).json()["seed_kinds"]
+    assert kinds["api_keys"]["fields"]["role"] == '"administrator", "viewer" or "publisher" (edition ee)'
+    assert kinds["users"]["fields"]["role"] == '"administrator" or "viewer" (edition ee)'
+
+
+def test_the_listed_count_is_what_the_control_api_takes(emqx_server: EmqxServer) -> None:
+    answer = seed(emqx_server, "clients", {"count": 2, "username": "meter"})
+    assert [row["username"] for row in answer.json()] == ["meter", "meter"]
+    refused = seed(emqx_server, "clients", {"count": -1})
+    assert (refused.status_code, refused.json()["message"]) == (400, "count: must be an integer >= 0, not -1")
+    assert len(ok(get(emqx_server, "/clients"))["data"]) == 2
 
 
 TYPED = {
@@ -227,9 +373,12 @@ TYPED = {
 
 @pytest.mark.parametrize("kind", list(SEEDINGS))
 def test_each_method_is_typed_with_its_vocabulary(kind: str) -> None:
-    """The method's own parameters and its TypedDict's keys are the entry's checked fields."""
-    parameters = inspect.signature(getattr(EmqxServer, SEEDINGS[kind].method)).parameters
-    named = {name for name, parameter in parameters.items() if name != "self" and parameter.kind != parameter.VAR_KEYWORD}
+    """The method's own parameters (a Python keyword renamed) and its TypedDict's keys are the
+    entry's checked fields."""
+    seeding = SEEDINGS[kind]
+    parameters = inspect.signature(getattr(EmqxServer, seeding.method)).parameters
+    field_of = {parameter: field for field, parameter in seeding.parameters.items()}
+    named = {field_of.get(name, name) for name, parameter in parameters.items() if name != "self" and parameter.kind != parameter.VAR_KEYWORD}
     typed = set(TYPED[kind].__annotations__) if kind in TYPED else set()
-    assert named | typed == set(SEEDINGS[kind].checks)
+    assert named | typed == set(seeding.checks_for(BrokerConfig()))
     assert not named & typed

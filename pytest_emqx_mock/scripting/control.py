@@ -57,7 +57,7 @@ PREFIX = "/_mock"
 
 #: `POST /_mock/seed/<kind>`: the handle's method each kind calls, with the body as its keyword
 #: arguments (the kinds of state register them and their vocabularies, `state.kinds`).
-#: `{"count": N, ...}` on clients calls `add_clients`.
+#: `{"count": N, ...}` on clients calls `add_clients` (`Seeding.many`).
 SEEDING = {name: seeding.method for name, seeding in registry.SEEDINGS.items()}
 
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -151,15 +151,6 @@ def _show(call: Call, value: Any, check: bool = False) -> Any:
     if check:
         call.catalog.fragment(ref, shown)
     return shown
-
-
-def _many(kind: str, arguments: dict[str, Any]) -> bool:
-    """Whether the call seeds many alike clients (`add_clients`); its count checked."""
-    return kind == "clients" and _count(arguments.get("count"), "count") is not None
-
-
-def _apply(server: EmqxServer, kind: str, arguments: dict[str, Any]) -> Any:
-    return server.add_clients(**arguments) if _many(kind, arguments) else registry.SEEDINGS[kind].apply(server, arguments)
 
 
 def _seeding_error(error: Exception, index: int | None) -> ControlError:
@@ -272,7 +263,8 @@ class ControlApi:
             for method in sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"}):
                 path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
                 endpoints.append({"method": method, "path": path, "description": doc.splitlines()[0]})
-        kinds = {name: seeding.describe() for name, seeding in registry.SEEDINGS.items()}
+        config = self.server.broker.config
+        kinds = {name: seeding.describe(config) for name, seeding in registry.SEEDINGS.items()}
         return {"endpoints": endpoints, "seed_kinds": kinds}
 
     def reset(self, request: Request) -> None:
@@ -292,7 +284,7 @@ class ControlApi:
             results = []
             for index, arguments in enumerate(calls):
                 try:
-                    results.append(_apply(self.server, kind, arguments))
+                    results.append(registry.SEEDINGS[kind].apply(self.server, arguments))
                 except (NotFound, ValueError) as error:  # the call refused before it changed anything
                     if back is not None:  # and its list goes back to where it began
                         back()
@@ -305,10 +297,10 @@ class ControlApi:
         client that is not there). One call needs neither: each refuses before it changes
         anything."""
         seeding = registry.SEEDINGS[kind]
+        config = self.server.broker.config
         for index, arguments in enumerate(calls):
-            fields = {key: value for key, value in arguments.items() if key != "count"} if _many(kind, arguments) else arguments
             try:
-                seeding.check(fields)
+                seeding.check(config, arguments)
             except SeedError as error:
                 raise _seeding_error(error, index) from None
         return scenario.checkpoint(self.server.broker)

@@ -2,12 +2,15 @@
 check takes a value as a document (a scenario file, a snapshot, a seeding call) gives it,
 and returns it as the model takes it, or raises `Problem` saying what is wrong and where.
 Each check says what it takes (`expected`): its refusals and the control API's list of
-seeding fields both read that one text."""
+seeding fields both read that one text. A check of an object whose keys are names of its own
+(a client's `stats`) lists them (`naming`): a field unknown where it was given, but known there,
+is pointed to (`unknown_field`)."""
 
 from __future__ import annotations
 
 import datetime
 import difflib
+import functools
 import ipaddress
 import json
 import math
@@ -65,6 +68,17 @@ def expecting(expected: str) -> Callable[[_Checking], _Checking]:
 
     def mark(check: _Checking) -> _Checking:
         check.expected = expected  # type: ignore[attr-defined]
+        return check
+
+    return mark
+
+
+def naming(names: Iterable[str]) -> Callable[[_Checking], _Checking]:
+    """Mark a check of an object with the keys it takes: an unknown field named like one of
+    them is pointed there (`unknown_field`)."""
+
+    def mark(check: _Checking) -> _Checking:
+        check.names = tuple(names)  # type: ignore[attr-defined]
         return check
 
     return mark
@@ -165,10 +179,16 @@ def choice(*choices: Any) -> Check:
         except TypeError:  # a list or an object
             known = False
         if not known:
-            raise must(expected, value)
+            raise must(check, value)  # its text as marked: `edition_choice` marks its own
         return value
 
     return check
+
+
+@functools.lru_cache(maxsize=None)
+def edition_choice(choices: tuple[Any, ...], edition: str) -> Check:
+    """One of the `choices` an edition has (EMQX Enterprise's roles), saying which edition."""
+    return expecting(f"{either(choices)} (edition {edition})")(choice(*choices))
 
 
 #: 10000-01-01 in epoch seconds: the API shows times in RFC 3339, whose years have four digits.
@@ -228,9 +248,17 @@ def a_list(value: Any) -> list[Any]:
     return list(value)
 
 
-def unknown_field(key: Any, known: Iterable[str]) -> Problem:
-    close = difflib.get_close_matches(str(key), list(known), n=1)
-    hint = f" (did you mean {close[0]}?)" if close else f" (one of: {', '.join(known)})"
+def unknown_field(key: Any, known: Iterable[str] | Mapping[str, Check]) -> Problem:
+    """An unknown field, with the known one it is most like; given the checks, the keys their
+    objects take (`naming`) are candidates too, by their paths: `recv_msg` is a client's
+    `stats.recv_msg`. Only refusals pay for the search."""
+    candidates = {name: name for name in known}
+    if isinstance(known, Mapping):
+        for name, check in known.items():
+            for inner in getattr(check, "names", ()):
+                candidates.setdefault(inner, f"{name}.{inner}")
+    close = difflib.get_close_matches(str(key), list(candidates), n=1)
+    hint = f" (did you mean {candidates[close[0]]}?)" if close else f" (one of: {', '.join(known)})"
     return Problem("unknown field" + hint, str(key))
 
 
@@ -262,6 +290,7 @@ def counter_map(names: Iterable[str]) -> Check:
     known = tuple(names)
     known_set = frozenset(known)
 
+    @naming(known)
     @expecting("an object of counters (integers >= 0) by name")
     def check(value: Any) -> dict[str, int]:
         if type(value) is not dict and not isinstance(value, Mapping):

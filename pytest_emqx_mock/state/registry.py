@@ -10,13 +10,24 @@ registry, so a new kind of state is one `register` call; the ones the fake has a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
-from .fields import Check, Problem, SeedError, checked, each, either, expected_of, must
+from .fields import (
+    Check,
+    Problem,
+    SeedError,
+    checked,
+    each,
+    either,
+    expected_of,
+    integer,
+    must,
+)
 
 if TYPE_CHECKING:
-    from .broker import Broker
+    from ..server import EmqxServer
+    from .broker import Broker, BrokerConfig
 
 Reset = Callable[["Broker"], None]
 _Made = TypeVar("_Made")
@@ -54,14 +65,24 @@ class Section:
     snapshot_rank: int
 
 
+#: `count` in a data form of an entry with `many`: how many alike calls to make.
+COUNT = integer()
+
+
 @dataclass(frozen=True)
 class Seeding:
     """A seeding entry: the handle's `method`, whose keyword arguments are `checks` (its
     vocabulary: the field checks of the kind's scenario section where the two take the same
-    fields), `required` among them. The Python method, `POST /_mock/seed/<name>` (the body as
+    fields), `required` among them; `edition_checks` makes the checks of the fields whose
+    values the broker's config decides (an edition's roles), as a scenario's sections make
+    theirs from `Building.config`. The Python method, `POST /_mock/seed/<name>` (the body as
     the keyword arguments) and, with `marker`, the `emqx` marker option `<name>` (a list of
     such calls, a bare string standing for the `shorthand` field) all check a call's fields
-    here (`call`). `rank`: its place in the control API's list of kinds (the order they came in)."""
+    here (`call`). The fields are EMQX's words; `parameters` names the method's parameters
+    for those that are Python keywords (a ban's `as` is `add_ban`'s `kind`). `many`: the
+    handle's method taking a `count` before the fields, which the data forms call when given
+    one (`add_clients`). `rank`: its place in the control API's list of kinds (the order
+    they came in)."""
 
     name: str
     method: str
@@ -70,35 +91,57 @@ class Seeding:
     required: tuple[str, ...] = ()
     marker: bool = False
     shorthand: str | None = None
+    edition_checks: Callable[[BrokerConfig], Mapping[str, Check]] | None = None
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    many: str | None = None
 
-    def check(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """The fields as the model takes them; SeedError names the first bad one."""
+    def checks_for(self, config: BrokerConfig) -> Mapping[str, Check]:
+        """The vocabulary under the broker's config."""
+        return self.checks if self.edition_checks is None else {**self.checks, **self.edition_checks(config)}
+
+    def check(self, config: BrokerConfig, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """A data form's fields (`count` too, with `many`) as the model takes them; SeedError
+        names the first bad one."""
         try:
-            return checked(fields, self.checks, self.required)
+            if self.many is not None and "count" in fields:
+                try:
+                    COUNT(fields["count"])
+                except Problem as problem:
+                    raise problem.within("count") from None
+                fields = {key: value for key, value in fields.items() if key != "count"}
+            return checked(fields, self.checks_for(config), self.required)
         except Problem as problem:
             raise SeedError(problem) from None
 
-    def call(self, make: Callable[..., _Made], fields: Mapping[str, Any]) -> _Made:
-        """`make(**fields)`, the fields checked first; a Problem `make` finds deeper (a
-        subscription of a client, a node not in the cluster) is a SeedError too. Either way
-        nothing has changed: the model refuses before it changes anything."""
+    def call(self, config: BrokerConfig, make: Callable[..., _Made], fields: Mapping[str, Any]) -> _Made:
+        """`make(**fields)`, the fields checked first (and named as `make`'s parameters); a
+        Problem `make` finds deeper (a subscription of a client, a node not in the cluster) is
+        a SeedError too. Either way nothing has changed: the model refuses before it changes
+        anything."""
         try:
-            return make(**checked(fields, self.checks, self.required))
+            return make(**self._named(checked(fields, self.checks_for(config), self.required)))
         except Problem as problem:
             raise SeedError(problem) from None
 
-    def apply(self, handle: object, fields: Mapping[str, Any]) -> Any:
-        """The handle's method called with `fields` as its keyword arguments (the marker's
-        and the control API's way), checked first: a field its signature requires is a
-        SeedError too, not a TypeError."""
-        self.check(fields)
-        return getattr(handle, self.method)(**fields)
+    def apply(self, handle: EmqxServer, fields: Mapping[str, Any]) -> Any:
+        """The handle's method called with a data form's `fields` as its keyword arguments
+        (the marker's and the control API's way), checked first: a field its signature
+        requires is a SeedError too, not a TypeError."""
+        self.check(handle.broker.config, fields)
+        method = self.many if self.many is not None and "count" in fields else self.method
+        return getattr(handle, method)(**self._named(fields))
 
-    def describe(self) -> dict[str, Any]:
+    def _named(self, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The fields by the method's parameters' names."""
+        return {self.parameters.get(key, key): value for key, value in fields.items()} if self.parameters else fields
+
+    def describe(self, config: BrokerConfig) -> dict[str, Any]:
         """The vocabulary as the control API lists it: each field and what it takes."""
+        fields = {"count": f"{expected_of(COUNT)}: that many alike, by {self.many}"} if self.many is not None else {}
+        fields.update((name, expected_of(check)) for name, check in self.checks_for(config).items())
         return {
             "method": self.method,
-            "fields": {name: expected_of(check) for name, check in self.checks.items()},
+            "fields": fields,
             "required": list(self.required),
             "shorthand": self.shorthand,
             "marker": self.marker,

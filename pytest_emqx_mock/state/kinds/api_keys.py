@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..access import ADMINISTRATOR, ApiKeys
+from ..access import ApiKeys
 from ..errors import ModelError
 from ..fields import (
     Check,
@@ -14,9 +14,8 @@ from ..fields import (
     a_list,
     checked,
     describe,
-    either,
+    edition_choice,
     flag,
-    must,
     non_empty,
     optional,
     text,
@@ -26,7 +25,7 @@ from ..fields import (
 from ..registry import Building, Kind, Section, Seeding, register
 
 if TYPE_CHECKING:
-    from ..broker import Broker
+    from ..broker import Broker, BrokerConfig
 
 API_KEY_CHECKS: dict[str, Check] = {
     "name": non_empty,
@@ -36,8 +35,14 @@ API_KEY_CHECKS: dict[str, Check] = {
     "enable": flag,
     "expired_at": optional(timestamp),
     "created_at": timestamp,
-    "role": non_empty,
+    # and `role`, one of the edition's: `_edition_checks`
 }
+
+
+def _edition_checks(config: BrokerConfig) -> dict[str, Check]:
+    """The roles Enterprise's `emqx_dashboard_rbac:valid_api_role/1` takes; EMQX CE has none
+    (`emqx_mgmt_auth`): every key is an administrator."""
+    return {"role": edition_choice(config.api_key_roles, config.edition)}
 
 
 def _reset(broker: Broker) -> None:
@@ -48,12 +53,10 @@ def _reset(broker: Broker) -> None:
 def _load(building: Building, value: Any) -> None:
     listed = ApiKeys()
     first_with_key: dict[str, int] = {}
-    roles = building.config.api_key_roles
+    checks = {**API_KEY_CHECKS, **_edition_checks(building.config)}
     for index, item in enumerate(a_list(value)):
         try:
-            fields = checked(item, API_KEY_CHECKS, required=("name",))
-            if fields.get("role", ADMINISTRATOR) not in roles:
-                raise must(f"{either(roles)} (edition {building.config.edition})", fields["role"], "role")
+            fields = checked(item, checks, required=("name",))
             created_at = fields.pop("created_at", None)
             name = fields.pop("name")
             if name in {key.name for key in listed}:
@@ -96,5 +99,8 @@ def _dump(broker: Broker) -> list[dict[str, Any]]:
 
 register(
     Kind("api_keys", _reset, sections=(Section("api_keys", _load, _dump, snapshot_rank=7),)),
-    Seeding("api_keys", "add_api_key", rank=1, checks=API_KEY_CHECKS, required=("name",), marker=True, shorthand="name"),
+    Seeding(
+        "api_keys", "add_api_key", rank=1, checks=API_KEY_CHECKS, required=("name",), marker=True, shorthand="name",
+        edition_checks=_edition_checks,
+    ),  # fmt: skip
 )

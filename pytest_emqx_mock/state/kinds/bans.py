@@ -55,5 +55,5 @@ def _dump(broker: Broker) -> list[dict[str, Any]]:
 register(
     Kind("bans", _reset, sections=(Section("bans", each_item(_load), _dump, snapshot_rank=6),)),
     # `as` is a Python keyword: the handle's `add_ban` calls it `kind`
-    Seeding("bans", "add_ban", rank=4, checks={"kind" if key == "as" else key: check for key, check in BAN_CHECKS.items()}, required=("kind", "who")),
+    Seeding("bans", "add_ban", rank=4, checks=BAN_CHECKS, required=("as", "who"), parameters={"as": "kind"}),
 )

@@ -250,7 +250,7 @@ def _queued_document(entry: QueuedMessage) -> dict[str, Any]:
 
 register(
     Kind("clients", _reset, _wire, sections=(Section("clients", _load, lambda broker: [_document(session) for session in broker.sessions], snapshot_rank=2),)),
-    Seeding("clients", "add_client", rank=0, checks=CLIENT_CHECKS, marker=True, shorthand="clientid"),
+    Seeding("clients", "add_client", rank=0, checks=CLIENT_CHECKS, marker=True, shorthand="clientid", many="add_clients"),
     Seeding("connect", "connect", rank=7, checks={**CLIENT_CHECKS, "password": optional(text)}),
     Seeding("disconnect", "disconnect", rank=8, checks={"clientid": non_empty}, required=("clientid",)),
     Seeding("expire", "expire", rank=9, checks={"clientid": non_empty}, required=("clientid",)),

@@ -22,7 +22,7 @@ from ..fields import (
     checked,
     choice,
     describe,
-    either,
+    edition_choice,
     hex_digits,
     must,
     non_empty,
@@ -32,7 +32,7 @@ from ..fields import (
 from ..registry import Building, Kind, Section, Seeding, each_item, register
 
 if TYPE_CHECKING:
-    from ..broker import Broker
+    from ..broker import Broker, BrokerConfig
 
 USER_CHECKS: dict[str, Check] = {
     "username": non_empty,
@@ -40,8 +40,16 @@ USER_CHECKS: dict[str, Check] = {
     "password_hash": hex_digits(64),
     "salt": non_empty,
     "description": text,
-    "role": non_empty,
+    # and `role`, one of the edition's: `_edition_checks`
 }
+
+
+def _edition_checks(config: BrokerConfig) -> dict[str, Check]:
+    """The roles Enterprise's `emqx_dashboard_rbac:valid_dashboard_role/1` takes; EMQX CE's
+    dashboard users are all administrators (`emqx_dashboard_admin`)."""
+    return {"role": edition_choice(config.user_roles, config.edition)}
+
+
 TOKEN_CHECKS: dict[str, Check] = {"token": non_empty, "username": non_empty, "role": choice(*USER_ROLES), "expires_at": timestamp}
 
 
@@ -54,9 +62,10 @@ def _reset(broker: Broker) -> None:
 
 def _load_users(building: Building, value: Any) -> None:
     listed = DashboardUsers()
+    checks = {**USER_CHECKS, **_edition_checks(building.config)}
     for index, item in enumerate(a_list(value)):
         try:
-            _load_user(building, listed, item)
+            _load_user(building, listed, checked(item, checks, required=("username",)))
         except Problem as problem:
             raise problem.within(index) from None
     kept = [user for user in building.state.users if user.username not in listed]
@@ -68,12 +77,8 @@ def _load_users(building: Building, value: Any) -> None:
     building.state.users = table
 
 
-def _load_user(building: Building, listed: DashboardUsers, item: Any) -> None:
-    fields = checked(item, USER_CHECKS, required=("username",))
+def _load_user(building: Building, listed: DashboardUsers, fields: dict[str, Any]) -> None:
     username, role = fields["username"], fields.get("role", ADMINISTRATOR)
-    roles = building.config.user_roles
-    if role not in roles:
-        raise must(f"{either(roles)} (edition {building.config.edition})", role, "role")
     if username in listed:
         raise Problem(f"{describe(username)} is listed twice", "username")
     stored = [key for key in ("password_hash", "salt") if key in fields]
@@ -125,7 +130,7 @@ register(
     ),
     # a user seeded from Python gives its password; its stored form is for snapshots
     Seeding(
-        "users", "add_user", rank=2, checks={key: USER_CHECKS[key] for key in ("username", "password", "description", "role")},
-        required=("username", "password"), marker=True,
+        "users", "add_user", rank=2, checks={key: USER_CHECKS[key] for key in ("username", "password", "description")},
+        required=("username", "password"), marker=True, edition_checks=_edition_checks,
     ),  # fmt: skip
 )
