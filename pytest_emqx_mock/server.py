@@ -29,13 +29,13 @@ from werkzeug.serving import (
 from werkzeug.wsgi import LimitedStream, get_content_length
 
 from .flavours.v5 import Emqx5
-from .http.app import EmqxApp
+from .http.app import EmqxApp, WsgiApp
 from .http.cors import Cors
 from .http.flavour import FlavourFactory
 from .http.requestlog import RequestLog
 from .scripting import scenario
 from .scripting.control import PREFIX as CONTROL_PREFIX
-from .scripting.control import ControlApi, WsgiApp
+from .scripting.control import ControlApi
 from .scripting.faults import Faults, sockets_to_reset
 from .scripting.journal import Journal, JournalEntry
 from .scripting.stubs import Stubs
@@ -397,7 +397,7 @@ class EmqxServer:
         if cors:
             self.wsgi_app = Cors(self.wsgi_app)
         if request_log is not None:
-            self.wsgi_app = RequestLog(self.wsgi_app, self.journal, request_log)
+            self.wsgi_app = RequestLog(self.wsgi_app, self.journal, request_log, CONTROL_PREFIX)
         self._serving: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------

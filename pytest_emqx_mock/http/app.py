@@ -34,6 +34,8 @@ from .replies import ApiError, RawReply, Reply, encode
 from .routing import Call, Route, Router, normalized_path, raw_path, split_path
 
 ErrorSink = Callable[[BaseException], None]
+#: A WSGI application, as the layers around the app (control API, CORS, request log) wrap it.
+WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
 def _routes_to(route_path: str, path: str) -> bool:

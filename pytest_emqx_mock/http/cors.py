@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
-    from ..scripting.control import WsgiApp
+    from .app import WsgiApp
 
 
 class Cors:

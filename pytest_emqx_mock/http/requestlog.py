@@ -19,19 +19,21 @@ import threading
 import time
 from typing import Any, Iterable, Iterator, TextIO
 
-from ..scripting.control import PREFIX as CONTROL_PREFIX
-from ..scripting.control import WsgiApp
 from ..scripting.journal import Journal, JournalEntry
+from .app import WsgiApp
 from .routing import raw_path
 
 
 class RequestLog:
     """Write a line to `stream` for each request `app` answers (flushed at once: the stream is
-    usually a pipe). The fault comes from the journal entry the request's thread recorded."""
+    usually a pipe). The fault comes from the journal entry the request's thread recorded; a
+    request under `control_prefix` (the control API's, which the journal does not record) is
+    marked as such."""
 
-    def __init__(self, app: WsgiApp, journal: Journal, stream: TextIO) -> None:
+    def __init__(self, app: WsgiApp, journal: Journal, stream: TextIO, control_prefix: str) -> None:
         self.app = app
         self.stream = stream
+        self.control_prefix = control_prefix
         self._lock = threading.Lock()  # one line at a time from the server's threads
         self._recorded = threading.local()
         journal.listen(self._remember)
@@ -75,7 +77,7 @@ class RequestLog:
         line = f"{environ['REQUEST_METHOD']} {path}{'?' + query if query else ''} {sent[0] if sent else '-'} {elapsed:.1f} ms"
         if entry is not None:
             line += "".join(f" {name}: {value}" for name, value in (("stub", entry.stub), ("fault", entry.fault)) if value)
-        elif path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+        elif path == self.control_prefix or path.startswith(self.control_prefix + "/"):
             line += " (control API)"
         with self._lock:
             try:

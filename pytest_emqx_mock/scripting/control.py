@@ -31,6 +31,7 @@ from ..flavours.v5.endpoints.authorization import source_view
 from ..flavours.v5.endpoints.clients import client_row
 from ..flavours.v5.endpoints.dashboard import user_view
 from ..flavours.v5.endpoints.retainer import message_detail
+from ..http.app import WsgiApp
 from ..http.replies import encode
 from ..http.routing import Call
 from ..state import registry
@@ -63,7 +64,6 @@ SEEDING = {name: seeding.method for name, seeding in registry.SEEDINGS.items()}
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 _VERIFY_FIELDS = {"request", "times", "at_least", "at_most", "never", "body", "query", "credential", "in_order"}
 
-WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
 class ControlError(Exception):

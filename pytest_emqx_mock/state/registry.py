@@ -11,7 +11,7 @@ registry, so a new kind of state is one `register` call; the ones the fake has a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, TypeVar
 
 from .fields import (
     Check,
@@ -26,11 +26,19 @@ from .fields import (
 )
 
 if TYPE_CHECKING:
-    from ..server import EmqxServer
     from .broker import Broker, BrokerConfig
 
 Reset = Callable[["Broker"], None]
 _Made = TypeVar("_Made")
+
+
+class Handle(Protocol):
+    """What a seeding entry is applied to: the handle (`server.EmqxServer`), with the seeding
+    methods the entries name and the broker whose config their checks read. Named here by what
+    it has: the state knows nothing of the server around it."""
+
+    @property
+    def broker(self) -> Broker: ...
 
 
 class Building:
@@ -123,7 +131,7 @@ class Seeding:
         except Problem as problem:
             raise SeedError(problem) from None
 
-    def apply(self, handle: EmqxServer, fields: Mapping[str, Any]) -> Any:
+    def apply(self, handle: Handle, fields: Mapping[str, Any]) -> Any:
         """The handle's method called with a data form's `fields` as its keyword arguments
         (the marker's and the control API's way), checked first: a field its signature
         requires is a SeedError too, not a TypeError."""
