@@ -10,9 +10,10 @@ asks for a fake (`tests/test_plugin.py` pins it)."""
 from __future__ import annotations
 
 import argparse
+import os
 import traceback
 import warnings
-from typing import TYPE_CHECKING, Any, Generator, Iterable, Mapping, NamedTuple
+from typing import TYPE_CHECKING, Any, Generator, Mapping, NamedTuple
 
 import pytest
 
@@ -144,6 +145,7 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     test's `@pytest.mark.emqx(...)` asks for."""
     from .scripting.scenario import locate
     from .server import EmqxServer
+    from .state.fields import SeedError
 
     positional = [arg for mark in request.node.iter_markers("emqx") for arg in mark.args]
     if positional:
@@ -156,18 +158,31 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     unknown = set(options) - {*_SERVER_OPTIONS, "scenario", *_seeded(), "stubs", "faults"}
     if unknown:
         raise pytest.UsageError(f"@pytest.mark.emqx has no option {', '.join(sorted(unknown))}")
-    if not isinstance(options.get("scenario", {}), Mapping):
+    if "scenario" in options and not isinstance(options["scenario"], Mapping):
+        if not isinstance(options["scenario"], (str, os.PathLike)):
+            raise _usage_error("scenario", "a scenario file's path, a packaged scenario's name or an object", options["scenario"])
         options["scenario"] = locate(options["scenario"], (request.node.path.parent, request.config.rootpath))
     own = {name: options[name] for name in _SERVER_OPTIONS if name in options}
     if own or request.config.stash[_SETTINGS].fresh:
         own.setdefault("edition", emqx_session_server.edition)
-        with EmqxServer(**own) as server:
+        try:
+            server = EmqxServer(**own)
+        except SeedError as error:  # `nodes[0]: must be a node name (name@host), not "bad"`
+            raise pytest.UsageError(f"@pytest.mark.emqx {error}") from None
+        with server:
             _set_up(server, options)
             yield server
         return
     emqx_session_server.reset()
     _set_up(emqx_session_server, options)
     yield emqx_session_server
+
+
+def _usage_error(option: str, expected: str, value: Any) -> pytest.UsageError:
+    """A marker option's bad value, in the words of the seeding vocabulary's checks."""
+    from .state.fields import must
+
+    return pytest.UsageError(f"@pytest.mark.emqx {option}: {must(expected, value).problem}")
 
 
 def _seeded() -> dict[str, Any]:
@@ -185,26 +200,33 @@ def _set_up(server: EmqxServer, options: Mapping[str, Any]) -> None:
     (`add_retained` dicts), stubs (descriptions for `Stubs.add`: `{"request": "GET /rules",
     "json": []}`, a callable as `handler`) and faults (descriptions for `Faults.add`:
     `{"error": spec, "status": 503, "code": "SERVICE_UNAVAILABLE"}`, `{"node_down": "emqx@n2"}`...)."""
+    from .state.errors import ModelError
     from .state.fields import Problem, SeedError
 
     if "scenario" in options:
         server.load_scenario(options["scenario"])
     for name, seeding in _seeded().items():
-        for index, item in enumerate(_each(options.get(name, ()))):
+        for index, item in enumerate(_each(name, options.get(name, ()))):
             try:
-                seeding.apply(server, {seeding.shorthand: item} if isinstance(item, str) and seeding.shorthand else dict(item))
-            except SeedError as error:  # placed as a scenario places it: `clients[0].usrname`
-                raise pytest.UsageError(f"@pytest.mark.emqx {Problem(error.problem, name, index, *error.segments).path}: {error.problem}") from None
+                seeding.apply(server, seeding.fields_of(item))
+            except (Problem, SeedError, ModelError) as error:  # placed as a scenario places it: `clients[0].usrname`
+                problem, segments = (error.problem, error.segments) if isinstance(error, (Problem, SeedError)) else (str(error), [])
+                raise pytest.UsageError(f"@pytest.mark.emqx {Problem(problem, name, index, *segments).path}: {problem}") from None
     for kind, rules in (("stub", server.stubs), ("fault", server.faults)):
-        for description in _each(options.get(f"{kind}s", ())):
+        for description in _each(f"{kind}s", options.get(f"{kind}s", ())):
             try:
                 rules.add(description)
             except ValueError as error:
                 raise pytest.UsageError(f"@pytest.mark.emqx {kind} {description}: {error}") from None
 
 
-def _each(items: Iterable[Any] | str | Mapping[str, Any]) -> list[Any]:
-    return [items] if isinstance(items, (str, Mapping)) else list(items)
+def _each(option: str, items: Any) -> list[Any]:
+    """A listing option's items: a list of them, or one (a string or an object) on its own."""
+    if isinstance(items, (str, Mapping)):
+        return [items]
+    if not isinstance(items, (list, tuple)):
+        raise _usage_error(option, "a list", items)
+    return list(items)
 
 
 class UnmatchedRequestWarning(UserWarning):
@@ -215,19 +237,15 @@ class UnmatchedRequestWarning(UserWarning):
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Refuse a marker that cannot be honoured, and note the session server's requests so far."""
     fixtures = getattr(item, "fixturenames", ())
-    marker = item.get_closest_marker("emqx")
-    if marker is not None and "emqx_server" not in fixtures:
-        # A marker on a module or class sets up the tests in it that use the fake: those that
-        # use none are left alone; one on the test itself, or on a test using the session
-        # server (which no marker changes), asks for what cannot be done.
-        uses_session_server = "emqx_session_server" in fixtures
-        if uses_session_server or any(own.name == "emqx" for own in item.own_markers):
-            uses = "only emqx_session_server, which no marker changes" if uses_session_server else "no fake EMQX"
-            pytest.fail(
-                f"{item.nodeid}: @pytest.mark.emqx sets up the emqx_server fixture, but this test uses {uses}: "
-                "ask for emqx_server, or remove the marker",
-                pytrace=False,
-            )
+    if "emqx_server" not in fixtures and any(own.name == "emqx" for own in item.own_markers):
+        # A marker on a module or class sets up the tests in it that use `emqx_server`: the
+        # others are left alone; one on the test itself asks for what cannot be done.
+        uses = "only emqx_session_server, which no marker changes" if "emqx_session_server" in fixtures else "no fake EMQX"
+        pytest.fail(
+            f"{item.nodeid}: @pytest.mark.emqx sets up the emqx_server fixture, but this test uses {uses}: "
+            "ask for emqx_server, or remove the marker",
+            pytrace=False,
+        )
     session_server = item.config.stash.get(_SESSION_SERVER, None)
     if session_server is not None and "emqx_session_server" in fixtures:
         item.stash[_UNMATCHED_BEFORE] = session_server.unmatched_requests()

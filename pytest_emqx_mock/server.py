@@ -347,7 +347,7 @@ class EmqxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         edition: str = CE,
-        nodes: Iterable[str] = (DEFAULT_NODE,),
+        nodes: Sequence[str] = (DEFAULT_NODE,),
         bootstrap_api_keys: Iterable[BootstrapEntry] | str | os.PathLike[str] | None = None,
         admin_api_key: tuple[str, str] | None = (DEFAULT_API_KEY, DEFAULT_API_SECRET),
         seed: int | None = None,
@@ -371,7 +371,7 @@ class EmqxServer:
         self.admin_api_key = admin_api_key
         self.host = host
         self._requested_port = port
-        self.broker = Broker(BrokerConfig(edition=edition, nodes=tuple(nodes), bootstrap_api_keys=tuple(entries), seed=seed))
+        self.broker = Broker(BrokerConfig(edition=edition, nodes=nodes, bootstrap_api_keys=tuple(entries), seed=seed))
         self.journal = Journal(journal_capacity, journal_max_bytes)
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
@@ -518,10 +518,10 @@ class EmqxServer:
 
     # -- seeding -------------------------------------------------------------------------
 
-    def _seeded(self, kind: str, make: Callable[..., _Made], fields: Mapping[str, Any]) -> _Made:
+    def _seeded(self, kind: str, make: Callable[..., _Made], fields: Mapping[str, Any], *, counted: bool = False) -> _Made:
         """`make(**fields)`, the fields checked first by the seeding entry `kind` under this
         fake's config (`Seeding.call`)."""
-        return SEEDINGS[kind].call(self.broker.config, make, fields)
+        return SEEDINGS[kind].call(self.broker.config, make, fields, counted=counted)
 
     def add_client(self, clientid: str | None = None, **fields: Unpack[ClientFields]) -> Session:
         """Seed a client session: any field a scenario's client takes (see `Broker.add_client`
@@ -529,8 +529,9 @@ class EmqxServer:
         return self._seeded("clients", self.broker.add_client, fields if clientid is None else {"clientid": clientid, **fields})
 
     def add_clients(self, count: int, **fields: Unpack[ClientFields]) -> list[Session]:
-        """Seed `count` clients sharing `fields` (checked once), each with its own generated clientid."""
-        return self._seeded("clients", lambda **checked: self.broker.add_clients(count, **checked), fields)
+        """Seed `count` clients sharing `fields` (checked once), each with its own generated
+        clientid (a `clientid` among them is a SeedError)."""
+        return self._seeded("clients", self.broker.add_clients, {"count": count, **fields}, counted=True)
 
     def add_api_key(self, name: str, **options: Unpack[ApiKeyFields]) -> ApiKey:
         return self._seeded("api_keys", self.broker.add_api_key, {"name": name, **options})

@@ -357,9 +357,9 @@ BAD_INPUT = {
         _bad('item 1: proto_ver: must be 3, 4 or 5, not "5"'),
     ),
     "count of text": ("POST", "/seed/clients", {"json": {"count": "5"}}, _bad('count: must be an integer >= 0, not "5"')),
-    "a key twice": ("POST", "/seed/api_keys", {"json": [{"name": "new"}, {"name": "new"}]}, _bad("item 1: name_already_existed")),
-    "a key that exists": ("POST", "/seed/api_keys", {"json": [{"name": "new"}, {"name": "k1"}]}, _bad("item 1: name_already_existed")),
-    "a weak password": ("POST", "/seed/users", {"json": {"username": "ops", "password": "short"}}, _bad("The range of password length is 8~64")),
+    "a key twice": ("POST", "/seed/api_keys", {"json": [{"name": "new"}, {"name": "new"}]}, _bad("item 1: name: name_already_existed")),
+    "a key that exists": ("POST", "/seed/api_keys", {"json": [{"name": "new"}, {"name": "k1"}]}, _bad("item 1: name: name_already_existed")),
+    "a weak password": ("POST", "/seed/users", {"json": {"username": "ops", "password": "short"}}, _bad("password: The range of password length is 8~64")),
     "a wildcard topic": ("POST", "/seed/retained", {"json": {"topic": "a/+", "payload": "x"}}, _bad('topic: must be a topic name, not "a/+" (topic_name_error)')),
     "a ban kind": (
         "POST",

@@ -4,6 +4,7 @@ goes wrong inside the fake is reported whatever the test's outcome, and what it 
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -184,6 +185,66 @@ def test_a_marker_on_a_test_without_emqx_server_is_an_error(pytester: pytest.Pyt
             "but this test uses no fake EMQX: ask for emqx_server, or remove the marker",
         ]
     )
+
+
+def test_a_group_s_marker_leaves_a_test_on_the_session_server_alone(pytester: pytest.Pytester) -> None:
+    """On a module or a class the marker sets up the tests in it that use `emqx_server` (as
+    the README says): one using only the session server runs as it would without it."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        pytestmark = pytest.mark.emqx(clients=["c1"])
+
+
+        def test_on_the_session_server(emqx_session_server):
+            pass
+
+
+        @pytest.mark.emqx(clients=["c2"])
+        class TestMarkedAsAGroup:
+            def test_with_the_fake(self, emqx_server):
+                assert [session.clientid for session in emqx_server.broker.sessions] == ["c2"]
+
+            def test_on_the_session_server(self, emqx_session_server):
+                pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+#: Each marker option's bad value, and the one usage error it gets.
+BAD_MARKER_OPTIONS = {
+    "clients=5": "clients: must be a list, not 5",
+    "faults=5": "faults: must be a list, not 5",
+    "stubs=None": "stubs: must be a list, not null",
+    "clients=[5]": "clients[0]: must be a string (its clientid) or an object, not 5",
+    "clients=[None]": "clients[0]: must be a string (its clientid) or an object, not null",
+    'users=["bob"]': 'users[0]: must be an object, not "bob"',
+    'retained=["a/b"]': 'retained[0]: must be an object, not "a/b"',
+    "scenario=5": "scenario: must be a scenario file's path, a packaged scenario's name or an object, not 5",
+    'edition="xe"': 'edition: must be "ce" or "ee", not "xe"',
+    'nodes="emqx@n1"': 'nodes: must be a list, not "emqx@n1"',
+    'nodes=["bad"]': 'nodes[0]: must be a node name (name@host), not "bad"',
+    'users=[{"username": "u", "password": "x"}]': "users[0].password: The range of password length is 8~64",
+    'api_keys=["k", "k"]': "api_keys[1].name: name_already_existed",
+    'clients=[{"count": 2, "clientid": "z"}]': "clients[0].clientid: cannot be given with count: each of the clients gets its own",
+}
+
+
+def test_every_marker_option_s_bad_value_is_one_usage_error_naming_it(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        "import pytest\n"
+        + "".join(
+            f"\n@pytest.mark.emqx({options})\ndef test_{index}(emqx_server):\n    pass\n" for index, options in enumerate(BAD_MARKER_OPTIONS)
+        )
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=len(BAD_MARKER_OPTIONS))
+    for message in BAD_MARKER_OPTIONS.values():
+        escaped = re.sub(r"[][*?]", lambda found: f"[{found.group()}]", message)
+        result.stdout.fnmatch_lines([f"E *pytest.UsageError: @pytest.mark.emqx {escaped}"])
 
 
 def test_a_busy_port_stops_the_run_with_one_line(pytester: pytest.Pytester) -> None:

@@ -311,8 +311,93 @@ def test_a_list_refused_before_any_call_is_made(emqx_server: EmqxServer) -> None
     answer = seed(emqx_server, "api_keys", [{"name": "one"}, {"name": "two", "enable": "yes"}])
     assert (answer.status_code, answer.json()["message"]) == (400, 'item 1: enable: must be true or false, not "yes"')
     taken = seed(emqx_server, "api_keys", [{"name": "one"}, {"name": "one"}])
-    assert (taken.status_code, taken.json()["message"]) == (400, "item 1: name_already_existed")
+    assert (taken.status_code, taken.json()["message"]) == (400, "item 1: name: name_already_existed")
     assert everything(emqx_server) == before
+
+
+# -- the model's refusals, placed; what a seeding call cannot be --------------------------------------
+
+WEAK = "password: The range of password length is 8~64"
+BAD_RULE = "rules[0]: is refused: permission is allow or deny, not 'alow'"
+NO_MATCH = 'no_match: must be "allow" or "deny", not "maybe"'
+
+
+def test_a_refusal_of_the_model_names_its_field_at_every_entry_point(emqx_server: EmqxServer) -> None:
+    before = everything(emqx_server)
+    rule = {"topic": "t/#", "permission": "alow", "action": "all"}
+    maybe: Any = "maybe"
+    for python, kind, body, message in (
+        (lambda: emqx_server.add_user("u2", "x"), "users", {"username": "u2", "password": "x"}, WEAK),
+        (lambda: emqx_server.add_authz_rules([rule]), "authz_rules", {"rules": [rule]}, BAD_RULE),
+        (lambda: emqx_server.set_authz_settings(no_match=maybe), "authz_settings", {"no_match": "maybe"}, NO_MATCH),
+        (lambda: emqx_server.set_authz_settings(cache={"ttl": "soon"}), "authz_settings", {"cache": {"ttl": "soon"}}, "cache: is refused: Not a valid duration: 'soon'"),
+    ):
+        with pytest.raises(SeedError) as refused:
+            python()
+        assert str(refused.value) == message
+        answer = seed(emqx_server, kind, body)
+        assert (answer.status_code, answer.json()) == (400, {"code": "BAD_REQUEST", "message": message})
+    for document, message in (
+        ({"users": [{"username": "u2", "password": "x"}]}, f"users[0].{WEAK}"),
+        ({"authorization": {"rules": {"all": [rule]}}}, f"authorization.rules.all[0]: {BAD_RULE.split(': ', 1)[1]}"),
+        ({"authorization": {"settings": {"no_match": "maybe"}}}, f"authorization.settings.{NO_MATCH}"),
+    ):
+        with pytest.raises(ScenarioError) as loaded:
+            emqx_server.load_scenario(document)
+        assert str(loaded.value) == f"<scenario>: {message}"
+    assert everything(emqx_server) == before
+
+
+def test_an_api_key_already_there_is_refused_and_the_ready_key_still_works(emqx_server: EmqxServer) -> None:
+    before = everything(emqx_server)
+    taken = 'api_key: "pytest-emqx-mock" is listed twice (first at the API key "from_bootstrap_file_9fc8f882ef054460")'
+    with pytest.raises(SeedError) as refused:
+        emqx_server.add_api_key("k", api_key=emqx_server.auth[0], api_secret="another-secret")
+    assert str(refused.value) == taken
+    answer = seed(emqx_server, "api_keys", [{"name": "k0"}, {"name": "k", "api_key": emqx_server.auth[0], "api_secret": "x"}])
+    assert (answer.status_code, answer.json()) == (400, {"code": "BAD_REQUEST", "message": f"item 1: {taken}"})
+    emqx_server.add_api_key("mine", api_key="mine-key", api_secret="mine-secret")
+    with pytest.raises(SeedError, match=re.escape('api_key: "mine-key" is listed twice (first at the API key "mine")')):
+        emqx_server.add_api_key("again", api_key="mine-key", api_secret="other")
+    emqx_server.broker.api_keys.delete("mine")
+    assert everything(emqx_server) == before
+    assert get(emqx_server, "/clients").status_code == 200
+
+
+def test_a_count_of_clients_takes_no_clientid(emqx_server: EmqxServer) -> None:
+    before = everything(emqx_server)
+    message = "clientid: cannot be given with count: each of the clients gets its own"
+    with pytest.raises(SeedError) as refused:
+        emqx_server.add_clients(2, clientid="z")  # type: ignore[call-arg]
+    assert str(refused.value) == message
+    answer = seed(emqx_server, "clients", {"count": 2, "clientid": "z"})
+    assert (answer.status_code, answer.json()) == (400, {"code": "BAD_REQUEST", "message": message})
+    assert everything(emqx_server) == before
+
+
+@pytest.mark.parametrize(
+    ("nodes", "message", "in_a_scenario"),
+    [
+        ("emqx@n1", 'nodes: must be a list, not "emqx@n1"', None),
+        (["bad"], 'nodes[0]: must be a node name (name@host), not "bad"', None),
+        ([5], "nodes[0]: must be a node name (name@host), not 5", "nodes[0]: must be a node name (name@host) or an object, not 5"),
+        (["emqx@n1", "emqx@n1"], 'nodes[1]: "emqx@n1" is listed twice', None),
+        ([], "nodes: a cluster needs at least one node", None),
+    ],
+)
+def test_a_server_s_nodes_are_checked_as_a_scenario_s(emqx_server: EmqxServer, nodes: Any, message: str, in_a_scenario: str | None) -> None:
+    with pytest.raises(SeedError) as refused:
+        EmqxServer(nodes=nodes)
+    assert str(refused.value) == message
+    with pytest.raises(ScenarioError) as loaded:
+        emqx_server.load_scenario({"nodes": nodes})
+    assert str(loaded.value) == f"<scenario>: {in_a_scenario or message}"
+
+
+def test_a_server_s_edition_is_checked_by_the_vocabulary() -> None:
+    with pytest.raises(SeedError) as refused:
+        EmqxServer(edition="xe")
+    assert str(refused.value) == 'edition: must be "ce" or "ee", not "xe"'
 
 
 # -- the vocabulary, listed and typed --------------------------------------------------------------

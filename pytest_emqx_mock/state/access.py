@@ -68,6 +68,16 @@ class ApiKey:
         return self.expired_at is not None and self.expired_at < (now() if at is None else at)
 
 
+class ApiKeyTaken(AlreadyExists):
+    """An `api_key` given for a new key that another key has (EMQX derives each from its
+    name, so only a seeded one can be taken)."""
+
+    def __init__(self, api_key: str, holder: str) -> None:
+        super().__init__(f"api_key {api_key!r} is the API key {holder!r}'s")
+        self.api_key = api_key
+        self.holder = holder
+
+
 class ApiKeys:
     """The API key table; `api_key` of a named key is the first 16 hex of SHA-512(name)."""
 
@@ -104,9 +114,13 @@ class ApiKeys:
             raise AlreadyExists("name_already_existed")
         if role not in API_KEY_ROLES:
             raise Invalid("Role does not exist")
+        api_key = api_key or _sha512_hex16(name)
+        holder = self._by_key.get(api_key)
+        if holder is not None:  # one key, one row: authentication finds a key by it
+            raise ApiKeyTaken(api_key, holder.name)
         key = ApiKey(
             name=name,
-            api_key=api_key or _sha512_hex16(name),
+            api_key=api_key,
             api_secret=api_secret or _base62_secret(),
             desc=desc,
             enable=enable,

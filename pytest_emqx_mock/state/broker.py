@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..erlang.terms import binary
 from . import registry
@@ -47,8 +47,10 @@ from .banned import Ban, Bans
 from .clock import now
 from .cluster import RUNNING, STOPPED, Alarm, Node
 from .errors import Invalid, NotAllowed, NotFound
+from .fields import Problem, SeedError, checked, choice
 from .kinds.clients import session_of
 from .kinds.messages import decoded
+from .kinds.nodes import node_names
 from .locking import StateLock
 from .metrics import Metrics
 from .monitor import Monitor
@@ -70,6 +72,7 @@ CE = "ce"
 EE = "ee"
 EDITIONS = (CE, EE)
 DEFAULT_NODE = "emqx@127.0.0.1"
+_CONFIG_CHECKS = {"edition": choice(*EDITIONS), "nodes": node_names}
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class BrokerConfig:
     """What a reset returns to: the edition, the nodes, the bootstrap keys, the default user."""
 
     edition: str = CE
-    nodes: tuple[str, ...] = (DEFAULT_NODE,)
+    nodes: Sequence[str] = (DEFAULT_NODE,)  # kept as a tuple
     bootstrap_api_keys: tuple[BootstrapEntry, ...] = ()
     default_username: str = "admin"
     default_password: str = "public"
@@ -85,10 +88,13 @@ class BrokerConfig:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        if self.edition not in EDITIONS:
-            raise ValueError(f"edition must be one of {EDITIONS}, not {self.edition!r}")
-        if not self.nodes:
-            raise ValueError("a cluster needs at least one node")
+        """The edition and the nodes checked as a scenario checks them: SeedError names the
+        field (`nodes[0]: must be a node name (name@host), not "bad"`)."""
+        try:
+            found = checked({"edition": self.edition, "nodes": self.nodes}, _CONFIG_CHECKS)
+        except Problem as problem:
+            raise SeedError(problem) from None
+        object.__setattr__(self, "nodes", found["nodes"])  # a tuple, whatever list was given
 
     @property
     def api_key_roles(self) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, TypeVar
 
+from .errors import ModelError
 from .fields import (
     Check,
     Problem,
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from .broker import Broker, BrokerConfig
 
 Reset = Callable[["Broker"], None]
+#: A model's refusal of a seeding call's checked fields, placed on the field it is about (as
+#: the kind's scenario section places it); None for one that is not about a field (a ban, a
+#: failed authentication), raised as it is.
+Refusal = Callable[[Mapping[str, Any], ModelError], "Problem | None"]
 _Made = TypeVar("_Made")
 
 
@@ -90,7 +95,7 @@ class Seeding:
     for those that are Python keywords (a ban's `as` is `add_ban`'s `kind`). `many`: the
     handle's method taking a `count` before the fields, which the data forms call when given
     one (`add_clients`). `rank`: its place in the control API's list of kinds (the order
-    they came in)."""
+    they came in). `refused`: how the model's refusals of a call are placed on its fields."""
 
     name: str
     method: str
@@ -102,6 +107,7 @@ class Seeding:
     edition_checks: Callable[[BrokerConfig], Mapping[str, Check]] | None = None
     parameters: Mapping[str, str] = field(default_factory=dict)
     many: str | None = None
+    refused: Refusal | None = None
 
     def checks_for(self, config: BrokerConfig) -> Mapping[str, Check]:
         """The vocabulary under the broker's config."""
@@ -111,23 +117,37 @@ class Seeding:
         """A data form's fields (`count` too, with `many`) as the model takes them; SeedError
         names the first bad one."""
         try:
-            if self.many is not None and "count" in fields:
-                try:
-                    COUNT(fields["count"])
-                except Problem as problem:
-                    raise problem.within("count") from None
-                fields = {key: value for key, value in fields.items() if key != "count"}
-            return checked(fields, self.checks_for(config), self.required)
+            return self._checked(config, fields, counted=True)
         except Problem as problem:
             raise SeedError(problem) from None
 
-    def call(self, config: BrokerConfig, make: Callable[..., _Made], fields: Mapping[str, Any]) -> _Made:
-        """`make(**fields)`, the fields checked first (and named as `make`'s parameters); a
-        Problem `make` finds deeper (a subscription of a client, a node not in the cluster) is
-        a SeedError too. Either way nothing has changed: the model refuses before it changes
-        anything."""
+    def _checked(self, config: BrokerConfig, fields: Mapping[str, Any], counted: bool) -> dict[str, Any]:
+        """The fields checked; `counted`: a `count` is taken too (with `many`)."""
+        if not (counted and self.many is not None and isinstance(fields, Mapping) and "count" in fields):
+            return checked(fields, self.checks_for(config), self.required)
         try:
-            return make(**self._named(checked(fields, self.checks_for(config), self.required)))
+            count = COUNT(fields["count"])
+        except Problem as problem:
+            raise problem.within("count") from None
+        if self.shorthand is not None and self.shorthand in fields:  # the field that names one: each of the many gets its own
+            raise Problem(f"cannot be given with count: each of the {self.name} gets its own", self.shorthand)
+        return {"count": count, **checked({key: value for key, value in fields.items() if key != "count"}, self.checks_for(config), self.required)}
+
+    def call(self, config: BrokerConfig, make: Callable[..., _Made], fields: Mapping[str, Any], *, counted: bool = False) -> _Made:
+        """`make(**fields)`, the fields checked first under the broker's `config` (and named as
+        `make`'s parameters; `counted`: `make` takes a `count` too, as `many` does); a Problem
+        `make` finds deeper (a subscription of a client, a node not in the cluster), or a
+        refusal of the model that `refused` places, is a SeedError too. Either way nothing has
+        changed: the model refuses before it changes anything."""
+        try:
+            found = self._checked(config, fields, counted)
+            try:
+                return make(**self._named(found))
+            except ModelError as error:
+                problem = self.refused(found, error) if self.refused is not None else None
+                if problem is None:
+                    raise
+                raise problem from None
         except Problem as problem:
             raise SeedError(problem) from None
 
@@ -138,6 +158,15 @@ class Seeding:
         self.check(handle.broker.config, fields)
         method = self.many if self.many is not None and "count" in fields else self.method
         return getattr(handle, method)(**self._named(fields))
+
+    def fields_of(self, item: Any) -> dict[str, Any]:
+        """A listed call's fields (the marker's): an object, or a string standing for the
+        `shorthand` field; Problem for anything else."""
+        if isinstance(item, str) and self.shorthand is not None:
+            return {self.shorthand: item}
+        if not isinstance(item, Mapping):
+            raise must(f"a string (its {self.shorthand}) or an object" if self.shorthand else "an object", item)
+        return dict(item)
 
     def _named(self, fields: Mapping[str, Any]) -> Mapping[str, Any]:
         """The fields by the method's parameters' names."""

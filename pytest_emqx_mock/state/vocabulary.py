@@ -122,8 +122,8 @@ class AuthzSourceFields(TypedDict, total=False):
 
 
 class AuthzSettings(TypedDict, total=False):
-    no_match: str
-    deny_action: str
+    no_match: Literal["allow", "deny"]
+    deny_action: Literal["ignore", "disconnect"]
     cache: Mapping[str, Any]
 
 

@@ -4,10 +4,10 @@ Secrets are written as the model keeps them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from ..access import ApiKeys
-from ..errors import ModelError
+from ..access import ApiKeys, ApiKeyTaken
+from ..errors import AlreadyExists, ModelError
 from ..fields import (
     Check,
     Problem,
@@ -43,6 +43,16 @@ def _edition_checks(config: BrokerConfig) -> dict[str, Check]:
     """The roles Enterprise's `emqx_dashboard_rbac:valid_api_role/1` takes; EMQX CE has none
     (`emqx_mgmt_auth`): every key is an administrator."""
     return {"role": edition_choice(config.api_key_roles, config.edition)}
+
+
+def _refused(fields: Mapping[str, Any], error: ModelError) -> Problem | None:
+    """A key the model refuses for its name or its `api_key`, placed there: the scenario's
+    words for a taken `api_key` (its name's are EMQX's, `emqx_mgmt_auth:create_app/1`)."""
+    if isinstance(error, ApiKeyTaken):
+        return twice(error.api_key, f"the API key {describe(error.holder)}", "api_key")
+    if isinstance(error, AlreadyExists):
+        return Problem(str(error), "name")
+    return None
 
 
 def _reset(broker: Broker) -> None:
@@ -101,6 +111,6 @@ register(
     Kind("api_keys", _reset, sections=(Section("api_keys", _load, _dump, snapshot_rank=7),)),
     Seeding(
         "api_keys", "add_api_key", rank=1, checks=API_KEY_CHECKS, required=("name",), marker=True, shorthand="name",
-        edition_checks=_edition_checks,
+        edition_checks=_edition_checks, refused=_refused,
     ),  # fmt: skip
 )

@@ -4,10 +4,17 @@ database's `rules`: `{users: {name: [rule]}, clients: {id: [rule]}, all: [rule]}
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from ..authz import SOURCE_METRICS, Authorization, make_source, normalize_rule
-from ..errors import Invalid
+from ..authz import (
+    ALLOW,
+    DENY,
+    SOURCE_METRICS,
+    Authorization,
+    make_source,
+    normalize_rule,
+)
+from ..errors import Invalid, ModelError
 from ..fields import (
     Check,
     Problem,
@@ -16,6 +23,8 @@ from ..fields import (
     choice,
     counter_map,
     describe,
+    each,
+    expecting,
     flag,
     integer,
     json_object,
@@ -37,9 +46,31 @@ SOURCE_CHECKS: dict[str, Check] = {
 }
 
 
-SETTINGS_CHECKS: dict[str, Check] = {"no_match": text, "deny_action": text, "cache": json_object}
+#: The settings' schema (`emqx_authz_schema`): `no_match` allow or deny, `deny_action` ignore or
+#: disconnect; the cache's own fields are the model's to judge (`_settings_refused`).
+SETTINGS_CHECKS: dict[str, Check] = {"no_match": choice(ALLOW, DENY), "deny_action": choice("ignore", "disconnect"), "cache": json_object}
+
+
+def _rule(value: Any) -> dict[str, Any]:
+    """A built-in database rule, as `emqx_authz_api_mnesia` stores it (`normalize_rule`)."""
+    try:
+        return normalize_rule(json_object(value))
+    except Invalid as error:
+        raise Problem(f"is refused: {error}") from None
+
+
+@expecting("a list of rules (objects of topic, permission, action, and qos and retain if need be)")
+def authz_rules(value: Any) -> list[dict[str, Any]]:
+    return each(value, _rule)
+
+
 #: Built-in database rules seeded from Python: those of a username, of a clientid, or of all.
-RULES_CHECKS: dict[str, Check] = {"rules": a_list, "username": non_empty, "clientid": non_empty}
+RULES_CHECKS: dict[str, Check] = {"rules": authz_rules, "username": non_empty, "clientid": non_empty}
+
+
+def _settings_refused(fields: Mapping[str, Any], error: ModelError) -> Problem:
+    """Settings the model refuses: the only field the checks leave it to judge is the cache."""
+    return Problem(f"is refused: {error}", "cache")
 
 
 def _unwired(*arguments: Any) -> None:
@@ -59,11 +90,14 @@ def _load(building: Building, value: Any) -> None:
     sections = checked(value, {"settings": json_object, "sources": a_list, "rules": json_object})
     authz = building.state.authz
     if "settings" in sections:
-        settings = checked(sections["settings"], SETTINGS_CHECKS)
         try:
-            authz.update_settings(settings.get("no_match", "allow"), settings.get("deny_action", "ignore"), settings.get("cache", {}))
-        except Invalid as error:
-            raise Problem(f"is refused: {error}", "settings") from None
+            settings = checked(sections["settings"], SETTINGS_CHECKS)
+            try:
+                authz.update_settings(settings.get("no_match", "allow"), settings.get("deny_action", "ignore"), settings.get("cache", {}))
+            except Invalid as error:
+                raise _settings_refused(settings, error) from None
+        except Problem as problem:
+            raise problem.within("settings") from None
     if "sources" in sections:
         authz.sources = []
         for index, item in enumerate(sections["sources"]):
@@ -90,13 +124,10 @@ def _load(building: Building, value: Any) -> None:
 
 
 def _rules(value: Any, *segments: str) -> list[dict[str, Any]]:
-    rules = []
-    for index, rule in enumerate(a_list(value)):
-        try:
-            rules.append(normalize_rule(json_object(rule)))
-        except Invalid as error:
-            raise Problem(f"is refused: {error}", *segments, index) from None
-    return rules
+    try:
+        return authz_rules(value)
+    except Problem as problem:
+        raise problem.within(*segments) from None
 
 
 def _dump(broker: Broker) -> dict[str, Any]:
@@ -114,6 +145,6 @@ register(
         "authz_sources", "add_authz_source", rank=13,
         checks={key: check for key, check in SOURCE_CHECKS.items() if key != "metrics"}, required=("type",),
     ),
-    Seeding("authz_settings", "set_authz_settings", rank=14, checks=SETTINGS_CHECKS),
+    Seeding("authz_settings", "set_authz_settings", rank=14, checks=SETTINGS_CHECKS, refused=_settings_refused),
     Seeding("authz_rules", "add_authz_rules", rank=15, checks=RULES_CHECKS, required=("rules",)),
 )  # fmt: skip

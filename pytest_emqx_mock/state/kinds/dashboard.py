@@ -4,7 +4,7 @@ a plain `password`, snapshots the stored `password_hash` and `salt`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..access import (
     ADMINISTRATOR,
@@ -14,7 +14,7 @@ from ..access import (
     Tokens,
     username_problem,
 )
-from ..errors import Invalid
+from ..errors import Invalid, ModelError
 from ..fields import (
     Check,
     Problem,
@@ -94,9 +94,16 @@ def _load_user(building: Building, listed: DashboardUsers, fields: dict[str, Any
     try:
         user = listed.add(username, fields.get("password", ""), description=fields.get("description", ""), role=role, check_policy=check_policy)
     except Invalid as error:
-        raise Problem(str(error), "username" if username_problem(username) else "password") from None
+        raise _refused(fields, error) from None
     if stored:
         user.password_hash, user.salt = fields["password_hash"], fields["salt"]
+
+
+def _refused(fields: Mapping[str, Any], error: ModelError) -> Problem:
+    """A user the model refuses (`DashboardUsers.add`), placed: on its username when EMQX's
+    rules for one refuse it or it is taken, else on its password (the password policy)."""
+    on_password = isinstance(error, Invalid) and not username_problem(fields["username"])
+    return Problem(str(error), "password" if on_password else "username")
 
 
 def _load_token(building: Building, item: Any) -> None:
@@ -131,6 +138,6 @@ register(
     # a user seeded from Python gives its password; its stored form is for snapshots
     Seeding(
         "users", "add_user", rank=2, checks={key: USER_CHECKS[key] for key in ("username", "password", "description")},
-        required=("username", "password"), marker=True, edition_checks=_edition_checks,
+        required=("username", "password"), marker=True, edition_checks=_edition_checks, refused=_refused,
     ),  # fmt: skip
 )

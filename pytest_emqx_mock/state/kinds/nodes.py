@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..cluster import RUNNING, STOPPED, Node
 from ..fields import (
@@ -12,7 +12,10 @@ from ..fields import (
     checked,
     choice,
     describe,
+    expected_of,
+    expecting,
     integer,
+    must,
     node_name,
     non_empty,
     number,
@@ -46,19 +49,40 @@ def _reset(broker: Broker) -> None:
 
 def _load(building: Building, value: Any) -> None:
     """Names, or objects with a `name` and any other `Node` field; they replace the config's."""
-    nodes: dict[str, Node] = {}
+    listed = _listed(value, _node_fields)
+    building.state.nodes = {name: Node(name, **{"version": building.config.version, **fields}) for name, fields in listed.items()}
+
+
+def _node_fields(item: Any) -> dict[str, Any]:
+    if isinstance(item, str):
+        return {"name": node_name(item)}
+    if not isinstance(item, Mapping):
+        raise must(f"{expected_of(node_name)} or an object", item)
+    return checked(item, NODE_CHECKS, required=("name",))
+
+
+@expecting("a list of node names (name@host)")
+def node_names(value: Any) -> tuple[str, ...]:
+    """A cluster's nodes by name (`EmqxServer(nodes=...)`, the marker's `nodes`), checked as
+    a scenario's `nodes` are."""
+    return tuple(_listed(value, lambda item: {"name": node_name(item)}))
+
+
+def _listed(value: Any, fields_of: Callable[[Any], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A cluster's nodes, each item's fields (`fields_of`) by its name: at least one, each once."""
+    nodes: dict[str, dict[str, Any]] = {}
     for index, item in enumerate(a_list(value)):
         try:
-            fields = {"name": node_name(item)} if isinstance(item, str) else checked(item, NODE_CHECKS, required=("name",))
+            fields = fields_of(item)
             name = fields.pop("name")
             if name in nodes:
                 raise Problem(f"{describe(name)} is listed twice", *([] if isinstance(item, str) else ["name"]))
         except Problem as problem:
             raise problem.within(index) from None
-        nodes[name] = Node(name, **{"version": building.config.version, **fields})
+        nodes[name] = fields
     if not nodes:
         raise Problem("a cluster needs at least one node")
-    building.state.nodes = nodes
+    return nodes
 
 
 def _dump(broker: Broker) -> list[dict[str, Any]]:
