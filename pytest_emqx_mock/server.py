@@ -416,8 +416,8 @@ class EmqxServer:
     def reset(self) -> None:
         """Back to the initial state: bootstrap keys, the default dashboard user, the nodes;
         empty journal, no faults, no stubs, no recorded errors."""
-        self.faults.clear()  # first: ending a cluster fault touches the nodes the reset replaces
-        self.stubs.clear()
+        self.faults.reset()  # first: ending a cluster fault touches the nodes the reset replaces
+        self.stubs.reset()
         self.broker.reset()
         self.journal.clear()
         with self._errors_lock:

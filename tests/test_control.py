@@ -346,7 +346,8 @@ BAD_INPUT = {
     "NaN": ("POST", "/seed/clients", {"data": b'{"port": NaN}'}, _bad("the body is not valid JSON: NaN is not JSON")),
     "no body": ("POST", "/seed/clients", {}, _bad("a body is required")),
     "empty list": ("POST", "/seed/clients", {"json": []}, _bad("the body must be keyword arguments (an object), or a list of them")),
-    "not objects": ("POST", "/seed/clients", {"json": [{"clientid": "a"}, 5]}, _bad("the body must be keyword arguments (an object), or a list of them")),
+    "not objects": ("POST", "/seed/clients", {"json": [{"clientid": "a"}, 5]}, _bad("item 1: keyword arguments must be an object")),
+    "one not an object": ("POST", "/seed/clients", {"json": [5]}, _bad("the body must be keyword arguments (an object), or a list of them")),
     "unknown field": ("POST", "/seed/clients", {"json": {"clientid": "a", "usrname": 1}}, _bad("usrname: unknown field (did you mean username?)")),
     "wrong type": ("POST", "/seed/clients", {"json": {"clientid": "a", "port": "x"}}, _bad('port: must be an integer from 0 to 65535, not "x"')),
     "wrong clientid": ("POST", "/seed/clients", {"json": {"clientid": 5}}, _bad("clientid: must be a non-empty string, not 5")),
@@ -390,6 +391,8 @@ BAD_INPUT = {
         _bad("item 1: transport: transport fault must be one of ('reset', 'empty', 'malformed', 'garbage'), not 'sideways'"),
     ),
     "a node that is not there": ("POST", "/faults", {"json": {"node_down": "emqx@nowhere"}}, _bad("node_down: Node not found: emqx@nowhere")),
+    "a fault that is not an object": ("POST", "/faults", {"json": [{"delay": "/publish", "seconds": 1}, "GET /nodes"]}, _bad("item 1: a fault description must be an object")),
+    "a misspelt fault field": ("POST", "/faults", {"json": {"error": "GET /clients", "status": 503, "cdoe": "X"}}, _bad("error: cdoe: unknown field (did you mean code?)")),
     "no such fault": ("DELETE", "/faults/99999", {}, _bad("no fault 99999", 404)),
     "a fault id of text": ("DELETE", "/faults/first", {}, _bad("no control endpoint /_mock/faults/first; GET /_mock lists them", 404)),
     # the journal

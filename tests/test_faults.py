@@ -14,6 +14,9 @@ from api import delete, get, post
 
 from pytest_emqx_mock import EmqxServer
 
+#: The longest wait Python's sleep and timers take (`threading.TIMEOUT_MAX`), as refusals name it.
+MAX = f"{threading.TIMEOUT_MAX:.0f}"
+
 
 def test_an_emqx_error_with_the_registry_message_changes_nothing(emqx_server: EmqxServer) -> None:
     emqx_server.add_client("c1")
@@ -273,7 +276,9 @@ def test_faults_from_descriptions(cluster: EmqxServer) -> None:
         ({"status": 503}, "a fault names exactly one of error, respond, delay, transport, node_down, rpc_timeout"),
         ({"error": "/x", "delay": "/y", "seconds": 1}, "a fault names exactly one of error, respond, delay, transport, node_down, rpc_timeout"),
         ({"error": "GET /clients", "status": 503}, "error: missing a required argument: 'code'"),
-        ({"error": "GET /clients", "status": 503, "code": "SERVICE_UNAVAILABLE", "colour": "red"}, "error: unknown field colour"),
+        ({"error": "GET /clients", "status": 503, "code": "SERVICE_UNAVAILABLE", "colour": "red"}, "error: colour: unknown field (one of: status, code, message, times, duration, probability, seed, expect, credential, body, query)"),
+        ({"error": "GET /clients", "stauts": 503, "code": "SERVICE_UNAVAILABLE"}, "error: stauts: unknown field (did you mean status?)"),
+        ({"delay": "GET /clients", "secnods": 1}, "delay: secnods: unknown field (did you mean seconds?)"),
         ({"error": "GET /clients", "status": 99, "code": "SERVICE_UNAVAILABLE"}, "error: status must be an HTTP status from 100 to 599"),
         ({"error": "GET /clients", "status": "503", "code": "SERVICE_UNAVAILABLE"}, "error: status must be an HTTP status from 100 to 599"),
         ({"error": "GET /clients", "status": 503, "code": "SERVICE_UNAVAILABLE", "times": 0}, "error: times must be an integer >= 1"),
@@ -282,13 +287,23 @@ def test_faults_from_descriptions(cluster: EmqxServer) -> None:
         ({"error": {"verb": "GET"}, "status": 503, "code": "SERVICE_UNAVAILABLE"}, "error: a request has no field verb"),
         ({"respond": {"path_regex": "("}, "status": 200}, "respond: path_regex: missing ), unterminated subpattern at position 0"),
         ({"respond": "/x", "headers": {"a": 1}}, "respond: headers must map names to strings"),
-        ({"delay": "/x", "seconds": -1}, "delay: seconds must be a number >= 0 or a [low, high] range"),
-        ({"delay": "/x", "seconds": [2, 1]}, "delay: seconds must be a number >= 0 or a [low, high] range"),
-        ({"delay": "/x", "seconds": 1, "duration": "soon"}, "delay: duration must be a number of seconds >= 0"),
+        ({"delay": "/x", "seconds": -1}, f"delay: seconds must be a number of seconds from 0 to {MAX}, or a [low, high] range of them"),
+        ({"delay": "/x", "seconds": [2, 1]}, f"delay: seconds must be a number of seconds from 0 to {MAX}, or a [low, high] range of them"),
+        ({"delay": "/x", "seconds": 1e308}, f"delay: seconds must be a number of seconds from 0 to {MAX}, or a [low, high] range of them"),
+        ({"delay": "/x", "seconds": [0, 1e10]}, f"delay: seconds must be a number of seconds from 0 to {MAX}, or a [low, high] range of them"),
+        ({"delay": "/x", "seconds": 1, "duration": "soon"}, f"delay: duration must be a number of seconds from 0 to {MAX}"),
+        ({"delay": "/x", "seconds": 1, "duration": 1e308}, f"delay: duration must be a number of seconds from 0 to {MAX}"),
+        ({"delay": "GET clients", "seconds": 1}, "delay: a path starts with /, not 'clients'"),
+        ({"delay": "", "seconds": 1}, 'delay: a request is "METHOD /path", a path, or a pattern, not empty'),
+        ({"delay": "FETCH /clients", "seconds": 1}, "delay: FETCH is not an HTTP method (one of GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH)"),
         ({"transport": "/x", "kind": "explode"}, "transport: transport fault must be one of ('reset', 'empty', 'malformed', 'garbage'), not 'explode'"),
         ({"node_down": "emqx@n9"}, "node_down: Node not found: emqx@n9"),
-        ({"node_down": "emqx@n2", "times": 1}, "node_down: got an unexpected keyword argument 'times'"),
-        ({"rpc_timeout": "emqx@n2", "seconds": "long"}, "rpc_timeout: seconds must be a number >= 0"),
+        ({"node_down": "emqx@n2", "times": 1}, "node_down: times: unknown field (one of: duration)"),
+        ({"rpc_timeout": "emqx@n2", "seconds": "long"}, f"rpc_timeout: seconds must be a number of seconds from 0 to {MAX}"),
+        ({"rpc_timeout": "emqx@n2", "seconds": 1e308}, f"rpc_timeout: seconds must be a number of seconds from 0 to {MAX}"),
+        ({"rpc_timeout": "emqx@n2", "duration": 1e308}, f"rpc_timeout: duration must be a number of seconds from 0 to {MAX}"),
+        ({"node_down": "emqx@n2", "duration": 1e300}, f"node_down: duration must be a number of seconds from 0 to {MAX}"),
+        ({"node_down": "emqx@n2", "duraton": 1}, "node_down: duraton: unknown field (did you mean duration?)"),
         ("error", "a fault is an object naming its kind"),
     ],
 )
@@ -298,3 +313,37 @@ def test_a_bad_description_sets_no_fault(cluster: EmqxServer, description: Any, 
     assert str(refused.value) == message
     assert list(cluster.faults) == []
     assert [node.status for node in cluster.broker.nodes.values()] == ["running", "running"]
+
+
+def test_a_wait_longer_than_python_can_sleep_is_refused_when_set(emqx_server: EmqxServer) -> None:
+    """1e308 seconds once reached a sleep inside the fake: a 500 page of Werkzeug's, nothing reported."""
+    refused = requests.post(f"{emqx_server.url}/_mock/faults", json={"rpc_timeout": "emqx@127.0.0.1", "seconds": 1e308}, timeout=10)
+    assert (refused.status_code, refused.json()) == (
+        400, {"code": "BAD_REQUEST", "message": f"rpc_timeout: seconds must be a number of seconds from 0 to {MAX}"},
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=f"^seconds must be a number of seconds from 0 to {MAX}, or a"):
+        emqx_server.faults.delay("GET /nodes", 1e308)
+    with pytest.raises(ValueError, match=f"^duration must be a number of seconds from 0 to {MAX}$"):
+        emqx_server.faults.node_down("emqx@127.0.0.1", duration=1e300)
+    assert list(emqx_server.faults) == []
+    assert get(emqx_server, "/nodes").status_code == 200
+    assert emqx_server.broker.nodes["emqx@127.0.0.1"].status == "running"
+    assert emqx_server.errors == []
+
+
+def test_ids_start_again_at_1_after_a_reset(emqx_server: EmqxServer) -> None:
+    """The README's `curl -X DELETE localhost:18083/_mock/faults/1` after a `POST /_mock/reset`."""
+    for _ in range(2):
+        emqx_server.faults.error("GET /clients", 503, "SERVICE_UNAVAILABLE")
+        emqx_server.stub("GET /rules", json=[])
+    assert requests.post(f"{emqx_server.url}/_mock/reset", timeout=10).status_code == 204
+    fault = requests.post(f"{emqx_server.url}/_mock/faults", json={"delay": "GET /clients", "seconds": 0}, timeout=10).json()
+    stub = requests.post(f"{emqx_server.url}/_mock/stubs", json={"request": "GET /rules", "json": []}, timeout=10).json()
+    assert (fault["id"], stub["id"]) == (1, 1)
+    assert requests.delete(f"{emqx_server.url}/_mock/faults/1", timeout=10).status_code == 204
+    assert requests.delete(f"{emqx_server.url}/_mock/stubs/1", timeout=10).status_code == 204
+    assert (list(emqx_server.faults), list(emqx_server.stubs)) == ([], [])
+    # clearing is not a reset: the ids go on
+    emqx_server.faults.error("GET /clients", 503, "SERVICE_UNAVAILABLE")
+    emqx_server.faults.clear()
+    assert emqx_server.faults.error("GET /clients", 503, "SERVICE_UNAVAILABLE").id == 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -369,7 +370,19 @@ def test_stubs_over_the_control_api(emqx_server: EmqxServer) -> None:
     [
         ([{"request": "GET /rules", "json": []}, {"request": "GET /rules", "status": 0}], "item 1: status must be an HTTP status from 100 to 599"),
         ({"json": []}, "a stub names its request"),
-        ({"request": "GET /rules", "colour": "red"}, "unknown field colour"),
+        ({"request": "GET /rules", "colour": "red"}, "colour: unknown field (one of: handler, status, json, content, content_type, headers, responses, times, duration, probability, seed, expect, credential, body, query)"),
+        ({"request": "GET /rules", "stauts": 201}, "stauts: unknown field (did you mean status?)"),
+        ([{"request": "GET /rules"}, 5], "item 1: a stub description must be an object"),
+        ({"request": "GET clients"}, "a path starts with /, not 'clients'"),
+        ({"request": ""}, 'a request is "METHOD /path", a path, or a pattern, not empty'),
+        ({"request": "GET"}, "a path starts with /, not 'GET'"),
+        ({"request": "get rules"}, "a path starts with /, not 'rules'"),
+        ({"request": {"method": "FETCH", "path": "/rules"}}, "FETCH is not an HTTP method (one of GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH)"),
+        ({"request": {"path": "rules"}}, "a path starts with /, not 'rules'"),
+        ({"request": "GET /rules", "headers": {"Transfer-Encoding": "chunked"}}, "headers: Transfer-Encoding is the server's to set (it frames the response), not a stub's"),
+        ({"request": "GET /rules", "headers": {"content-length": "5"}}, "headers: content-length is the server's to set (it frames the response), not a stub's"),
+        ({"request": "GET /rules", "responses": [{"headers": {"Connection": "close"}}]}, "responses[0]: headers: Connection is the server's to set (it frames the response), not a stub's"),
+        ({"request": "GET /rules", "duration": 1e308}, f"duration must be a number of seconds from 0 to {threading.TIMEOUT_MAX:.0f}"),
         ({"request": "GET /rules", "json": [], "content": "x"}, "a response has json or content, not both"),
         ({"request": "GET /rules", "responses": []}, "responses must be a non-empty list"),
         ({"request": "GET /rules", "responses": [{"json": []}, {"body": "x"}]}, "responses[1]: a response has no field body"),
@@ -533,3 +546,28 @@ def test_every_code_the_fake_answers_with_and_emqx_declares_is_accepted(emqx_ser
     for code in sorted(emitted | declared):
         emqx_server.faults.error("GET /clients", 500, code)
     assert len(list(emqx_server.faults)) == len(emitted | declared)
+
+
+def test_a_framing_header_is_refused_from_python_and_from_a_callable(emqx_server: EmqxServer) -> None:
+    """A stub's own `Transfer-Encoding: chunked` once left the client waiting for chunks until its read timeout."""
+    with pytest.raises(ValueError, match=r"^headers: Transfer-Encoding is the server's to set \(it frames the response\), not a stub's$"):
+        emqx_server.stub("GET /rules", json=[], headers={"Transfer-Encoding": "chunked"})
+    with pytest.raises(ValueError, match=r"^headers: Content-Length is the server's to set"):
+        emqx_server.faults.respond("GET /rules", 200, [], headers={"Content-Length": "2"})
+    assert list(emqx_server.stubs) == []
+    emqx_server.stub("GET /rules", lambda request: (200, [], {"connection": "keep-alive"}))
+    assert get(emqx_server, "/rules").status_code == 500
+    (error,) = emqx_server.take_errors()
+    assert str(error) == "headers: connection is the server's to set (it frames the response), not a stub's"
+
+
+def test_stubs_like_faults_stay_through_a_scenario_and_a_snapshot(emqx_server: EmqxServer) -> None:
+    """They are not state: the README says so of both."""
+    snapshot = control(emqx_server, "GET", "/snapshot").json()
+    emqx_server.stub("GET /rules", json=[{"id": "rule-1"}])
+    emqx_server.faults.delay("GET /rules", 0)
+    assert control(emqx_server, "POST", "/scenario", {"clients": [{"clientid": "c1"}]}).status_code == 204
+    assert control(emqx_server, "PUT", "/snapshot", snapshot).status_code == 204
+    assert [str(stub) for stub in emqx_server.stubs] == ["200 response on GET /rules"]
+    assert [str(fault) for fault in emqx_server.faults] == ["delay 0 s on GET /rules"]
+    assert get(emqx_server, "/rules").json() == [{"id": "rule-1"}]

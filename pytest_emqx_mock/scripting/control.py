@@ -102,10 +102,14 @@ def _object(value: Any, what: str) -> dict[str, Any]:
 
 
 def _objects(body: Any, what: str) -> list[dict[str, Any]]:
-    """A body that is one object, or a list of them."""
+    """A body that is one object, or a list of them (a bad item of several named by its index,
+    as the list's other refusals name it)."""
     items = body if isinstance(body, list) else [body]
-    if not items or not all(isinstance(item, dict) for item in items):
+    if not items or (len(items) == 1 and not isinstance(items[0], dict)):
         raise _bad_request(f"the body must be {what} (an object), or a list of them")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _bad_request(f"item {index}: {what} must be an object")
     return items
 
 

@@ -8,7 +8,6 @@ response of the test's own is a stub (`stubs`): `respond` sets one."""
 
 from __future__ import annotations
 
-import inspect
 import socket
 import struct
 import threading
@@ -22,7 +21,16 @@ from ..http.replies import Reply
 from ..state.cluster import STOPPED
 from ..state.errors import NotFound
 from .matching import RequestMatcher, RequestSpec
-from .rules import Rule, RuleSet, check, http_status, is_seconds, scoped
+from .rules import (
+    Rule,
+    RuleSet,
+    check,
+    described,
+    http_status,
+    is_seconds,
+    scoped,
+    seconds_wanted,
+)
 from .stubs import Stub, Stubs
 
 if TYPE_CHECKING:
@@ -123,11 +131,12 @@ class Faults(RuleSet[Fault]):
         """Hold the (otherwise normal) response for `seconds`, or a uniform draw from a
         `(low, high)` range (repeatable with `seed=`). With `trickle=True` the headers go out
         at once and the body follows in pieces spread over that time."""
+        wanted = seconds_wanted("seconds") + ", or a [low, high] range of them"
         if isinstance(seconds, (tuple, list)):
-            check(len(seconds) == 2 and all(is_seconds(s) for s in seconds) and seconds[0] <= seconds[1], "seconds must be a number >= 0 or a [low, high] range")
+            check(len(seconds) == 2 and all(is_seconds(s) for s in seconds) and seconds[0] <= seconds[1], wanted)
             seconds = (float(seconds[0]), float(seconds[1]))
         else:
-            check(is_seconds(seconds), "seconds must be a number >= 0 or a [low, high] range")
+            check(is_seconds(seconds), wanted)
         check(isinstance(trickle, bool), "trickle must be true or false")
         return self._add(spec, scope, delay=seconds, trickle=trickle)
 
@@ -156,7 +165,7 @@ class Faults(RuleSet[Fault]):
         (`Reason nodedown`) or 404 where EMQX looks it up first; its clients and routes leave
         the cluster-wide lists, and aggregates count the live nodes only. It comes back when
         the fault ends: after `duration` seconds, when cleared, or at a reset."""
-        check(duration is None or is_seconds(duration), "duration must be a number of seconds >= 0")
+        check(duration is None or is_seconds(duration), seconds_wanted("duration"))
         before = self._node(node).status
 
         def undo() -> None:
@@ -171,8 +180,8 @@ class Faults(RuleSet[Fault]):
         `seconds` (EMQX waits up to 50) and then fail as EMQX's timed-out RPCs do: the client
         and subscription lists with 500 NODE_DOWN `Reason timeout`, the node's metrics and
         stats with 400 BAD_REQUEST `timeout`."""
-        check(is_seconds(seconds), "seconds must be a number >= 0")
-        check(duration is None or is_seconds(duration), "duration must be a number of seconds >= 0")
+        check(is_seconds(seconds), seconds_wanted("seconds"))
+        check(duration is None or is_seconds(duration), seconds_wanted("duration"))
         target = self._node(node)
 
         def undo() -> None:
@@ -226,10 +235,7 @@ class Faults(RuleSet[Fault]):
         arguments = {key: value for key, value in description.items() if key != kind}
         method = getattr(self, kind)
         try:
-            inspect.signature(method).bind(description[kind], **arguments)
-        except TypeError as error:
-            raise ValueError(f"{kind}: {error}") from None
-        try:
+            described(method, description[kind], arguments)
             return method(description[kind], **arguments)  # type: ignore[no-any-return]
         except ValueError as error:
             raise ValueError(f"{kind}: {error}") from None

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 RequestSpec = Union["RequestMatcher", str, "re.Pattern[str]"]
 
 
+#: RFC 9110's methods and RFC 5789's PATCH: what a request's method can be.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+
 _PARAMETER = re.compile(r"\{[^{}/]*\}")
 
 
@@ -97,11 +100,17 @@ class RequestMatcher:
         if isinstance(spec, Mapping):
             spec = _described(spec)
         _check(isinstance(spec, (str, re.Pattern, RequestMatcher)), 'a request is "METHOD /path", a path, or a pattern')
+        _check(not (isinstance(spec, str) and spec.strip() == ""), 'a request is "METHOD /path", a path, or a pattern, not empty')
         unknown = set(criteria) - {"credential", "body", "query"}
         _check(not unknown, f"unknown field {', '.join(sorted(unknown))}")
         _check(criteria.get("credential") is None or isinstance(criteria["credential"], str), "credential must be a string")
         _check(criteria.get("query") is None or isinstance(criteria["query"], Mapping), "query must be an object")
-        return cls.of(spec, **criteria)
+        matcher = cls.of(spec, **criteria)
+        # what no request can meet is refused, not kept to fail silently: every request's
+        # method is a method and its path starts with a slash
+        _check(matcher.method is None or matcher.method in HTTP_METHODS, f"{matcher.method} is not an HTTP method (one of {', '.join(HTTP_METHODS)})")
+        _check(not isinstance(matcher.path, str) or matcher.path.startswith("/"), f"a path starts with /, not {matcher.path!r}")
+        return matcher
 
     def matches(self, entry: JournalEntry) -> bool:
         if self.method is not None and entry.method != self.method:

@@ -5,13 +5,24 @@ order they were set: the first that applies to a request wins."""
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterator, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    ClassVar,
+    Generic,
+    Iterator,
+    Mapping,
+    TypeVar,
+)
 
+from ..state.fields import unknown_field
 from .matching import RequestMatcher, RequestSpec
 
 if TYPE_CHECKING:
@@ -37,6 +48,29 @@ class Rule:
         return {"id": self.id, self.KIND: str(self), "triggered": self.triggered, "remaining": self.times}
 
 
+#: The fields `scoped` takes beside a rule's own arguments.
+SCOPE = ("times", "duration", "probability", "seed", "expect", "credential", "body", "query")
+
+
+def described(method: Callable[..., Any], request: Any, arguments: Mapping[str, Any]) -> None:
+    """A description's `arguments` checked against what `method` (given `request` first) takes,
+    with the scope's fields when it takes a scope: a typo is named as seeding names one
+    (`stauts: unknown field (did you mean status?)`). Raises ValueError."""
+    signature = inspect.signature(method)
+    parameters = signature.parameters
+    known = [name for name, parameter in parameters.items() if parameter.kind is not parameter.VAR_KEYWORD][1:]
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters.values()):
+        known += SCOPE
+    unknown = next((key for key in arguments if key not in known), None)
+    if unknown is not None:
+        problem = unknown_field(unknown, known)
+        raise ValueError(f"{problem.path}: {problem.problem}")
+    try:
+        signature.bind(request, **arguments)
+    except TypeError as error:
+        raise ValueError(str(error)) from None
+
+
 def scoped(spec: RequestSpec, scope: dict[str, Any]) -> dict[str, Any]:
     """A rule's fields from a request spec and its `scope`: `times=N`, `duration=S` (a window
     from now), `probability=P` with `seed=`, `expect=True`, and the matcher's `credential=`,
@@ -46,7 +80,7 @@ def scoped(spec: RequestSpec, scope: dict[str, Any]) -> dict[str, Any]:
     probability, seed = scope.pop("probability", 1.0), scope.pop("seed", None)
     expected = scope.pop("expect", False)
     check(times is None or (is_int(times) and times >= 1), "times must be an integer >= 1")
-    check(duration is None or is_seconds(duration), "duration must be a number of seconds >= 0")
+    check(duration is None or is_seconds(duration), seconds_wanted("duration"))
     check(is_number(probability) and 0 <= probability <= 1, "probability must be a number from 0 to 1")
     check(seed is None or is_int(seed), "seed must be an integer")
     check(isinstance(expected, bool), "expect must be true or false")
@@ -105,6 +139,16 @@ class RuleSet(Generic[R]):
             ended, self._rules = self._rules, []
         return ended
 
+    def clear(self) -> None:
+        """Remove every rule."""
+        self._clear()
+
+    def reset(self) -> None:
+        """Back to the initial set, as a server's reset is: no rules, and the next one is #1."""
+        self.clear()
+        with self._lock:
+            self._ids = itertools.count(1)
+
     def first(self, request: JournalEntry) -> R | None:
         """The first live rule whose matcher meets this request, leaving it untouched (chance
         aside: whether it would apply)."""
@@ -147,5 +191,15 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+#: The longest wait Python's sleep and timers take (`threading.TIMEOUT_MAX`, about 292 years): a
+#: longer one would be accepted here and then fail where it is waited, inside the fake.
+MAX_SECONDS = threading.TIMEOUT_MAX
+
+
 def is_seconds(value: Any) -> bool:
-    return is_number(value) and 0 <= value < float("inf")
+    return is_number(value) and 0 <= value <= MAX_SECONDS
+
+
+def seconds_wanted(name: str) -> str:
+    """The refusal of a `name` that is not `is_seconds`."""
+    return f"{name} must be a number of seconds from 0 to {MAX_SECONDS:.0f}"

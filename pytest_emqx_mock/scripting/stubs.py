@@ -10,14 +10,13 @@ stubbed request (a delay, a broken connection, or an error in place of the stub'
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 from ..http.replies import Reply, encode_given
-from .rules import Rule, RuleSet, check, http_status, scoped
+from .rules import Rule, RuleSet, check, described, http_status, scoped
 
 if TYPE_CHECKING:
     from .matching import RequestSpec
@@ -58,6 +57,7 @@ class StubResponse:
         for name, value in self.headers.items():  # what the server cannot write is refused here, not there
             check(_FIELD_NAME.fullmatch(name) is not None, f"headers: {name!r} is not a header name")
             check(_FIELD_VALUE.fullmatch(value) is not None, f"headers: the value of {name} must be one line of Latin-1 text")
+            check(name.lower() not in _FRAMING, f"headers: {name} is the server's to set (it frames the response), not a stub's")
         check(self.content_type is None or _FIELD_VALUE.fullmatch(self.content_type) is not None, "content_type must be one line of Latin-1 text")
         headers = {name.lower(): value for name, value in self.headers.items()}  # cowboy sends them so
         if self.content_type is not None:
@@ -74,6 +74,10 @@ class StubResponse:
 #: RFC 9110's field name (a token), and a value the server writes as one Latin-1 line.
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(r"[^\r\n\x00\u0100-\U0010ffff]*")
+#: Headers that say how the response is framed on the connection: the server writes them for
+#: the body it sends, and a stub's own would contradict it (a client waits for chunks, or for
+#: bytes that never come).
+_FRAMING = frozenset({"transfer-encoding", "content-length", "connection"})
 
 
 def _encoded(value: Any) -> bytes:
@@ -183,18 +187,12 @@ class Stubs(RuleSet[Stub]):
         check(isinstance(description, Mapping), "a stub is an object naming its request")
         check("request" in description, "a stub names its request")
         arguments = {key: value for key, value in description.items() if key != "request"}
-        try:
-            inspect.signature(self.stub).bind(description["request"], **arguments)
-        except TypeError as error:
-            raise ValueError(str(error)) from None
+        described(self.stub, description["request"], arguments)
         return self.stub(description["request"], **arguments)
 
     def remove(self, stub_id: int) -> bool:
         """Remove one stub; False when there is none."""
         return bool(self._remove(stub_id))
-
-    def clear(self) -> None:
-        self._clear()
 
     def copy(self) -> Stubs:
         """A set holding the same stubs, to try more on without touching this one."""
