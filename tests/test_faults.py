@@ -347,3 +347,11 @@ def test_ids_start_again_at_1_after_a_reset(emqx_server: EmqxServer) -> None:
     emqx_server.faults.error("GET /clients", 503, "SERVICE_UNAVAILABLE")
     emqx_server.faults.clear()
     assert emqx_server.faults.error("GET /clients", 503, "SERVICE_UNAVAILABLE").id == 3
+
+
+def test_a_misspelt_scope_from_python_is_named_as_a_description_s_is(emqx_server: EmqxServer) -> None:
+    with pytest.raises(ValueError, match=r"^tims: unknown field \(did you mean times\?\)$"):
+        emqx_server.faults.error("GET /clients", 503, "SERVICE_UNAVAILABLE", tims=1)
+    with pytest.raises(ValueError, match=r"^expcet: unknown field \(did you mean expect\?\)$"):
+        emqx_server.stub("GET /rules", json=[], expcet=True)
+    assert list(emqx_server.faults) == [] and list(emqx_server.stubs) == []

@@ -331,3 +331,13 @@ def test_none_of_these(emqx_server):
     result.stdout.fnmatch_lines(
         [f"*ScenarioError: scenarios/depot.yaml: no such file (tried {tried}), nor a packaged scenario (failing-cluster, offline-queues, small-fleet)"]
     )
+
+
+def test_a_missing_scenario_names_each_place_tried_once(tmp_path: Path) -> None:
+    from pytest_emqx_mock.scripting.scenario.files import locate
+
+    with pytest.raises(ScenarioError) as refused:
+        locate("depot.yaml", [tmp_path, tmp_path])  # the test's folder is the rootdir
+    assert str(refused.value) == (
+        f"depot.yaml: no such file (tried {tmp_path / 'depot.yaml'}), nor a packaged scenario (failing-cluster, offline-queues, small-fleet)"
+    )

@@ -19,6 +19,7 @@ from typing import (
     Generic,
     Iterator,
     Mapping,
+    Sequence,
     TypeVar,
 )
 
@@ -61,20 +62,25 @@ def described(method: Callable[..., Any], request: Any, arguments: Mapping[str, 
     known = [name for name, parameter in parameters.items() if parameter.kind is not parameter.VAR_KEYWORD][1:]
     if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters.values()):
         known += SCOPE
-    unknown = next((key for key in arguments if key not in known), None)
-    if unknown is not None:
-        problem = unknown_field(unknown, known)
-        raise ValueError(f"{problem.path}: {problem.problem}")
+    _refuse_unknown(arguments, known)
     try:
         signature.bind(request, **arguments)
     except TypeError as error:
         raise ValueError(str(error)) from None
 
 
+def _refuse_unknown(arguments: Mapping[str, Any], known: Sequence[str]) -> None:
+    unknown = next((key for key in arguments if key not in known), None)
+    if unknown is not None:
+        problem = unknown_field(unknown, known)
+        raise ValueError(f"{problem.path}: {problem.problem}")
+
+
 def scoped(spec: RequestSpec, scope: dict[str, Any]) -> dict[str, Any]:
     """A rule's fields from a request spec and its `scope`: `times=N`, `duration=S` (a window
     from now), `probability=P` with `seed=`, `expect=True`, and the matcher's `credential=`,
-    `body=`, `query=`. Raises ValueError naming what is wrong."""
+    `body=`, `query=`. Raises ValueError naming what is wrong (a typo as seeding names one)."""
+    _refuse_unknown(scope, SCOPE)
     scope = dict(scope)
     times, duration = scope.pop("times", None), scope.pop("duration", None)
     probability, seed = scope.pop("probability", 1.0), scope.pop("seed", None)

@@ -50,7 +50,7 @@ def locate(name: str | os.PathLike[str], folders: Sequence[str | os.PathLike[str
     path = Path(name)
     if path.is_absolute():
         return path
-    tried = [Path(folder) / path for folder in folders]
+    tried = list(dict.fromkeys(Path(folder) / path for folder in folders))  # the rootdir may be the test's folder
     for candidate in tried:
         if candidate.is_file():
             return candidate
