@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import os
 import selectors
 import socket
@@ -112,6 +114,33 @@ MAX_KEEPALIVE = 1000
 MAX_SKIP_BODY = 1_000_000
 
 
+class _MalformedChunk(BaseException):
+    """A chunked request body that does not parse. cowboy's connection process decodes the
+    body, not the handler: it terminates the stream, stopping the handler wherever it is
+    (`cowboy_http:parse_body/2`). So this is no Exception, which the app would answer as its own
+    failure; it unwinds the app, and the connection answers it."""
+
+
+class _ChunkedBody(io.RawIOBase):
+    """A chunked request body as the app reads it (Werkzeug's `DechunkedInput`), a chunk that
+    does not parse raising _MalformedChunk."""
+
+    def __init__(self, chunks: io.RawIOBase) -> None:
+        super().__init__()
+        self._chunks = chunks
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        try:
+            return self._chunks.readinto(buffer)
+        except OSError as error:
+            if type(error) is not OSError:  # a subclass is the socket's (a timeout, a reset)
+                raise
+            raise _MalformedChunk(str(error)) from error  # `DechunkedInput`'s own refusal
+
+
 def _tokens(header: str | None) -> set[str]:
     return {token.strip().lower() for token in header.split(",")} if header else set()
 
@@ -154,7 +183,9 @@ class _Handler(WSGIRequestHandler):
         self.connection.settimeout(IDLE_TIMEOUT)
         keep_alive = self._keeps_alive()  # `Expect: 100-continue` was answered by parse_request
         environ = self.make_environ()
-        if not environ.get("wsgi.input_terminated"):  # a chunked body ends by itself
+        if environ.get("wsgi.input_terminated"):  # a chunked body ends by itself
+            environ["wsgi.input"] = _ChunkedBody(environ["wsgi.input"])
+        else:
             environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], get_content_length(environ) or 0)
         no_body = self.command == "HEAD"
         head = b""
@@ -191,6 +222,15 @@ class _Handler(WSGIRequestHandler):
         except connection_dropped_errors:  # a transport fault, or the client went away
             self.close_connection = True
             return
+        except _MalformedChunk:
+            # `cowboy_http:stream_terminate/3` for a connection_error: a 400 with an empty body
+            # unless the response has begun, then the connection closes (`terminate/2`)
+            if not sent:
+                start_response("400 Bad Request", [("content-length", "0")])
+                with contextlib.suppress(*connection_dropped_errors):  # the client went away too
+                    write(b"")
+            self.close_connection = True
+            return
         except Exception:
             self.server.log("error", f"Error on request:\n{traceback.format_exc()}")
             if sent:
@@ -221,7 +261,7 @@ class _Handler(WSGIRequestHandler):
                 if skipped > MAX_SKIP_BODY:
                     return False
             return True
-        except (OSError, ValueError, ClientDisconnected):
+        except (OSError, ValueError, ClientDisconnected, _MalformedChunk):
             return False
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

@@ -24,6 +24,7 @@ from werkzeug.exceptions import NotFound as NoRoute
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Map, Rule
 
+from ..erlang.nesting import check_json, check_yaml
 from ..flavours.v5 import schemas
 from ..flavours.v5.endpoints.alarms import alarm_view
 from ..flavours.v5.endpoints.api_keys import key_view
@@ -90,6 +91,7 @@ def _body(request: Request, *, yaml_allowed: bool = False) -> Any:
         raise _bad_request("a body is required")
     is_yaml = yaml_allowed and request.mimetype in _YAML_TYPES
     try:
+        (check_yaml if is_yaml else check_json)(data)  # before any recursive walk: see `nesting`
         return yaml.safe_load(data) if is_yaml else json.loads(data, parse_constant=_refuse_constant)
     except (ValueError, yaml.YAMLError) as error:
         raise _bad_request(f"the body is not valid {'YAML' if is_yaml else 'JSON'}: {error}") from None

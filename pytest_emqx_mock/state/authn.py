@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
+from ..erlang.nesting import check_json
 from ..erlang.terms import binary
 from .errors import AlreadyExists, Invalid, ModelError, NotFound
 from .ordering import reordered
@@ -441,7 +442,9 @@ def parse_import_file(filename: str, content: bytes, plain: bool) -> list[dict[s
         raise BadImport("unknown_file_format")
     if extension == "json":
         try:
-            users = json.loads(content.decode("utf-8", errors="replace"))
+            text = content.decode("utf-8", errors="replace")
+            check_json(text)  # before any recursive walk (see `nesting`): refused as {1,invalid_json}
+            users = json.loads(text)
         except ValueError as error:
             # jiffy's error term: the 1-based position it stopped at
             raise BadImport(f"{{{getattr(error, 'pos', 0) + 1},invalid_json}}") from None

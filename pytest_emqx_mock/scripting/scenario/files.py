@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from ...erlang.nesting import TooDeep, check_json, check_value, check_yaml
 from ...state.routes import gc_paused
 
 #: The name a scenario given as a dict goes by in error messages.
@@ -77,6 +78,10 @@ def read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Any, str]:
     """The document (unchecked: `prepare` checks it) and the name errors give it: a dict as it
     is, or a file parsed."""
     if isinstance(source, Mapping):
+        try:
+            check_value(dict(source))  # before the field checks recurse: see `nesting`
+        except TooDeep as error:
+            raise ScenarioError(DICT_SOURCE, "", str(error)) from None
         return source, DICT_SOURCE
     name = os.fspath(source)
     kind = file_format(name)
@@ -88,23 +93,27 @@ def read(source: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Any, str]:
         raise ScenarioError(name, "", f"not UTF-8 text: {error.reason} at byte {error.start}") from None
     if kind == "json":
         try:
+            check_json(text)  # before any recursive walk: see `nesting`
             with gc_paused():  # a big document is many objects: no collections while they are made
                 return json.loads(text), name
         except json.JSONDecodeError as error:
             raise ScenarioError(name, f"line {error.lineno}, column {error.colno}", error.msg) from None
+        except TooDeep as error:
+            raise ScenarioError(name, "", str(error)) from None
     return _load_yaml(text, name), name
 
 
 def _load_yaml(text: str, name: str) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when it is there: 10x faster
     try:
+        check_yaml(text, loader)  # before the composer recurses: see `nesting`
         with gc_paused():
             return yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise ScenarioError(name, where, str(error.problem or error.context)) from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, TooDeep) as error:
         raise ScenarioError(name, "", str(error)) from None
 
 
