@@ -318,14 +318,19 @@ _RAW_TEXT = {"boolean": {"enum": ["true", "false"]}, "integer": {"type": "string
 
 
 def _raw_texts_allowed(schema: Any) -> Any:
-    """`schema` where every boolean or integer may also be its raw text."""
+    """`schema` where every boolean or integer may also be its raw text, and every array the
+    object hocon reads as one (keys "1", "2", ...: `hocon_tconf`'s array check), as a raw
+    config keeps them."""
     if isinstance(schema, list):
         return [_raw_texts_allowed(item) for item in schema]
     if not isinstance(schema, dict):
         return schema
     converted = {key: _raw_texts_allowed(value) for key, value in schema.items()}
-    text = _RAW_TEXT.get(schema["type"]) if isinstance(schema.get("type"), str) else None
-    return {"anyOf": [converted, text]} if text is not None else converted
+    kind = schema.get("type")
+    raw: Any = _RAW_TEXT.get(kind) if isinstance(kind, str) else None
+    if kind == "array":
+        raw = {"type": "object", "propertyNames": {"pattern": "^[0-9]+$"}, "additionalProperties": converted.get("items", {})}
+    return {"anyOf": [converted, raw]} if raw is not None else converted
 
 
 def _skeleton(body: Any) -> str | None:

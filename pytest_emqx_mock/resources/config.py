@@ -52,8 +52,13 @@ def serve_config(routes: Routes, operation: ConfigOperation) -> None:
         body = {} if call.raw_body is None else call.raw_body
         if operation.check_body is not None:
             operation.check_body(call, body)
+        def renderable(tree: dict[str, Any]) -> None:
+            # never keep a tree this operation's own GET could not answer with: a gap in
+            # our checks is then a 500 that changed nothing, not a root broken until a reset
+            call.catalog.check_response(f"GET {operation.path}", 200, tree)
+
         try:
-            return operation.root(call.broker).update(dict(body))
+            return operation.root(call.broker).update(dict(body), accept=renderable)
         except Invalid as error:
             if operation.refused is None:
                 raise

@@ -48,19 +48,45 @@ class RawConfig:
         """The raw tree as `GET` answers it (a copy)."""
         return copy.deepcopy(self.raw)
 
-    def update(self, body: Tree) -> Tree:
-        """Apply an update (already type-checked; a null field counts as absent): refused by
-        the root's validator, it changes nothing. Answers the new raw tree (a copy)."""
-        fields = {key: copy.deepcopy(value) for key, value in body.items() if value is not None}
-        if self.mode == REPLACE_FIELDS:
-            for key, value in fields.items():
-                default = self.defaults.get(key)
-                if isinstance(value, dict) and isinstance(default, dict):
-                    fields[key] = {**copy.deepcopy(default), **{name: item for name, item in value.items() if item is not None}}
-        raw = {**self.raw, **fields}
+    def update(self, body: Tree, accept: Callable[[Tree], None] | None = None) -> Tree:
+        """Apply an update (already type-checked): refused by the root's validator, or by
+        `accept` (the caller's last look at the tree it is about to keep), it changes nothing.
+        A null is an absent field (`without_nulls`): a null field of the body falls back to its
+        default. Answers the new raw tree (a copy)."""
+        raw = dict(self.raw)
+        for key, value in without_nulls(body).items():
+            default = self.defaults.get(key)
+            if self.mode == REPLACE_FIELDS and isinstance(value, dict) and isinstance(default, dict):
+                value = {**copy.deepcopy(default), **value}
+            raw[key] = value
+        for key in (key for key, value in body.items() if value is None):
+            if key in self.defaults:
+                raw[key] = self.defaults[key]  # shared: a tree is never changed in place
+            else:
+                raw.pop(key, None)
         if self.check is not None:
             self.check(raw)
+        if accept is not None:
+            accept(raw)
         if self.on_change is not None:
             self.on_change(raw)
         self.raw = raw
         return self.view()
+
+
+def without_nulls(tree: Tree) -> Tree:
+    """A copy of `tree` with every null field left out, at every depth: hocon treats a null as
+    an absent field in each struct it checks (`hocon_tconf:drop_nulls/2`), so the config EMQX
+    runs with takes the field's default. (EMQX's raw config keeps the null it merged in,
+    `emqx_config_handler:merge_to_old_config/2`, and echoes it; the fake's raw tree leaves it
+    out, or holds a root field's default, so a GET never answers a null its schema lacks.)"""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: strip(item) for key, item in value.items() if item is not None}
+        if isinstance(value, list):
+            return [strip(item) for item in value]
+        return value
+
+    stripped: Tree = strip(tree)
+    return stripped

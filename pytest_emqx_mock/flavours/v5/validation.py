@@ -353,13 +353,16 @@ def _qos(path: str, value: Any) -> int:
 
 
 def _enum(path: str, options: list[Any], value: Any) -> Any:
+    """`hocon_tconf:check_enum_symbol/2`: an atom (a text taken as one, a boolean) or an integer
+    outside the symbols is `not_a_enum_symbol`; any other value (an object, an array, a
+    float) cannot be converted. (Compared by equality: the value may be unhashable.)"""
     if value in options:
         return value
     if isinstance(value, str) and _ERLANG_INT.match(value.strip()):
         raise _Invalid(path, value=int(value.strip().replace("_", "")), reason="not_a_enum_symbol")
-    if isinstance(value, str):
-        raise _Invalid(path, value=value, reason="unable_to_convert_to_enum_symbol")
-    raise _Invalid(path, value=value, reason="not_a_enum_symbol")
+    if isinstance(value, int):  # a boolean is an atom too
+        raise _Invalid(path, value=value, reason="not_a_enum_symbol")
+    raise _Invalid(path, value=value, reason="unable_to_convert_to_enum_symbol")
 
 
 def _binary(path: str, schema: dict[str, Any], value: Any) -> str:

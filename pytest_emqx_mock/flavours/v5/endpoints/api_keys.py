@@ -38,7 +38,8 @@ def _expired_at(value: Any) -> float | None:
 def _create(call: Call) -> dict[str, Any]:
     body = call.body
     if not {"name", "desc", "enable"} <= body.keys():
-        raise handler_crash("function_clause")  # the handler's clause matches all three
+        # `api_key(post, _)` matches the checked body against all three (a null is absent)
+        raise handler_crash("badmatch")
     key = call.broker.api_keys.create(
         body["name"],
         desc=body["desc"],

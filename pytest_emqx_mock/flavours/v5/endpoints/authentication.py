@@ -63,9 +63,12 @@ def _hash_algorithm(catalog: SchemaCatalog, value: Any) -> tuple[Any, list[dict[
         return None, [
             {"kind": "validation_error", "path": f"{_HASH_PATH}.name", "reason": "required_field", "matched_type": "authn_hash:bcrypt_rw_api"}
         ]
-    if not isinstance(value, dict) or value.get("name") is None:  # the member selector throws
+    if not isinstance(value, dict) or "name" not in value:  # the member selector throws
         return None, [{"kind": "validation_error", "path": _HASH_PATH, "reason": "algorithm_name_missing"}]
-    definition, member = _HASH_MEMBERS.get(value["name"], ("authn_hash_simple", "simple"))
+    # `union_selector/1` picks by the name as sent: any other value (a null, an object) picks
+    # `simple`, whose struct then refuses it (a null is absent there: `required_field`)
+    name = value["name"]
+    definition, member = _HASH_MEMBERS.get(name if isinstance(name, str) else "", ("authn_hash_simple", "simple"))
     converted, errors = check_definition(catalog, definition, value)
     for error in errors:
         error["path"] = _HASH_PATH + error["path"].removeprefix("root")

@@ -39,14 +39,15 @@ _MATCHED_TYPE = {"authz_file_request": "authz:api_file", "authz_builtin_db_reque
 def _check_settings(call: Call, body: Any) -> None:
     """The body's fields checked one at a time in order, `required` on, the first failing
     field's errors reported with paths that have no `root.` (`emqx_dashboard_swagger:592-601`);
-    then the handler's match needs `no_match` and `deny_action`."""
+    then the handler's match needs `no_match` and `deny_action` (a null matches: the field
+    then falls back to its default, as hocon drops a null)."""
     _, errors = check_definition(call.catalog, "authz_settings_request", body)
     if errors:
         errors = [{**item, "path": item["path"].removeprefix("root.")} for item in errors]
         field = errors[0]["path"].split(".")[0]
         first = [item for item in errors if item["path"].split(".")[0] == field]
         raise invalid(first[0] if len(first) == 1 else first)
-    if body.get("no_match") is None or body.get("deny_action") is None:
+    if "no_match" not in body or "deny_action" not in body:
         raise handler_crash("function_clause")
 
 
