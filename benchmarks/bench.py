@@ -7,10 +7,13 @@ body of the same size (same server class and settings, same load generator), and
 requests over one kept-alive connection against a new connection per request; then the broker
 at scale: publishing to 1,000 subscribers, listing pages over 100,000 subscriptions and
 clients, and seeding 100,000 clients with a subscription each (time and memory); and the
-authorization of one publish against 1,000 ACL rules.
+authorization of one publish against 1,000 ACL rules. Last, load with exact accounting:
+threads sending a seeded mix of creates, deletes, kicks, bans, publishes and (un)subscribes, then
+every status, counter, metric, queue and listing checked against what the accepted requests imply
+(tests/load.py, which tests/test_load.py runs small).
 
 Run: python3 benchmarks/bench.py [--seconds 1.5] [--rounds 5] [--connections 4] [--startup-runs 15]
-[--startup-only]
+[--startup-only] [--load-threads 16] [--load-operations 1000] [--load-only]
 The load generator runs in a separate process (keep-alive connections on threads), so the
 client's work does not share the server's interpreter lock.
 """
@@ -35,6 +38,9 @@ from typing import Any
 import pytest_emqx_mock
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.server import ServerThread
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the accounting tests/test_load.py runs
+import load
 
 PAGE = "/api/v5/clients?limit=100"
 AUTH = "Basic cHl0ZXN0LWVtcXgtbW9jazpweXRlc3QtZW1xeC1tb2NrLXNlY3JldA=="  # the default admin key
@@ -374,6 +380,21 @@ def authz_check_ms(rules: int = 1000, repeat: int = 2000) -> None:
         print(f"authorizing a publish against {rules} ACL rules ({shape}, last one matches): {statistics.median(samples) * 1000:.3f} ms (median of {repeat})")
 
 
+def load_accounting(threads: int, operations: int) -> None:
+    """The load of tests/test_load.py, larger. The threads share the server's interpreter: the
+    rate is the fake's under its own lock, not a throughput to compare with the rates above."""
+    with EmqxServer(seed=1) as emqx:
+        started = time.perf_counter()
+        done = load.run(emqx, threads, operations)
+        elapsed = time.perf_counter() - started
+        lost = load.lost_updates(emqx, done)
+        assert not emqx.errors, emqx.errors
+    print(f"load: {done.requests} requests by {threads} threads (kept-alive connections) in {elapsed:.1f} s: {done.requests / elapsed:.0f} req/s")
+    print(f"lost updates: {len(lost)}")
+    for difference in lost:
+        print(f"  {difference}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.5, help="load duration of one round")
@@ -382,7 +403,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=10_000, help="seeded clients")
     parser.add_argument("--startup-runs", type=int, default=15, help="pytest start-ups measured per variant")
     parser.add_argument("--startup-only", action="store_true", help="measure only what the plugin adds to pytest's start-up")
+    parser.add_argument("--load-threads", type=int, default=16, help="threads of the load with exact accounting")
+    parser.add_argument("--load-operations", type=int, default=1000, help="requests per thread of that load")
+    parser.add_argument("--load-only", action="store_true", help="run only the load with exact accounting")
     args = parser.parse_args()
+
+    if args.load_only:
+        load_accounting(args.load_threads, args.load_operations)
+        return
 
     pytest_startup(args.startup_runs)
     if args.startup_only:
@@ -420,6 +448,7 @@ def main() -> None:
     print(f"bare Werkzeug app, same body and server:  {bare:.0f} req/s (median of {args.rounds})")
     print(f"fake / bare: {fake / bare:.0%} (round by round: {', '.join(f'{r:.0%}' for r in ratios)})")
     broker_at_scale(args.seconds, args.rounds)
+    load_accounting(args.load_threads, args.load_operations)
 
 
 if __name__ == "__main__":
