@@ -69,7 +69,14 @@ def check_yaml(text: str | bytes, loader: Any = yaml.SafeLoader) -> None:
     """Raise TooDeep when the YAML `text` nests deeper than `MAX_DEPTH`, an alias counting as
     deep as the node it names (PyYAML's parser, which yields these events, is iterative; its
     composer, which builds the value, recurses). yaml.YAMLError when it is not YAML."""
-    _check_events(yaml.parse(text, Loader=loader))
+    try:
+        _check_events(yaml.parse(text, Loader=loader))
+    except yaml.MarkedYAMLError as error:
+        # libyaml (the C loader, since PyYAML 6.0.4) refuses nesting past its own limit, deeper
+        # than ours, while it scans ahead of the events that would have reached ours
+        if error.problem == "exceeded maximum nesting depth":
+            raise TooDeep() from None
+        raise
 
 
 def _check_events(events: Iterable[yaml.Event]) -> None:
