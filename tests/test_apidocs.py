@@ -189,6 +189,12 @@ def test_schema_conversion() -> None:
         "x-prefixItems": [{"type": "string"}, {"type": "integer"}],
         "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
     }
+    assert schema_object({"type": "array", "items": {"type": "null"}, "prefixItems": [{"type": "string"}]}, refs) == {
+        "type": "array",
+        "x-prefixItems": [{"type": "string"}],
+        "items": {"anyOf": [{"type": "string"}, {"nullable": True, "enum": [None]}]},
+    }
+    assert schema_object({"type": "array", "prefixItems": [{"type": "string"}]}, refs) == {"type": "array", "x-prefixItems": [{"type": "string"}]}
     assert refs == {"error"}
     with pytest.raises(ValueError, match="unevaluatedProperties"):
         schema_object({"unevaluatedProperties": False}, refs)

@@ -66,6 +66,8 @@ def schema_object(schema: Any, refs: set[str]) -> Any:
                 converted[name] = value
         elif name in _SAME_IN_OPENAPI_30:
             converted[name] = value
+        elif name == "items" and "prefixItems" in schema:
+            continue  # the items beyond the tuple: `_tuple_items`
         elif name in _ONE_SCHEMA:
             converted[name] = value if name == "additionalProperties" and isinstance(value, bool) else schema_object(value, refs)
         elif name in _SCHEMA_LISTS:
@@ -129,8 +131,6 @@ def _tuple_items(schema: dict[str, Any], converted: dict[str, Any], refs: set[st
         union = members + ([] if bounded else [schema_object(extra, refs)])
         unique = list({encode_text(member): member for member in union}.values())
         converted["items"] = unique[0] if len(unique) == 1 else {"anyOf": unique}
-    elif "items" in converted:
-        del converted["items"]  # beyond the tuple only; the tuple's items are not that
 
 
 def build_document(flavour: Flavour, frame: Mapping[str, Any]) -> dict[str, Any]:
