@@ -112,6 +112,13 @@ class Connection:
             return False
 
 
+def answer(server: EmqxServer, data: bytes) -> Response:
+    """The response to one request, sent on a fresh connection."""
+    with Connection(server) as connection:
+        connection.send(data)
+        return connection.response()
+
+
 def exchange(server: EmqxServer, data: bytes) -> tuple[list[Response], bool]:
     """What the server answers on a fresh connection to `data` sent in one write: the responses
     until it closes or stops answering, and whether it closed the connection."""

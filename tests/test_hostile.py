@@ -4,16 +4,18 @@ a refused request changes nothing (the whole snapshot, faults and stubs before a
 from __future__ import annotations
 
 import json
+import re
 import socket
 from typing import Any
 
 import pytest
 import requests
 from api import error
-from hostile import basic, exchange, request, state, unchanged
+from hostile import answer, basic, exchange, request, state, unchanged
 
 from pytest_emqx_mock import EmqxServer, ScenarioError
 from pytest_emqx_mock.erlang.nesting import MAX_DEPTH
+from pytest_emqx_mock.flavours.v5 import served_operations
 
 INVALID_JSON = {"code": "BAD_REQUEST", "message": "Invalid json message received"}
 
@@ -191,23 +193,36 @@ def test_invalid_utf8_and_nul_in_a_path_are_a_clientid_no_one_has(emqx_server: E
     emqx_server.add_client("c1")
     with unchanged(emqx_server):
         for method in ("GET", "DELETE"):
-            (response,), _ = exchange(emqx_server, request(emqx_server, method, b"/api/v5/clients/" + clientid))
+            response = answer(emqx_server, request(emqx_server, method, b"/api/v5/clients/" + clientid))
             assert (response.status, response.json()) == (404, CLIENT_NOT_FOUND)
+
+
+@pytest.mark.parametrize("value", [b"%FF", b"\xff", b"%00", b"a%00%FF"])
+def test_invalid_utf8_and_nul_in_every_path_parameter_are_refused_cleanly(emqx_server: EmqxServer, value: bytes) -> None:
+    """Every served operation with a path parameter: refused by its check or its lookup (or
+    with a crash EMQX has too, a missing body's), never an error inside the fake, nothing changed."""
+    operations = [operation.split(" ", 1) for operation in sorted(served_operations()) if "{" in operation]
+    with unchanged(emqx_server):
+        for method, template in operations:
+            target = re.sub(rb"\{[^}]+\}", value, b"/api/v5" + template.encode())
+            response = answer(emqx_server, request(emqx_server, method, target))
+            assert response.status >= 400 and isinstance(response.json(), dict), (method, template, response.status_line)
+            assert emqx_server.errors == [], (method, template)
 
 
 def test_a_nul_in_a_path_or_query_finds_the_client_whose_id_holds_it(emqx_server: EmqxServer) -> None:
     emqx_server.add_client("a\0b")
     emqx_server.add_client("ab")
-    (response,), _ = exchange(emqx_server, request(emqx_server, "GET", "/api/v5/clients/a%00b"))
+    response = answer(emqx_server, request(emqx_server, "GET", "/api/v5/clients/a%00b"))
     assert (response.status, response.json()["clientid"]) == (200, "a\0b")
-    (response,), _ = exchange(emqx_server, request(emqx_server, "GET", "/api/v5/clients?like_clientid=%00"))
+    response = answer(emqx_server, request(emqx_server, "GET", "/api/v5/clients?like_clientid=%00"))
     assert [row["clientid"] for row in response.json()["data"]] == ["a\0b"]
 
 
 @pytest.mark.parametrize("query", [b"clientid=%FF", b"like_clientid=%FF", b"username=\xff", b"like_username=%00"])
 def test_invalid_utf8_and_nul_in_a_query_match_nothing(emqx_server: EmqxServer, query: bytes) -> None:
     emqx_server.add_client("c1", username="u1")
-    (response,), _ = exchange(emqx_server, request(emqx_server, "GET", b"/api/v5/clients?" + query))
+    response = answer(emqx_server, request(emqx_server, "GET", b"/api/v5/clients?" + query))
     assert (response.status, response.json()["data"]) == (200, [])
 
 
@@ -216,19 +231,19 @@ def test_jsx_takes_raw_control_characters_and_replaces_invalid_utf8_in_strings(e
     a byte that is not UTF-8 becomes U+FFFD)."""
     emqx_server.add_client("sub", subscriptions=["t/#"])
     body = b'{"topic": "t/\xff", "payload": "a\x00b\x01\x1f"}'
-    (response,), _ = exchange(emqx_server, request(emqx_server, "POST", "/api/v5/publish", body))
+    response = answer(emqx_server, request(emqx_server, "POST", "/api/v5/publish", body))
     assert response.status == 200
     (published,) = emqx_server.published
     assert (published.message.topic, published.message.payload) == ("t/\ufffd", b"a\x00b\x01\x1f")
     ban = b'{"as": "clientid", "who": "c\xff\\u0000"}'
-    (response,), _ = exchange(emqx_server, request(emqx_server, "POST", "/api/v5/banned", ban))
+    response = answer(emqx_server, request(emqx_server, "POST", "/api/v5/banned", ban))
     assert (response.status, response.json()["who"]) == (200, "c\ufffd\0")
 
 
 @pytest.mark.parametrize("body", [b'{"topic": "t"\x00, "payload": "p"}', b'\x00{"topic": "t", "payload": "p"}'])
 def test_a_nul_outside_a_string_is_invalid_json(emqx_server: EmqxServer, body: bytes) -> None:
     with unchanged(emqx_server):
-        (response,), _ = exchange(emqx_server, request(emqx_server, "POST", "/api/v5/publish", body))
+        response = answer(emqx_server, request(emqx_server, "POST", "/api/v5/publish", body))
     assert (response.status, response.json()) == (400, INVALID_JSON)
 
 

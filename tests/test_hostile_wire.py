@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from hostile import Connection, exchange, request, unchanged
+from hostile import Connection, answer, exchange, request, unchanged
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock import server as server_module
@@ -93,7 +93,7 @@ SERVED_HEADS = {
 
 @pytest.mark.parametrize("case", SERVED_HEADS)
 def test_a_head_just_inside_the_limits_is_served(emqx_server: EmqxServer, case: str) -> None:
-    (response,), _ = exchange(emqx_server, SERVED_HEADS[case](emqx_server))
+    response = answer(emqx_server, SERVED_HEADS[case](emqx_server))
     if case.startswith("method"):
         assert response.status == 405
         assert emqx_server.broker.bans.get("clientid", "c1") is None
@@ -126,7 +126,7 @@ def test_a_json_body_of_cowboys_read_length_is_decoded(emqx_server: EmqxServer) 
     filler = READ_BODY_LENGTH - len(b'{"topic": "t", "payload": ""}')
     body = b'{"topic": "t", "payload": "' + b"x" * filler + b'"}'
     assert len(body) == READ_BODY_LENGTH
-    (response,), _ = exchange(emqx_server, request(emqx_server, "POST", "/api/v5/publish", body))
+    response = answer(emqx_server, request(emqx_server, "POST", "/api/v5/publish", body))
     assert (response.status, response.json()) == (400, {"message": "packet_too_large", "reason_code": 151})
 
 
@@ -184,13 +184,13 @@ STALLED = {
 def test_a_stalled_head_is_dropped_after_request_timeout_while_others_are_served(emqx_server: EmqxServer, case: str) -> None:
     """`cowboy_http:timeout/2`: before a request line, the connection closes without a word;
     inside the headers, with a 408."""
-    sent, answer = STALLED[case]
+    sent, dropped_with = STALLED[case]
     threads = _connection_threads()
     with unchanged(emqx_server), Connection(emqx_server) as stalled:
         stalled.send(sent)
-        (response,), _ = exchange(emqx_server, request(emqx_server, "GET", "/api/v5/banned", headers=[("Connection", "close")]))
+        response = answer(emqx_server, request(emqx_server, "GET", "/api/v5/banned"))
         assert response.status == 200  # served meanwhile
-        assert stalled.stream.read() == answer  # then the stalled one is closed
+        assert stalled.stream.read() == dropped_with  # then the stalled one is closed
     _wait_for(lambda: _connection_threads() <= threads)  # its thread ended with it
 
 
