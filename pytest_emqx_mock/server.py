@@ -452,11 +452,14 @@ class EmqxServer:
         control_api: bool = True,
         flavours: Sequence[FlavourFactory] = (Emqx5,),
         cors: bool = False,
+        swagger_support: bool = True,
         request_log: TextIO | None = None,
     ) -> None:
         """`flavours`: the front doors served side by side over the one state (each a Flavour
         class taking the broker); `api_url` is the first one's. `cors`: as EMQX's
-        `dashboard.cors = true` (`http.cors`). `request_log`: a stream to write one line per
+        `dashboard.cors = true` (`http.cors`). `swagger_support`: as EMQX's
+        `dashboard.swagger_support`, each flavour's OpenAPI document and its page
+        (`/api-docs/swagger.json`, `/api-docs/index.html`; `http.apidocs`). `request_log`: a stream to write one line per
         request to (`http.requestlog`)."""
         if isinstance(bootstrap_api_keys, (str, os.PathLike)):
             bootstrap_api_keys = load_bootstrap_file(bootstrap_api_keys, edition)
@@ -476,6 +479,7 @@ class EmqxServer:
             journal=self.journal,
             validate_responses=validate_responses,
             on_error=self._record_error,
+            swagger_support=swagger_support,
         )
         #: Faults to inject: `faults.error(...)`, `faults.delay(...)`, `faults.node_down(...)`...
         self.faults: Faults = self.app.faults
