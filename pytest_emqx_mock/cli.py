@@ -27,6 +27,11 @@ def _flavours(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def default_port(flavours: Sequence[str]) -> int:
+    """EMQX's dashboard port, or EMQX 4's management listener's (8081) when only v4 is served."""
+    return 8081 if list(flavours) == ["v4"] else 18083
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emqx-mock",
@@ -131,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_coverage(coverage_report(), args.json)
         return 0
     if args.port is None:
-        args.port = 8081 if args.flavour == ["v4"] else 18083
+        args.port = default_port(args.flavour)
     options: dict[str, object] = {
         "host": args.host,
         "port": args.port,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 from .access import base62_secret
 from .clock import now
@@ -32,6 +32,10 @@ class App:
     desc: str = ""
     status: bool = True
     expired: float | None = None  # epoch seconds; None is EMQX's `undefined`: never
+
+    def document(self) -> dict[str, Any]:
+        """The app as a scenario's `apps` section writes it."""
+        return {"app_id": self.app_id, "secret": self.secret, "name": self.name, "desc": self.desc, "status": self.status, "expired": self.expired}
 
     def valid(self, at: float | None = None) -> bool:
         """`emqx_mgmt_auth:is_expired/1` (which answers true for an app still valid): no

@@ -58,10 +58,7 @@ def _load(building: Building, item: Any) -> None:
 
 
 def _dump(broker: Broker) -> list[dict[str, Any]]:
-    return [
-        {"app_id": app.app_id, "secret": app.secret, "name": app.name, "desc": app.desc, "status": app.status, "expired": app.expired}
-        for app in broker.apps
-    ]
+    return [app.document() for app in broker.apps]
 
 
 register(
