@@ -307,3 +307,69 @@ def test_peerhost_bans_and_the_doors_own_kinds(emqx: EmqxServer) -> None:
     assert [(b["as"], b["who"]) for b in body(v4(emqx, "GET", "/banned"))["data"]] == [("peerhost", "10.0.0.1")]
     v5 = requests.get(emqx.api_url + "/banned", auth=emqx.auth).json()["data"]
     assert {(b["as"], b["who"]) for b in v5} == {("peerhost", "10.0.0.1"), ("clientid_re", "^bot")}
+
+
+# -- mqtt/publish, mqtt/subscribe, mqtt/unsubscribe ------------------------------------------
+
+
+def test_subscribe_and_unsubscribe_over_http(emqx: EmqxServer) -> None:
+    seeded(emqx, "c1")
+    assert body(v4(emqx, "POST", "/mqtt/subscribe", json={"clientid": "c1", "topic": "a/1,b/#", "qos": 1})) == {"code": 0}
+    assert {t: s.qos for t, s in emqx.client("c1").subscriptions.items()} == {"a/1": 1, "b/#": 1}  # `topic` is split too
+    assert body(v4(emqx, "POST", "/mqtt/unsubscribe", json={"clientid": "c1", "topic": "a/1"})) == {"code": 0}
+    assert body(v4(emqx, "POST", "/mqtt/unsubscribe", json={"clientid": "c1", "topic": "never/had"})) == {"code": 0}
+    assert list(emqx.client("c1").subscriptions) == ["b/#"]
+    before = emqx.snapshot()
+    # checked in EMQX's order: clientid, topic, QoS, channel
+    assert body(v4(emqx, "POST", "/mqtt/subscribe", json={"clientid": 1, "topic": "a/#", "qos": 9})) == {"code": 108, "message": "bad clientid: must be string"}
+    assert body(v4(emqx, "POST", "/mqtt/subscribe", json={"clientid": "c1", "topics": "a/#/b,", "qos": 9})) == {"code": 115, "message": "bad_topic"}
+    assert body(v4(emqx, "POST", "/mqtt/subscribe", json={"clientid": "c1", "topic": "a/#", "qos": 9})) == {"code": 116, "message": "bad_qos"}
+    assert body(v4(emqx, "POST", "/mqtt/subscribe", json={"clientid": "ghost", "topic": "a/#"})) == {"code": 112, "message": "channel_not_found"}
+    assert body(v4(emqx, "POST", "/mqtt/unsubscribe", json={"clientid": "ghost", "topic": "a/#"})) == {"code": 112, "message": "channel_not_found"}
+    assert body(v4(emqx, "POST", "/mqtt/unsubscribe", json={"clientid": "c1", "topics": "b/#"})) == {"code": 115, "message": "bad_topic"}
+    assert emqx.snapshot() == before
+
+
+def test_subscribe_and_unsubscribe_batches(emqx: EmqxServer) -> None:
+    seeded(emqx, "c1")
+    items = [{"clientid": "c1", "topic": "a/1"}, {"clientid": "ghost", "topics": "b/1"}, {"topic": "c/1"}]
+    assert body(v4(emqx, "POST", "/mqtt/subscribe_batch", json=items)) == {
+        "code": 0,
+        "data": [
+            {"clientid": "c1", "topic": "a/1", "code": 0},
+            {"clientid": "ghost", "topic": "b/1", "code": 112},
+            {"clientid": "undefined", "topic": "c/1", "code": 108},
+        ],
+    }
+    assert body(v4(emqx, "POST", "/mqtt/unsubscribe_batch", json=[{"clientid": "c1", "topic": "a/1"}])) == {
+        "code": 0,
+        "data": [{"clientid": "c1", "topic": "a/1", "code": 0}],
+    }
+    assert emqx.client("c1").subscriptions == {}
+
+
+def test_publish_over_http(emqx: EmqxServer) -> None:
+    seeded(emqx, "c1", subscriptions=[{"topic": "t/#", "qos": 1}])
+    assert body(v4(emqx, "POST", "/mqtt/publish", json={"topic": "t/1", "payload": "hi", "qos": 1})) == {"code": 0}
+    returned = body(v4(emqx, "POST", "/mqtt/publish", json={"topic": "t/2", "payload": {"a": 1}, "return": True}))
+    assert list(returned) == ["code", "data"] and list(returned["data"]) == ["msgid"] and len(returned["data"]["msgid"]) == 32
+    several = body(v4(emqx, "POST", "/mqtt/publish", json={"topics": "t/3,t/+,t/4", "payload": "aGk=", "encoding": "base64", "return": 1}))
+    assert len(several["data"]["msgids"]) == 2  # the wildcard is dropped
+    published = [(p.message.topic, p.message.payload) for p in emqx.published]
+    assert published == [("t/1", b"hi"), ("t/2", b'{"a":1}'), ("t/3", b"hi"), ("t/4", b"hi")]
+    before = len(emqx.published)
+    assert body(v4(emqx, "POST", "/mqtt/publish", json={"topic": "t/#"})) == {"code": 115, "message": "bad_topic"}
+    assert body(v4(emqx, "POST", "/mqtt/publish", json={"topic": "t/1", "clientid": 5})) == {"code": 108, "message": "bad clientid: must be string"}
+    assert body(v4(emqx, "POST", "/mqtt/publish", json={"topic": "t/1", "payload": "%%", "encoding": "base64"})) == {"code": 108, "message": "bad_params"}
+    assert body(v4(emqx, "POST", "/mqtt/publish", json={"topic": "t/1", "properties": {"nope": 1}})) == {"code": 108, "message": "bad_params"}
+    assert text(v4(emqx, "POST", "/mqtt/publish", json={"topic": "t/1", "qos": 3})) == (500, "text/plain", "Internal Error")
+    assert len(emqx.published) == before
+
+
+def test_publish_batch(emqx: EmqxServer) -> None:
+    items = [{"topic": "t/1", "payload": "x"}, {"topics": "t/#"}, {"topic": "t/2", "encoding": "base64", "payload": "%"}]
+    assert body(v4(emqx, "POST", "/mqtt/publish_batch", json=items)) == {
+        "code": 0,
+        "data": [{"topic": "t/1", "code": 0}, {"topic": "t/#", "code": 115}, {"code": 108, "message": "bad_params"}],
+    }
+    assert [p.message.topic for p in emqx.published] == ["t/1"]

@@ -29,6 +29,7 @@ from .endpoints import (
     clients,
     metrics,
     nodes,
+    pubsub,
     routes,
     stats,
     status,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 #: The API modules served, in the order `GET /api/v4` lists their routes (the application's
 #: module list: alphabetical).
-API_MODULES = (banned, brokers, clients, metrics, nodes, routes, stats, subscriptions)
+API_MODULES = (banned, brokers, clients, metrics, nodes, pubsub, routes, stats, subscriptions)
 
 SCHEMAS = resources.files(__name__) / "schemas"
 
