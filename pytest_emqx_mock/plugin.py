@@ -58,6 +58,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     # read as text and judged here: pytest's own "bool" ini type refuses a bad value (since 9.2,
     # before any plugin runs) without naming the option
     parser.addini("emqx_fresh", "a new fake EMQX for every test instead of a reset one (true or false)", default="false")
+    parser.addini(
+        "emqx_swagger_support",
+        "serve the OpenAPI document and its page at /api-docs, as EMQX's dashboard.swagger_support (true or false)",
+        default="true",
+    )
 
 
 class _Settings(NamedTuple):  # not a dataclass: making one would double this module's import time
@@ -65,6 +70,7 @@ class _Settings(NamedTuple):  # not a dataclass: making one would double this mo
     flavour: str
     port: int
     fresh: bool
+    swagger_support: bool
 
 
 _SETTINGS: pytest.StashKey[_Settings] = pytest.StashKey()
@@ -101,8 +107,8 @@ def _read_settings(config: pytest.Config) -> _Settings:
             port = _port_number(config.getini("emqx_port"))
         except argparse.ArgumentTypeError as error:
             raise pytest.UsageError(f"emqx_port {error}") from None
-    fresh = config.getoption("--emqx-fresh") or _truth(config.getini("emqx_fresh"))
-    return _Settings(edition, flavour, port, fresh)
+    fresh = config.getoption("--emqx-fresh") or _truth("emqx_fresh", config.getini("emqx_fresh"))
+    return _Settings(edition, flavour, port, fresh, _truth("emqx_swagger_support", config.getini("emqx_swagger_support")))
 
 
 #: The words pytest's "bool" ini values take (`_pytest.config._strtobool`).
@@ -110,11 +116,11 @@ _TRUTHS = {"y": True, "yes": True, "t": True, "true": True, "on": True, "1": Tru
            "n": False, "no": False, "f": False, "false": False, "off": False, "0": False}  # fmt: skip
 
 
-def _truth(value: str) -> bool:
+def _truth(option: str, value: str) -> bool:
     try:
         return _TRUTHS[value.strip().lower()]
     except KeyError:
-        raise pytest.UsageError(f"emqx_fresh must be true or false: invalid truth value {value!r}") from None
+        raise pytest.UsageError(f"{option} must be true or false: invalid truth value {value!r}") from None
 
 
 def _port(config: pytest.Config) -> int:
@@ -133,7 +139,7 @@ def emqx_session_server(request: pytest.FixtureRequest) -> Generator[EmqxServer,
 
     config = request.config
     settings = config.stash[_SETTINGS]
-    server = EmqxServer(edition=settings.edition, flavour=settings.flavour, port=_port(config))
+    server = EmqxServer(edition=settings.edition, flavour=settings.flavour, port=_port(config), swagger_support=settings.swagger_support)
     try:
         server.start()
     except PortInUse as error:
@@ -178,6 +184,7 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     if own or request.config.stash[_SETTINGS].fresh:
         own.setdefault("edition", emqx_session_server.edition)
         own.setdefault("flavour", request.config.stash[_SETTINGS].flavour)
+        own["swagger_support"] = request.config.stash[_SETTINGS].swagger_support
         try:
             server = EmqxServer(**own)
         except SeedError as error:  # `nodes[0]: must be a node name (name@host), not "bad"`

@@ -400,14 +400,17 @@ class EmqxServer:
         flavours: Sequence[FlavourFactory] | None = None,
         flavour: str | Sequence[str] | None = None,
         cors: bool = False,
+        swagger_support: bool = True,
         request_log: TextIO | None = None,
     ) -> None:
         """`flavour`: the front doors to serve side by side over the one state, by name ("v5",
         the default, EMQX 5's `/api/v5`; "v4", EMQX 4.4's `/api/v4`), one or a list (or names
         separated by commas); `api_url` is the first one's. `flavours`: the same as Flavour
         classes taking the broker (a door of your own). `cors`: as EMQX's `dashboard.cors =
-        true` (`http.cors`). `request_log`: a stream to write one line per request to
-        (`http.requestlog`)."""
+        true` (`http.cors`). `swagger_support`: as EMQX's `dashboard.swagger_support`, each
+        flavour's OpenAPI document and its page (`/api-docs/swagger.json`,
+        `/api-docs/index.html`; `http.apidocs`). `request_log`: a stream to write one line per
+        request to (`http.requestlog`)."""
         if flavour is not None and flavours is not None:
             raise ValueError("give flavour (names) or flavours (classes), not both")
         if flavours is None:
@@ -430,6 +433,7 @@ class EmqxServer:
             journal=self.journal,
             validate_responses=validate_responses,
             on_error=self._record_error,
+            swagger_support=swagger_support,
         )
         #: Faults to inject: `faults.error(...)`, `faults.delay(...)`, `faults.node_down(...)`...
         self.faults: Faults = self.app.faults

@@ -42,6 +42,17 @@ class Flavour(ABC):
     routes: Sequence[Route]
     #: Its schemas, given to handlers (`Call.catalog`).
     catalog: SchemaCatalog
+    #: Where, from the root, the door serves its own OpenAPI document (`<api_docs_at>/swagger.json`)
+    #: and a page to read it (`<api_docs_at>/index.html`), built by `http.apidocs` from `routes`
+    #: and `catalog`; None (the default): it serves none.
+    api_docs_at: str | None = None
+
+    def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
+        """The members of the door's OpenAPI document around its operations: `openapi`, `info`,
+        `servers`, `components` (its `securitySchemes`) and `security`, which every operation
+        not public gets (a public one gets `[]`). The default: OpenAPI 3.0.0 at the door's prefix,
+        with no security."""
+        return {"openapi": "3.0.0", "info": {"title": "EMQX API", "version": broker.config.version}, "servers": [{"url": self.prefix}]}
 
     @staticmethod
     def decode_json(data: bytes) -> Any:
