@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 from ..erlang.nesting import check_json
 from .principal import Principal
-from .replies import ApiError, Reply
+from .replies import ApiError, RawReply, Reply
 
 if TYPE_CHECKING:
     from werkzeug import Request
@@ -29,6 +29,13 @@ if TYPE_CHECKING:
     from ..state.errors import ModelError
     from .routing import Route
     from .schemas import SchemaCatalog
+
+
+#: `cowboy_req:read_body/1`'s default `length`. minirest's JSON decoder reads a body once and
+#: matches `{ok, Body, Req}` (`minirest_body:json_decoder/1`): a longer body comes back as
+#: `{more, ...}`, the handler crashes, and cowboy answers a bare 500 (`cowboy_stream_h:info/3`
+#: on the handler's exit). Other bodies are read in a loop, whole.
+READ_BODY_LENGTH = 8_000_000
 
 
 class Flavour(ABC):
@@ -62,11 +69,14 @@ class Flavour(ABC):
     def decode_body(self, request: Request) -> Any:
         """minirest decodes a body only when it is declared JSON; other bodies stay text (the
         body check then refuses one where JSON is expected). One nested too deep for the fake to
-        walk is refused as not JSON (`nesting`: EMQX's check refuses it with a 400 too)."""
+        walk is refused as not JSON (`nesting`: EMQX's check refuses it with a 400 too); one
+        longer than READ_BODY_LENGTH is EMQX's crash."""
         data = request.get_data(cache=True)
         if not data:
             return None
         if request.mimetype == "application/json":
+            if len(data) > READ_BODY_LENGTH:
+                raise RawReply(Reply(500))
             try:
                 check_json(data)
                 return self.decode_json(data)
