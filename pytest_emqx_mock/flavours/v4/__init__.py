@@ -24,6 +24,7 @@ from ...http.schemas import SchemaCatalog
 from . import auth
 from .api import RESULT_CODES, Declaration
 from .endpoints import (
+    alarms,
     banned,
     brokers,
     clients,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 #: The API modules served, in the order `GET /api/v4` lists their routes (the application's
 #: module list: alphabetical).
-API_MODULES = (banned, brokers, clients, metrics, nodes, pubsub, routes, stats, subscriptions)
+API_MODULES = (alarms, banned, brokers, clients, metrics, nodes, pubsub, routes, stats, subscriptions)
 
 SCHEMAS = resources.files(__name__) / "schemas"
 
