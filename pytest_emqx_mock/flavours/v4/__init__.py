@@ -139,7 +139,9 @@ class Emqx4(Flavour):
 
     def wrong_method(self, request: Request, allowed: Any) -> Reply:
         """No 405 in minirest: a method the path does not serve is no route (404), the root
-        listing's `Bad Request` excepted."""
+        listing's `Bad Request` excepted; `/status` answers any method but GET with its 400."""
+        if split_path(raw_path(request.environ)) == ["status"]:
+            return _text(400, "Not found.")
         if auth.identify(request, self.broker) is None:
             return auth.unauthorized().reply
         if split_path(raw_path(request.environ)) == ["api", "v4"]:
