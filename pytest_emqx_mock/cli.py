@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
         "with an Origin header (EMQX answers no preflight: OPTIONS stays a 405)",
     )
     parser.add_argument(
+        "--no-swagger-support",
+        dest="swagger_support",
+        action="store_false",
+        help="as EMQX's dashboard.swagger_support = false: no OpenAPI document at /api-docs/swagger.json "
+        "and no page at /api-docs/index.html (both 404)",
+    )
+    parser.add_argument(
         "--no-control-api",
         dest="control_api",
         action="store_false",
@@ -116,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed": args.random_seed,
         "control_api": args.control_api,
         "cors": args.cors,
+        "swagger_support": args.swagger_support,
         "request_log": sys.stdout if args.log_requests else None,
     }
     if args.bootstrap_api_keys:

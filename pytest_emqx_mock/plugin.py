@@ -52,12 +52,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     # read as text and judged here: pytest's own "bool" ini type refuses a bad value (since 9.2,
     # before any plugin runs) without naming the option
     parser.addini("emqx_fresh", "a new fake EMQX for every test instead of a reset one (true or false)", default="false")
+    parser.addini(
+        "emqx_swagger_support",
+        "serve the OpenAPI document and its page at /api-docs, as EMQX's dashboard.swagger_support (true or false)",
+        default="true",
+    )
 
 
 class _Settings(NamedTuple):  # not a dataclass: making one would double this module's import time
     edition: str
     port: int
     fresh: bool
+    swagger_support: bool
 
 
 _SETTINGS: pytest.StashKey[_Settings] = pytest.StashKey()
@@ -90,8 +96,8 @@ def _read_settings(config: pytest.Config) -> _Settings:
             port = _port_number(config.getini("emqx_port"))
         except argparse.ArgumentTypeError as error:
             raise pytest.UsageError(f"emqx_port {error}") from None
-    fresh = config.getoption("--emqx-fresh") or _truth(config.getini("emqx_fresh"))
-    return _Settings(edition, port, fresh)
+    fresh = config.getoption("--emqx-fresh") or _truth("emqx_fresh", config.getini("emqx_fresh"))
+    return _Settings(edition, port, fresh, _truth("emqx_swagger_support", config.getini("emqx_swagger_support")))
 
 
 #: The words pytest's "bool" ini values take (`_pytest.config._strtobool`).
@@ -99,11 +105,11 @@ _TRUTHS = {"y": True, "yes": True, "t": True, "true": True, "on": True, "1": Tru
            "n": False, "no": False, "f": False, "false": False, "off": False, "0": False}  # fmt: skip
 
 
-def _truth(value: str) -> bool:
+def _truth(option: str, value: str) -> bool:
     try:
         return _TRUTHS[value.strip().lower()]
     except KeyError:
-        raise pytest.UsageError(f"emqx_fresh must be true or false: invalid truth value {value!r}") from None
+        raise pytest.UsageError(f"{option} must be true or false: invalid truth value {value!r}") from None
 
 
 def _port(config: pytest.Config) -> int:
@@ -121,7 +127,8 @@ def emqx_session_server(request: pytest.FixtureRequest) -> Generator[EmqxServer,
     from .server import EmqxServer, PortInUse
 
     config = request.config
-    server = EmqxServer(edition=config.stash[_SETTINGS].edition, port=_port(config))
+    settings = config.stash[_SETTINGS]
+    server = EmqxServer(edition=settings.edition, port=_port(config), swagger_support=settings.swagger_support)
     try:
         server.start()
     except PortInUse as error:
@@ -165,6 +172,7 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     own = {name: options[name] for name in _SERVER_OPTIONS if name in options}
     if own or request.config.stash[_SETTINGS].fresh:
         own.setdefault("edition", emqx_session_server.edition)
+        own["swagger_support"] = request.config.stash[_SETTINGS].swagger_support
         try:
             server = EmqxServer(**own)
         except SeedError as error:  # `nodes[0]: must be a node name (name@host), not "bad"`

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import email.parser
 import errno
 import io
 import os
 import selectors
 import socket
 import threading
+import time
 import traceback
 from pathlib import Path
 from typing import (
@@ -34,6 +36,7 @@ from .flavours.v5 import Emqx5
 from .http.app import EmqxApp, WsgiApp
 from .http.cors import Cors
 from .http.flavour import FlavourFactory
+from .http.head import EarlyError, read_head
 from .http.requestlog import RequestLog
 from .scripting import scenario
 from .scripting.control import PREFIX as CONTROL_PREFIX
@@ -104,14 +107,17 @@ class FakeServerError(AssertionError):
 
 
 #: cowboy's defaults, which EMQX's dashboard listener keeps (`cowboy_http`): how long a
-#: kept-alive connection waits for its next request (`request_timeout`), how long a request's
-#: body may pause (`idle_timeout`), how many requests one connection serves (`max_keepalive`),
-#: and how much of a body no handler read is skipped to serve the next request rather than
-#: closing the connection (`max_skip_body_length`).
+#: kept-alive connection waits for its next request's head, whole (`request_timeout`), how
+#: long a request's body may pause (`idle_timeout`), how many requests one connection serves
+#: (`max_keepalive`), how much of a body no handler read is skipped to serve the next request
+#: rather than closing the connection (`max_skip_body_length`), and how long a connection
+#: closing on an error goes on reading what the client still sends (`linger_timeout`), so that
+#: the answer is not lost to a TCP reset.
 REQUEST_TIMEOUT = 5.0
 IDLE_TIMEOUT = 60.0
 MAX_KEEPALIVE = 1000
 MAX_SKIP_BODY = 1_000_000
+LINGER_TIMEOUT = 1.0
 
 
 class _MalformedChunk(BaseException):
@@ -121,9 +127,26 @@ class _MalformedChunk(BaseException):
     failure; it unwinds the app, and the connection answers it."""
 
 
+class _BodyLost(BaseException):
+    """The connection failed while a request's body came: it paused longer than `idle_timeout`,
+    or the client went away. cowboy's connection process terminates (`cowboy_http:timeout/2`,
+    or `loop/1` on the closed socket), and the handler waiting for the body with it: no answer,
+    and nothing the request would have done happens. No Exception either, like _MalformedChunk."""
+
+
+_CONNECTION_LOST: tuple[type[BaseException], ...] = (*connection_dropped_errors, _BodyLost)
+
+
+class _Body(LimitedStream):
+    """A body of a known length as the app reads it, its connection failing raising _BodyLost."""
+
+    def on_disconnect(self, error: Exception | None = None) -> None:
+        raise _BodyLost() from error
+
+
 class _ChunkedBody(io.RawIOBase):
     """A chunked request body as the app reads it (Werkzeug's `DechunkedInput`), a chunk that
-    does not parse raising _MalformedChunk."""
+    does not parse raising _MalformedChunk, the connection failing _BodyLost."""
 
     def __init__(self, chunks: io.RawIOBase) -> None:
         super().__init__()
@@ -137,7 +160,7 @@ class _ChunkedBody(io.RawIOBase):
             return self._chunks.readinto(buffer)
         except OSError as error:
             if type(error) is not OSError:  # a subclass is the socket's (a timeout, a reset)
-                raise
+                raise _BodyLost() from error
             raise _MalformedChunk(str(error)) from error  # `DechunkedInput`'s own refusal
 
 
@@ -162,15 +185,49 @@ class _Handler(WSGIRequestHandler):
         self.served = 0
 
     def handle_one_request(self) -> None:
+        """The next request on the connection: its head read as cowboy reads it (`http.head`),
+        refused as cowboy refuses it, else served."""
         if not self.server.waiting(self.connection):  # the server is stopping
             self.close_connection = True
             return
-        self.connection.settimeout(REQUEST_TIMEOUT)
-        super().handle_one_request()
+        deadline = time.monotonic() + REQUEST_TIMEOUT  # for the whole head, as cowboy's timer
 
-    def parse_request(self) -> bool:
-        self.server.busy(self.connection)
-        return super().parse_request()
+        def before_read() -> None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no request head before request_timeout")
+            self.connection.settimeout(left)
+
+        self.close_connection = True  # until a request is served and says otherwise
+        try:
+            head = read_head(self.rfile, lambda: self.server.busy(self.connection), before_read)
+        except EarlyError as error:
+            self._close_with(error.response())
+            return
+        except connection_dropped_errors:  # no request before the timeout, or the client went away
+            return
+        if head is None:  # the client closed the connection between requests
+            return
+        self.command, self.path, self.request_version = head.method, head.target, head.version
+        self.requestline = f"{head.method} {head.target} {head.version}"
+        # as `http.client.parse_headers` parses them, without its own limits
+        self.headers = email.parser.Parser(_class=self.MessageClass).parsestr(head.header_block.decode("latin-1"))
+        if head.version == "HTTP/1.1" and self.headers.get("Expect", "").lower() == "100-continue":
+            self.handle_expect_100()
+        self.run_wsgi()
+
+    def _close_with(self, response: bytes) -> None:
+        """Send `response` and close as `cowboy_http:terminate/2` does: the write side shut, then
+        what the client still sends read and dropped until it closes, `linger_timeout` at most."""
+        self.close_connection = True
+        deadline = time.monotonic() + LINGER_TIMEOUT
+        with contextlib.suppress(OSError):  # the client went away: nothing to answer
+            self.wfile.write(response)
+            self.connection.shutdown(socket.SHUT_WR)
+            while (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                if not self.connection.recv(65536):
+                    break
 
     def _keeps_alive(self) -> bool:
         """`cowboy_http:maybe_req_close/3`, and the last request `max_keepalive` allows."""
@@ -181,12 +238,12 @@ class _Handler(WSGIRequestHandler):
     def run_wsgi(self) -> None:
         self.served += 1
         self.connection.settimeout(IDLE_TIMEOUT)
-        keep_alive = self._keeps_alive()  # `Expect: 100-continue` was answered by parse_request
+        keep_alive = self._keeps_alive()
         environ = self.make_environ()
         if environ.get("wsgi.input_terminated"):  # a chunked body ends by itself
             environ["wsgi.input"] = _ChunkedBody(environ["wsgi.input"])
         else:
-            environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], get_content_length(environ) or 0)
+            environ["wsgi.input"] = _Body(environ["wsgi.input"], get_content_length(environ) or 0)
         no_body = self.command == "HEAD"
         head = b""
         sent = False
@@ -219,7 +276,7 @@ class _Handler(WSGIRequestHandler):
 
         try:
             self._respond(self.server.app, environ, start_response, write)
-        except connection_dropped_errors:  # a transport fault, or the client went away
+        except _CONNECTION_LOST:  # a transport fault, or the client went away
             self.close_connection = True
             return
         except _MalformedChunk:
@@ -227,9 +284,7 @@ class _Handler(WSGIRequestHandler):
             # unless the response has begun, then the connection closes (`terminate/2`)
             if not sent:
                 start_response("400 Bad Request", [("content-length", "0")])
-                with contextlib.suppress(*connection_dropped_errors):  # the client went away too
-                    write(b"")
-            self.close_connection = True
+            self._close_with(b"" if sent else head)
             return
         except Exception:
             self.server.log("error", f"Error on request:\n{traceback.format_exc()}")
@@ -261,7 +316,7 @@ class _Handler(WSGIRequestHandler):
                 if skipped > MAX_SKIP_BODY:
                     return False
             return True
-        except (OSError, ValueError, ClientDisconnected, _MalformedChunk):
+        except (OSError, ValueError, ClientDisconnected, _MalformedChunk, _BodyLost):
             return False
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -397,11 +452,14 @@ class EmqxServer:
         control_api: bool = True,
         flavours: Sequence[FlavourFactory] = (Emqx5,),
         cors: bool = False,
+        swagger_support: bool = True,
         request_log: TextIO | None = None,
     ) -> None:
         """`flavours`: the front doors served side by side over the one state (each a Flavour
         class taking the broker); `api_url` is the first one's. `cors`: as EMQX's
-        `dashboard.cors = true` (`http.cors`). `request_log`: a stream to write one line per
+        `dashboard.cors = true` (`http.cors`). `swagger_support`: as EMQX's
+        `dashboard.swagger_support`, each flavour's OpenAPI document and its page
+        (`/api-docs/swagger.json`, `/api-docs/index.html`; `http.apidocs`). `request_log`: a stream to write one line per
         request to (`http.requestlog`)."""
         if isinstance(bootstrap_api_keys, (str, os.PathLike)):
             bootstrap_api_keys = load_bootstrap_file(bootstrap_api_keys, edition)
@@ -421,6 +479,7 @@ class EmqxServer:
             journal=self.journal,
             validate_responses=validate_responses,
             on_error=self._record_error,
+            swagger_support=swagger_support,
         )
         #: Faults to inject: `faults.error(...)`, `faults.delay(...)`, `faults.node_down(...)`...
         self.faults: Faults = self.app.faults

@@ -300,3 +300,13 @@ def test_cors_option_allows_any_origin_as_emqx_dashboard_cors() -> None:
     finally:
         assert running.stop()[0] == 0
     assert (response.status_code, response.headers["Access-Control-Allow-Origin"]) == (200, "*")
+
+
+def test_no_swagger_support_option_serves_no_document() -> None:
+    running = _Running("--port", "0", "--no-swagger-support")
+    try:
+        root = _api_url(running).removesuffix("/api/v5")
+        answers = [requests.get(root + path, timeout=30).status_code for path in ("/api-docs/swagger.json", "/api-docs/index.html")]
+    finally:
+        assert running.stop()[0] == 0
+    assert answers == [404, 404]

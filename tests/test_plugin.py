@@ -265,6 +265,7 @@ def test_a_busy_port_stops_the_run_with_one_line(pytester: pytest.Pytester) -> N
         ("emqx_port = 70000", "emqx_port must be a port number, 0 for any free port, not '70000'"),
         ("emqx_edition = xe", "emqx_edition must be one of ce, ee, not 'xe'"),
         ("emqx_fresh = sometimes", "emqx_fresh must be true or false: invalid truth value 'sometimes'"),
+        ("emqx_swagger_support = maybe", "emqx_swagger_support must be true or false: invalid truth value 'maybe'"),
     ],
 )
 def test_a_bad_ini_value_is_one_usage_error_naming_it(pytester: pytest.Pytester, ini: str, message: str) -> None:

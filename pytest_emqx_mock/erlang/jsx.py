@@ -1,5 +1,6 @@
-"""JSON as minirest decodes request bodies with jsx: invalid UTF-8 replaced, a BOM, comments and
-trailing commas tolerated; NaN, Infinity and numbers out of float range refused."""
+"""JSON as minirest decodes request bodies with jsx (3.1, its default options): invalid UTF-8
+replaced, a BOM, comments, trailing commas and raw control characters (a NUL too) inside strings
+tolerated; NaN, Infinity and numbers out of float range refused."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def _finite_float(text: str) -> float:
 def decode(data: bytes) -> Any:
     """The JSON value of `data` as jsx reads it; ValueError when jsx refuses it."""
     text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    options: dict[str, Any] = {"parse_constant": _no_constants, "parse_float": _finite_float}
+    # `strict_control_codes` is off by default: a control character needs no escape in a string
+    options: dict[str, Any] = {"parse_constant": _no_constants, "parse_float": _finite_float, "strict": False}
     try:
         value = json.loads(text, **options)
     except ValueError:

@@ -28,6 +28,7 @@ from ..scripting.matching import RequestMatcher, template_pattern, template_shap
 from ..scripting.stubs import Stub, StubRequest, Stubs
 from ..state.broker import Broker
 from ..state.errors import ModelError
+from .apidocs import document_bytes, page_bytes
 from .flavour import Flavour, FlavourFactory
 from .principal import Principal
 from .replies import ApiError, RawReply, Reply, encode
@@ -68,6 +69,10 @@ def _closest(path: str, served: Iterable[str]) -> list[str]:
 def _joined(words: Sequence[str]) -> str:
     """`A`, `A and B`, `A, B and C`."""
     return f"{', '.join(words[:-1])} and {words[-1]}" if len(words) > 1 else words[0]
+
+
+#: What a flavour serves where its documents are (`Flavour.api_docs_at`): media type and bytes.
+_API_DOCS = {"swagger.json": ("application/json", document_bytes), "index.html": ("text/html; charset=utf-8", page_bytes)}
 
 
 class Endpoint(NamedTuple):
@@ -152,7 +157,10 @@ class EmqxApp:
         journal: Journal | None = None,
         validate_responses: bool = True,
         on_error: ErrorSink | None = None,
+        swagger_support: bool = True,
     ) -> None:
+        """`swagger_support`: each flavour serves its own OpenAPI document and page
+        (`Flavour.api_docs_at`, `http.apidocs`), as EMQX's `dashboard.swagger_support`."""
         if not flavours:
             raise ValueError("mount at least one flavour")
         self.broker = broker
@@ -169,6 +177,12 @@ class EmqxApp:
             for route in flavour.routes
         )
         self._doors = sorted(self.flavours, key=lambda flavour: -len(_segments(flavour.prefix)))
+        #: The flavours serving their documents, by where (the first mounted wins).
+        self._api_docs: dict[str, Flavour] = {}
+        if swagger_support:
+            for flavour in reversed(self.flavours):
+                if flavour.api_docs_at is not None:
+                    self._api_docs[flavour.api_docs_at] = flavour
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -225,7 +239,7 @@ class EmqxApp:
                     return reply
                 if endpoints:
                     return exchange.flavour.wrong_method(request, endpoints)
-                return exchange.flavour.not_found(request)
+                return self._api_document(request, sent) or exchange.flavour.not_found(request)
             flavour, route = endpoint
             exchange.flavour, exchange.route = endpoint
             if not route.public:
@@ -244,6 +258,18 @@ class EmqxApp:
             return self._internal_error(exchange.flavour, error)
         call = Call(self.broker, flavour.catalog, path, query, checked_body, exchange.principal, request, body)
         return self._handle(flavour, route, call)
+
+    def _api_document(self, request: Request, sent: str) -> Reply | None:
+        """A flavour's OpenAPI document or its page, at a path no route serves; None elsewhere.
+        Public, as cowboy_swagger's handlers are (the same body with or without credentials)."""
+        if not self._api_docs or request.method != "GET":
+            return None
+        where, _, name = normalized_path(sent).rpartition("/")
+        flavour = self._api_docs.get(where)
+        if flavour is None or name not in _API_DOCS:
+            return None
+        media, render = _API_DOCS[name]
+        return Reply(200, render(flavour, self.broker), {"content-type": media})
 
     def _unserved(self, request: Request, exchange: _Exchange) -> Reply | None:
         """A stub's answer to a path or method no route serves; None when no stub answers it."""

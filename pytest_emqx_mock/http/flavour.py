@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 from ..erlang.nesting import check_json
 from .principal import Principal
-from .replies import ApiError, Reply
+from .replies import ApiError, RawReply, Reply
 
 if TYPE_CHECKING:
     from werkzeug import Request
@@ -29,6 +29,13 @@ if TYPE_CHECKING:
     from ..state.errors import ModelError
     from .routing import Route
     from .schemas import SchemaCatalog
+
+
+#: `cowboy_req:read_body/1`'s default `length`. minirest's JSON decoder reads a body once and
+#: matches `{ok, Body, Req}` (`minirest_body:json_decoder/1`): a longer body comes back as
+#: `{more, ...}`, the handler crashes, and cowboy answers a bare 500 (`cowboy_stream_h:info/3`
+#: on the handler's exit). Other bodies are read in a loop, whole.
+READ_BODY_LENGTH = 8_000_000
 
 
 class Flavour(ABC):
@@ -42,6 +49,17 @@ class Flavour(ABC):
     routes: Sequence[Route]
     #: Its schemas, given to handlers (`Call.catalog`).
     catalog: SchemaCatalog
+    #: Where, from the root, the door serves its own OpenAPI document (`<api_docs_at>/swagger.json`)
+    #: and a page to read it (`<api_docs_at>/index.html`), built by `http.apidocs` from `routes`
+    #: and `catalog`; None (the default): it serves none.
+    api_docs_at: str | None = None
+
+    def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
+        """The members of the door's OpenAPI document around its operations: `openapi`, `info`,
+        `servers`, `components` (its `securitySchemes`) and `security`, which every operation
+        not public gets (a public one gets `[]`). The default: OpenAPI 3.0.0 at the door's prefix,
+        with no security."""
+        return {"openapi": "3.0.0", "info": {"title": "EMQX API", "version": broker.config.version}, "servers": [{"url": self.prefix}]}
 
     @staticmethod
     def decode_json(data: bytes) -> Any:
@@ -51,11 +69,14 @@ class Flavour(ABC):
     def decode_body(self, request: Request) -> Any:
         """minirest decodes a body only when it is declared JSON; other bodies stay text (the
         body check then refuses one where JSON is expected). One nested too deep for the fake to
-        walk is refused as not JSON (`nesting`: EMQX's check refuses it with a 400 too)."""
+        walk is refused as not JSON (`nesting`: EMQX's check refuses it with a 400 too); one
+        longer than READ_BODY_LENGTH is EMQX's crash."""
         data = request.get_data(cache=True)
         if not data:
             return None
         if request.mimetype == "application/json":
+            if len(data) > READ_BODY_LENGTH:
+                raise RawReply(Reply(500))
             try:
                 check_json(data)
                 return self.decode_json(data)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, TypeVar
 
@@ -68,6 +68,11 @@ class OperationSchema:
     #: The operation answers a raw config tree (`x-raw-echo`): a value comes back as it was
     #: sent, so a boolean or an integer may be the text hocon accepted for it.
     raw_echo: bool = False
+    #: The operation's `x-` members (`x-deviations`, `x-not-in-spec`, `x-request-media`,
+    #: `x-response-media`...), which the fake's own OpenAPI document carries (`http.apidocs`).
+    extensions: Mapping[str, Any] = field(default_factory=dict)
+    #: The schema file describing it (an overlay's, or the generated one of its tag).
+    source: str = ""
 
 
 def _fragment_aware_items(validator: Any, items: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
@@ -161,13 +166,15 @@ def generated_index(folder: Traversable | None = None) -> dict[str, dict[str, An
     return generated_file("index.json", folder).get("tags", {})  # type: ignore[no-any-return]
 
 
-def _operation_schema(key: str, operation: dict[str, Any]) -> OperationSchema:
+def _operation_schema(key: str, operation: dict[str, Any], source: str) -> OperationSchema:
     return OperationSchema(
         key=key,
         parameters=tuple(Parameter(name, spec["in"], spec["schema"]) for name, spec in operation.get("parameters", {}).items()),
         request_body=operation.get("requestBody"),
         responses={int(status): schema for status, schema in operation["responses"].items()},
         raw_echo=bool(operation.get("x-raw-echo")),
+        extensions={name: value for name, value in operation.items() if name.startswith("x-")},
+        source=source,
     )
 
 
@@ -241,7 +248,7 @@ class _Operations(_Overlaid[OperationSchema]):
 
     def _make(self, key: str, raw: Any) -> OperationSchema:
         operation = generated_file(raw, self.folder)["operations"][key]
-        return _operation_schema(key, _strip_other_editions(operation, self.edition))
+        return _operation_schema(key, _strip_other_editions(operation, self.edition), raw)
 
 
 class SchemaCatalog:
@@ -250,6 +257,7 @@ class SchemaCatalog:
 
     def __init__(self, edition: str, folder: Traversable | None = None) -> None:
         self.edition = edition
+        self.folder = folder
         defs: dict[str, Any] = {}
         operations: dict[str, OperationSchema] = {}
         for filename, document in schema_files(folder).items():
@@ -261,7 +269,7 @@ class SchemaCatalog:
             for key, operation in document["operations"].items():
                 if key in operations:
                     raise ValueError(f"{filename}: operation {key} is defined twice")
-                operations[key] = _operation_schema(key, operation)
+                operations[key] = _operation_schema(key, operation, filename)
         self.defs: Mapping[str, Any] = _Definitions(edition, folder, defs)
         self.operations: Mapping[str, OperationSchema] = _Operations(edition, folder, operations)
         self._validators: dict[str, Any] = {}
@@ -294,6 +302,15 @@ class SchemaCatalog:
             if len(self._valid_skeletons) >= _MAX_SKELETONS:
                 self._valid_skeletons.clear()
             self._valid_skeletons.add((key, status, skeleton))
+
+    def answer_schema(self, key: str, status: int) -> dict[str, Any] | None:
+        """The schema `check_response` holds a declared `status` answer of operation `key` to
+        (None: no body): a raw config's echo with its references inlined and its raw texts allowed."""
+        operation = self.operations[key]
+        schema = operation.responses[status]
+        if schema is not None and operation.raw_echo and status == 200:
+            return _raw_texts_allowed(_inline(schema, self.defs))  # type: ignore[no-any-return]
+        return schema
 
     def fragment(self, ref_name: str, value: Any) -> Fragment:
         """Validate `value` against `$defs/<ref_name>` once and keep its encoding."""
@@ -347,12 +364,16 @@ def _skeleton(body: Any) -> str | None:
     )
 
 
+#: Errors minirest lets any operation answer, declared or not: any code on these statuses...
+ANY_CODE_STATUSES = (401, 403, 415)
+#: ...and these codes on these statuses.
+GENERIC_ERRORS = ((400, "BAD_REQUEST"), (500, "INTERNAL_ERROR"))
+
+
 def _always_allowed(status: int, body: Any) -> bool:
-    """Errors minirest lets any operation answer, declared or not: any code on 401, 403 and
-    415, BAD_REQUEST on 400, INTERNAL_ERROR on 500."""
     if not isinstance(body, dict) or "code" not in body:
         return False
-    return status in (401, 403, 415) or (status, body["code"]) in ((400, "BAD_REQUEST"), (500, "INTERNAL_ERROR"))
+    return status in ANY_CODE_STATUSES or (status, body["code"]) in GENERIC_ERRORS
 
 
 def _raise_first(validator: Any, body: Any, what: str) -> None:

@@ -13,6 +13,7 @@ from ...http.flavour import Flavour
 from ...http.principal import Principal
 from ...http.replies import ApiError, Reply
 from ...http.schemas import SchemaCatalog, generated_file, generated_index, schema_files
+from ...state.broker import EE
 from . import auth, errors
 from .endpoints import (
     alarms,
@@ -104,9 +105,24 @@ def _declared_codes(value: Any) -> Iterator[str]:
             yield from _declared_codes(item)
 
 
+#: `emqx_dashboard:minirest_option/1`: the global spec's security schemes, and the security
+#: minirest_trails gives every operation that does not say `security => []`.
+_SECURITY_SCHEMES = {
+    "basicAuth": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Authorize with [API Keys](https://www.emqx.io/docs/en/v5.0/admin/api.html#api-keys)",
+    },
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Authorize with Bearer Token"},
+}
+_SECURITY: list[dict[str, list[str]]] = [{"basicAuth": []}, {"bearerAuth": []}]
+
+
 class Emqx5(Flavour):
     prefix = "/api/v5"
     decode_json = staticmethod(jsx.decode)
+    #: cowboy_swagger's routes, which minirest_trails adds unless `swagger_support` is off.
+    api_docs_at = "/api-docs"
 
     def __init__(self, broker: Broker) -> None:
         self.catalog = schemas(broker.edition)
@@ -115,6 +131,17 @@ class Emqx5(Flavour):
         missing = {key for key in served_operations() if key not in self.catalog.operations}
         if missing:
             raise RuntimeError(f"operations without a schema: {sorted(missing)}")
+
+    def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
+        """`emqx_dashboard:minirest_option/1`'s global spec: the title is `emqx_release:description()`
+        and " API", the version `emqx_release:version()`, the server `emqx_dashboard_swagger:base_path()`."""
+        return {
+            "openapi": "3.0.0",
+            "info": {"title": "EMQX Enterprise API" if broker.edition == EE else "EMQX API", "version": broker.config.version},
+            "servers": [{"url": self.prefix}],
+            "security": _SECURITY,
+            "components": {"securitySchemes": _SECURITY_SCHEMES},
+        }
 
     def error_codes(self) -> frozenset[str]:
         return known_error_codes()
