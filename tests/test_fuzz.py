@@ -46,6 +46,9 @@ def _config(document: dict[str, Any]) -> schemathesis.Config:
             "seed": SEED,
             "suppress-health-check": ["all"],
             "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
+            # cowboy_http:parse_request/3 answers TRACE and CONNECT 501 before any route is
+            # read: the other methods an operation lacks are probed for minirest's 405
+            "phases": {"coverage": {"unexpected-methods": ["GET", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]}},
             "checks": {
                 # ours instead: a 500 only where EMQX answers one (`emqx_500s_only`)
                 "not_a_server_error": {"enabled": False},
