@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # what editors and mypy see; `_EXPORTS` says where each name 
     from .scripting.stubs import Stub, StubRequest, StubResponse
     from .server import DEFAULT_API_KEY, DEFAULT_API_SECRET, EmqxServer, FakeServerError
     from .state.access import ApiKey, BootstrapEntry, DashboardUser
+    from .state.apps import App
     from .state.authn import Authenticator, BuiltinUser, NotAuthorized
     from .state.banned import Ban
     from .state.broker import Banned, Broker, BrokerConfig, Published
@@ -29,6 +30,7 @@ _EXPORTS = {
     ".scripting.stubs": ("Stub", "StubRequest", "StubResponse"),
     ".server": ("DEFAULT_API_KEY", "DEFAULT_API_SECRET", "EmqxServer", "FakeServerError"),
     ".state.access": ("ApiKey", "BootstrapEntry", "DashboardUser"),
+    ".state.apps": ("App",),
     ".state.authn": ("Authenticator", "BuiltinUser", "NotAuthorized"),
     ".state.banned": ("Ban",),
     ".state.broker": ("Banned", "Broker", "BrokerConfig", "Published"),
@@ -42,6 +44,7 @@ __all__ = [
     "__version__",
     "Alarm",
     "ApiKey",
+    "App",
     "Authenticator",
     "Ban",
     "Banned",

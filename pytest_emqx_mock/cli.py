@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
+from .flavours import FLAVOUR_NAMES, flavour_list
 from .flavours.v5 import served_operations
 from .http.schemas import generated_index
 from .scripting.scenario import ScenarioError, file_format, packaged
@@ -19,14 +20,39 @@ from .server import EmqxServer, PortInUse, load_bootstrap_file
 from .state.broker import EDITIONS
 
 
+def _flavours(text: str) -> list[str]:
+    try:
+        return flavour_list(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def default_port(flavours: Sequence[str]) -> int:
+    """EMQX's dashboard port, or EMQX 4's management listener's (8081) when only v4 is served."""
+    return 8081 if list(flavours) == ["v4"] else 18083
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="emqx-mock",
-        description="Serve a fake EMQX 5 management REST API (/api/v5) for development and tests.",
+        description="Serve a fake EMQX management REST API (EMQX 5's /api/v5, EMQX 4.4's /api/v4) for development and tests.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=18083, help="port to listen on (default: %(default)s, as EMQX; 0 picks a free one, shown at start)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port to listen on (default: 18083, as EMQX's dashboard; 8081, as EMQX 4's management listener, "
+        "when only v4 is served; 0 picks a free one, shown at start)",
+    )
+    parser.add_argument(
+        "--flavour",
+        type=_flavours,
+        default=["v5"],
+        help=f"the front doors to serve: {', '.join(FLAVOUR_NAMES)} (EMQX 5's /api/v5, the default; EMQX 4.4's "
+        "/api/v4), or several separated by commas",
+    )
     parser.add_argument("--edition", choices=EDITIONS, default="ce", help="EMQX edition to emulate (default: %(default)s)")
     parser.add_argument(
         "--bootstrap-api-keys",
@@ -116,9 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "coverage":
         _print_coverage(coverage_report(), args.json)
         return 0
+    if args.port is None:
+        args.port = default_port(args.flavour)
     options: dict[str, object] = {
         "host": args.host,
         "port": args.port,
+        "flavour": args.flavour,
         "edition": args.edition,
         "seed": args.random_seed,
         "control_api": args.control_api,
@@ -185,17 +214,24 @@ def _print_banner(server: EmqxServer, args: argparse.Namespace, restored: bool) 
     keys = [(key.api_key, key.api_secret, key.role) for key in server.broker.api_keys]
     print(f"Fake EMQX {server.broker.config.version} ({args.edition}) listening on {server.url}", flush=True)
     print(f"  REST API:        {server.api_url}")
-    for api_key, api_secret, role in keys:
-        print(f"  API key:         {api_key}:{api_secret}" + (f"  ({role})" if args.edition == "ee" else ""))
-    print("  Dashboard user:  admin / public")
+    for flavour in server.app.flavours[1:]:
+        print(f"  REST API:        {server.url}{flavour.prefix}")
+    if "v5" in args.flavour:
+        for api_key, api_secret, role in keys:
+            print(f"  API key:         {api_key}:{api_secret}" + (f"  ({role})" if args.edition == "ee" else ""))
+        print("  Dashboard user:  admin / public")
+    if "v4" in args.flavour:
+        for app in server.broker.apps:
+            print(f"  AppID:           {app.app_id}:{app.secret}")
     if args.control_api:
         print(f"  Control API:     {server.control_url}  (no credentials)")
     if args.seed:
         print(f"  Scenario:        {args.seed}")
     if args.state:
         print(f"  State file:      {args.state}  ({'loaded, ' if restored else ''}saved on exit)")
-    if keys:
-        print(f"  Try:             curl -u {keys[0][0]}:{keys[0][1]} {server.api_url}/clients")
+    credentials = [f"{key}:{secret}" for key, secret, _ in keys] if args.flavour[0] == "v5" else [f"{app.app_id}:{app.secret}" for app in server.broker.apps]
+    if credentials:
+        print(f"  Try:             curl -u {credentials[0]} {server.api_url}/clients")
     if args.log_requests:
         print("  Request log:     on, one line per request below")
 

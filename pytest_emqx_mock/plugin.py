@@ -21,13 +21,15 @@ if TYPE_CHECKING:
     from .scripting.journal import JournalEntry
     from .server import EmqxServer
 
-#: `state.broker.EDITIONS`, written out so that reading the options imports no state.
+#: `state.broker.EDITIONS` and `flavours.FLAVOUR_NAMES`, written out so that reading the
+#: options imports no state.
 _EDITIONS = ("ce", "ee")
+_FLAVOURS = ("v5", "v4")
 #: The marker options that seed, as the kinds of state register them (`state.registry.SEEDINGS`,
 #: those with `marker=True`), written out for the marker's help text.
-_SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained")
+_SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained", "apps")
 #: Marker options that need a server of the test's own.
-_SERVER_OPTIONS = ("edition", "nodes", "seed")
+_SERVER_OPTIONS = ("edition", "nodes", "seed", "flavour")
 
 
 def _port_number(text: str) -> int:
@@ -43,11 +45,15 @@ def _port_number(text: str) -> int:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("emqx-mock", "fake EMQX server (pytest-emqx-mock)")
     group.addoption("--emqx-edition", choices=_EDITIONS, default=None, help="EMQX edition to emulate: ce (default) or ee")
+    group.addoption(
+        "--emqx-flavour", default=None, help="the front doors to serve: v5 (default), v4, or several separated by commas (v5,v4)"
+    )
     group.addoption("--emqx-port", type=_port_number, default=None, help="port for the fake EMQX (default: any free port)")
     group.addoption(
         "--emqx-fresh", action="store_true", default=None, help="a new fake EMQX for every test instead of a reset one"
     )
     parser.addini("emqx_edition", "EMQX edition to emulate: ce (default) or ee", default="ce")
+    parser.addini("emqx_flavour", "the front doors to serve: v5 (default), v4, or several separated by commas (v5,v4)", default="v5")
     parser.addini("emqx_port", "port for the fake EMQX (default: any free port)", default="0")
     # read as text and judged here: pytest's own "bool" ini type refuses a bad value (since 9.2,
     # before any plugin runs) without naming the option
@@ -61,6 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 class _Settings(NamedTuple):  # not a dataclass: making one would double this module's import time
     edition: str
+    flavour: str
     port: int
     fresh: bool
     swagger_support: bool
@@ -78,7 +85,7 @@ _SECTIONS: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"emqx(edition=None, nodes=None, seed=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
+        f"emqx(edition=None, nodes=None, seed=None, flavour=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
         "stubs=(), faults=()): set the fake EMQX of the test's emqx_server up (scenario: a scenario "
         "file, relative to the test's folder or the rootdir, the name of a packaged one, or a dict)",
     )
@@ -90,6 +97,10 @@ def _read_settings(config: pytest.Config) -> _Settings:
     edition = config.getoption("--emqx-edition") or config.getini("emqx_edition")
     if edition not in _EDITIONS:
         raise pytest.UsageError(f"emqx_edition must be one of {', '.join(_EDITIONS)}, not {edition!r}")
+    flavour = config.getoption("--emqx-flavour") or config.getini("emqx_flavour")
+    names = [name.strip() for name in flavour.split(",")]
+    if not names or any(name not in _FLAVOURS for name in names) or len(set(names)) != len(names):
+        raise pytest.UsageError(f"emqx_flavour must name each of its flavours once, of {', '.join(_FLAVOURS)}, not {flavour!r}")
     port = config.getoption("--emqx-port")
     if port is None:
         try:
@@ -97,7 +108,7 @@ def _read_settings(config: pytest.Config) -> _Settings:
         except argparse.ArgumentTypeError as error:
             raise pytest.UsageError(f"emqx_port {error}") from None
     fresh = config.getoption("--emqx-fresh") or _truth("emqx_fresh", config.getini("emqx_fresh"))
-    return _Settings(edition, port, fresh, _truth("emqx_swagger_support", config.getini("emqx_swagger_support")))
+    return _Settings(edition, flavour, port, fresh, _truth("emqx_swagger_support", config.getini("emqx_swagger_support")))
 
 
 #: The words pytest's "bool" ini values take (`_pytest.config._strtobool`).
@@ -128,7 +139,7 @@ def emqx_session_server(request: pytest.FixtureRequest) -> Generator[EmqxServer,
 
     config = request.config
     settings = config.stash[_SETTINGS]
-    server = EmqxServer(edition=settings.edition, port=_port(config), swagger_support=settings.swagger_support)
+    server = EmqxServer(edition=settings.edition, flavour=settings.flavour, port=_port(config), swagger_support=settings.swagger_support)
     try:
         server.start()
     except PortInUse as error:
@@ -172,11 +183,14 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     own = {name: options[name] for name in _SERVER_OPTIONS if name in options}
     if own or request.config.stash[_SETTINGS].fresh:
         own.setdefault("edition", emqx_session_server.edition)
+        own.setdefault("flavour", request.config.stash[_SETTINGS].flavour)
         own["swagger_support"] = request.config.stash[_SETTINGS].swagger_support
         try:
             server = EmqxServer(**own)
         except SeedError as error:  # `nodes[0]: must be a node name (name@host), not "bad"`
             raise pytest.UsageError(f"@pytest.mark.emqx {error}") from None
+        except ValueError as error:  # `no flavour 'v3': one of v5, v4`
+            raise pytest.UsageError(f"@pytest.mark.emqx flavour: {error}") from None
         with server:
             _set_up(server, options)
             yield server

@@ -32,7 +32,7 @@ from werkzeug.serving import (
 )
 from werkzeug.wsgi import LimitedStream, get_content_length
 
-from .flavours.v5 import Emqx5
+from .flavours import FLAVOUR_NAMES, flavour_list, flavour_named
 from .http.app import EmqxApp, WsgiApp
 from .http.cors import Cors
 from .http.flavour import FlavourFactory
@@ -51,6 +51,7 @@ from .state.access import (
     DashboardUser,
     parse_bootstrap_file,
 )
+from .state.apps import App
 from .state.authn import BUILTIN_DB_ID, Authenticator, BuiltinUser
 from .state.authz import Decision, Source
 from .state.banned import Ban
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from .state.vocabulary import (
         AlarmFields,
         ApiKeyFields,
+        AppFields,
         AuthenticatorFields,
         AuthzSettings,
         AuthzSourceFields,
@@ -450,17 +452,24 @@ class EmqxServer:
         journal_capacity: int = 10_000,
         journal_max_bytes: int = 16 * 1024 * 1024,
         control_api: bool = True,
-        flavours: Sequence[FlavourFactory] = (Emqx5,),
+        flavours: Sequence[FlavourFactory] | None = None,
+        flavour: str | Sequence[str] | None = None,
         cors: bool = False,
         swagger_support: bool = True,
         request_log: TextIO | None = None,
     ) -> None:
-        """`flavours`: the front doors served side by side over the one state (each a Flavour
-        class taking the broker); `api_url` is the first one's. `cors`: as EMQX's
-        `dashboard.cors = true` (`http.cors`). `swagger_support`: as EMQX's
-        `dashboard.swagger_support`, each flavour's OpenAPI document and its page
-        (`/api-docs/swagger.json`, `/api-docs/index.html`; `http.apidocs`). `request_log`: a stream to write one line per
+        """`flavour`: the front doors to serve side by side over the one state, by name ("v5",
+        the default, EMQX 5's `/api/v5`; "v4", EMQX 4.4's `/api/v4`), one or a list (or names
+        separated by commas); `api_url` is the first one's. `flavours`: the same as Flavour
+        classes taking the broker (a door of your own). `cors`: as EMQX's `dashboard.cors =
+        true` (`http.cors`). `swagger_support`: as EMQX's `dashboard.swagger_support`, each
+        flavour's OpenAPI document and its page (`/api-docs/swagger.json`,
+        `/api-docs/index.html`; `http.apidocs`). `request_log`: a stream to write one line per
         request to (`http.requestlog`)."""
+        if flavour is not None and flavours is not None:
+            raise ValueError("give flavour (names) or flavours (classes), not both")
+        if flavours is None:
+            flavours = [flavour_named(name) for name in (flavour_list(flavour) if flavour is not None else FLAVOUR_NAMES[:1])]
         if isinstance(bootstrap_api_keys, (str, os.PathLike)):
             bootstrap_api_keys = load_bootstrap_file(bootstrap_api_keys, edition)
         entries = list(bootstrap_api_keys or ())
@@ -634,6 +643,12 @@ class EmqxServer:
 
     def add_api_key(self, name: str, **options: Unpack[ApiKeyFields]) -> ApiKey:
         return self._seeded("api_keys", self.broker.add_api_key, {"name": name, **options})
+
+    def add_app(self, app_id: str, **fields: Unpack[AppFields]) -> App:
+        """An EMQX 4.x application (AppID / AppSecret) the v4 flavour authenticates: a
+        generated `secret` unless given, `status` False to disable it, `expired` (a time) to
+        make it expire; SeedError for an AppID EMQX refuses or one taken."""
+        return self._seeded("apps", self.broker.add_app, {"app_id": app_id, **fields})
 
     def add_user(self, username: str, password: str, **options: Unpack[UserFields]) -> DashboardUser:
         return self._seeded("users", self.broker.add_user, {"username": username, "password": password, **options})

@@ -266,3 +266,25 @@ def test_the_ini_setting_turns_the_document_off(pytester: pytest.Pytester) -> No
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore::pytest_emqx_mock.plugin.UnmatchedRequestWarning")
     result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "template", "body"),
+    [
+        ("POST", "/login", "/login", {}),  # emqx_dashboard_api:login/2, badkey
+        ("POST", "/publish/bulk", "/publish/bulk", []),  # publish_batch/2, {errror, empty_batch}
+        ("POST", "/authorization/sources", "/authorization/sources", {}),  # hocon's union selector: no body
+        ("DELETE", "/banned/peerhost_net/x", "/banned/{as}/{who}", None),  # emqx_banned:look_up/1, function_clause
+    ],
+)
+def test_the_emulated_crashes_are_declared(emqx_server: EmqxServer, method: str, path: str, template: str, body: Any) -> None:
+    """Where EMQX's handler crashes, the fake answers its 500 and the document declares it."""
+    document = _document(emqx_server)
+    response = requests.request(method, emqx_server.api_url + path, auth=emqx_server.auth, json=body, timeout=30)
+    assert response.status_code == 500
+    declared = document["paths"][template][method.lower()]["responses"]["500"]
+    assert "500 status" in document["paths"][template][method.lower()]["x-deviations"]
+    if not response.content:
+        assert "content" not in declared
+    else:
+        _validator(document, declared["content"][JSON]["schema"]).validate(response.json())

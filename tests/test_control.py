@@ -337,7 +337,7 @@ def _bad(message: str, status: int = 400) -> tuple[int, dict[str, str]]:
 
 SEED_KINDS = (
     "clients, api_keys, users, retained, bans, alarms, publish, connect, disconnect, expire, node_status, "
-    "authenticators, authn_users, authz_sources, authz_settings, authz_rules, subscribe"
+    "authenticators, authn_users, authz_sources, authz_settings, authz_rules, subscribe, apps"
 )
 
 BAD_INPUT = {

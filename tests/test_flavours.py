@@ -184,3 +184,21 @@ def test_the_first_door_is_the_api_url() -> None:
     with pytest.raises(ValueError, match="mount at least one flavour"):
         EmqxServer(flavours=[])
     assert EmqxServer().app.flavours[0].prefix == "/api/v5"
+
+
+class DocumentedToyApi(ToyApi):
+    api_docs_at = "/test-api-docs"
+
+
+def test_a_flavour_serves_its_own_document_where_it_says(tmp_path: Path) -> None:
+    """The neutral frame: OpenAPI 3.0 at the door's prefix, no security asked of any operation."""
+    (tmp_path / "test_api.json").write_text(json.dumps(SCHEMAS))
+    with EmqxServer(flavours=[Emqx5, lambda broker: DocumentedToyApi(broker, tmp_path)]) as server:
+        toy = requests.get(server.url + "/test-api-docs/swagger.json", timeout=30).json()
+        emqx5 = requests.get(server.url + "/api-docs/swagger.json", timeout=30).json()
+    assert toy["servers"] == [{"url": "/test-api"}] and emqx5["servers"] == [{"url": "/api/v5"}]
+    assert {path: sorted(item) for path, item in toy["paths"].items()} == {"/clients": ["get"], "/clients/{clientid}": ["delete"]}
+    kick = toy["paths"]["/clients/{clientid}"]["delete"]
+    assert "security" not in kick and "security" not in toy
+    assert sorted(kick["responses"]) == ["204", "404"]
+    assert kick["responses"]["404"]["content"]["application/json"]["schema"]["properties"]["ok"] == {"enum": [False]}

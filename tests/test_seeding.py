@@ -443,6 +443,7 @@ TYPED = {
     "clients": vocabulary.ClientFields,
     "connect": vocabulary.ClientFields,
     "api_keys": vocabulary.ApiKeyFields,
+    "apps": vocabulary.AppFields,
     "users": vocabulary.UserFields,
     "retained": vocabulary.RetainedFields,
     "publish": vocabulary.PublishFields,

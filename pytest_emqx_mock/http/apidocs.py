@@ -16,6 +16,10 @@ one-value `enum`, a list of types an `anyOf` and `nullable`, `prefixItems` the u
 members, kept whole in `x-prefixItems`; `propertyNames`, only in a raw config's echo, where
 `x-propertyNames` says it), and refuses a keyword it has no form for.
 
+A route outside the server url (EMQX 5's bare `/status`, a cowboy handler) is placed with its
+own `servers` (the root); where its prefixed twin serves the same operation, it is named in the
+twin's `x-also-served-at` instead (as EMQX's spec mentions that alias in the twin's description).
+
 A document is built once per process for a flavour, edition and frame, on its first request,
 and kept as bytes (`document_bytes`, `page_bytes`).
 """
@@ -177,12 +181,13 @@ def _operation(route: Route, catalog: SchemaCatalog, frame: Mapping[str, Any], r
         answer = catalog.answer_schema(route.key, status)
         content = _content({JSON: answer} if answer is not None else {}, response_media.get(str(status), {}), refs)
         responses[str(status)] = {"description": "", **({"content": content} if content else {})}
-    for status, error in _undeclared_errors(route, schema.request_body is not None):
+    for status, error in _undeclared_errors(catalog, route, schema.request_body is not None):
         declared = responses.setdefault(str(status), {"description": ""}).setdefault("content", {})
         given = declared.get(JSON)
         declared[JSON] = {"schema": schema_object(error, refs) if given is None else {"anyOf": [given["schema"], schema_object(error, refs)]}}
     operation["responses"] = responses
-    operation["security"] = [] if route.public else frame.get("security", [])
+    if route.public or "security" in frame:  # minirest_trails:generate_api/2: the global one unless its own `[]`
+        operation["security"] = [] if route.public else frame["security"]
     operation.update(extensions)
     return operation
 
@@ -194,11 +199,15 @@ def _content(json_body: dict[str, Any], media: Mapping[str, Any], refs: set[str]
     return {kind: {"schema": schema_object(schema, refs)} for kind, schema in {**json_body, **media}.items()}
 
 
-def _undeclared_errors(route: Route, checks_body: bool) -> list[tuple[int, dict[str, Any]]]:
+def _undeclared_errors(catalog: SchemaCatalog, route: Route, checks_body: bool) -> list[tuple[int, dict[str, Any]]]:
     """The errors minirest lets the operation answer undeclared and the fake can meet on it:
     BAD_REQUEST (a body that is not JSON, a parameter refused), credentials refused (401, 403)
     where it needs them, a body not declared JSON (415) where it checks one. A 500 is the
-    fake's bug unless declared (an EMQX handler's crash the fake emulates)."""
+    fake's bug unless declared (an EMQX handler's crash the fake emulates). In the catalog's
+    error shape (`$defs/error`, as `SchemaCatalog.check_response` checks them); a catalog
+    without one declares none."""
+    if "error" not in catalog.defs:
+        return []
     error: dict[str, Any] = {"$ref": "#/$defs/error"}
     errors: list[tuple[int, dict[str, Any]]] = [(status, {**error, "properties": {"code": {"enum": [code]}}}) for status, code in GENERIC_ERRORS if status < 500]
     for status in ANY_CODE_STATUSES:

@@ -82,6 +82,20 @@ class Endpoint(NamedTuple):
     route: Route
 
 
+def _served(flavours: Sequence[Flavour]) -> Iterator[tuple[str, str, Endpoint]]:
+    """Every route of the mounted flavours; an un-prefixed path that two of them serve (EMQX 5's
+    and EMQX 4's `/status`, on different ports in EMQX) is the first one's."""
+    absolute: set[tuple[str, str]] = set()
+    for flavour in flavours:
+        for route in flavour.routes:
+            path = route.path_under(flavour.prefix)
+            if route.absolute:
+                if (route.method, path) in absolute:
+                    continue
+                absolute.add((route.method, path))
+            yield route.method, path, Endpoint(flavour, route)
+
+
 def _probe(request: Request, flavour: Flavour, route: Route | None, principal: Principal | None, body: Any) -> JournalEntry:
     """The request as a fault's or stub's matcher sees it: what the journal will record,
     unanswered, but on the path it was routed on (a fault on `/publish` meets `/./%70ublish` too)."""
@@ -171,11 +185,7 @@ class EmqxApp:
         self.validate_responses = validate_responses
         self.on_error = on_error
         self.flavours = [make(broker) for make in flavours]
-        self.router: Router[Endpoint] = Router(
-            (route.method, route.path_under(flavour.prefix), Endpoint(flavour, route))
-            for flavour in self.flavours
-            for route in flavour.routes
-        )
+        self.router: Router[Endpoint] = Router(_served(self.flavours))
         self._doors = sorted(self.flavours, key=lambda flavour: -len(_segments(flavour.prefix)))
         #: The flavours serving their documents, by where (the first mounted wins).
         self._api_docs: dict[str, Flavour] = {}
@@ -195,7 +205,7 @@ class EmqxApp:
         else:
             payload = b"" if reply.body is None else encode(reply.body, reply.keep_order)
         headers = dict(reply.headers)
-        if payload:
+        if payload and reply.typed:
             headers.setdefault("content-type", "application/json")
         headers["content-length"] = str(len(payload))
         fault = exchange.fault
@@ -289,7 +299,7 @@ class EmqxApp:
         if self.faults:
             fault = exchange.fault = self.faults.take(probe)
             if fault is not None and fault.replaces_handler:  # no handler, so no change
-                return fault.reply or Reply(0)
+                return exchange.flavour.faulted(fault.reply) if fault.reply is not None else Reply(0)
         if self.stubs:
             stub = exchange.stub = self.stubs.take(probe)
             if stub is not None:

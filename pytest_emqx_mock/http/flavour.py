@@ -128,6 +128,11 @@ class Flavour(ABC):
     def model_error(self, route: Route, error: ModelError) -> Reply:
         """A refusal of the state model's, as `route` answers it."""
 
+    def faulted(self, reply: Reply) -> Reply:
+        """A fault's error (`{"code", "message"}` with its status) as the door answers it; the
+        default: as it is."""
+        return reply
+
     def internal_error(self, text: str) -> Reply:
         """The answer when the fake itself fails (`text`: the exception)."""
         return self.refusal(ApiError(500, "INTERNAL_ERROR", text))

@@ -23,6 +23,8 @@ class Reply:
     keep_order: bool = False
     #: Seconds the answer is held back (outside the state lock): an RPC that timed out.
     delay: float = 0.0
+    #: False: a body sent with no content-type at all (minirest's 401 `UNAUTHORIZED`).
+    typed: bool = True
 
 
 class ApiError(Exception):

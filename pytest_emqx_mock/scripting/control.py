@@ -37,6 +37,7 @@ from ..http.replies import encode
 from ..http.routing import Call
 from ..state import registry
 from ..state.access import ApiKey, DashboardUser
+from ..state.apps import App
 from ..state.authn import Authenticator, BuiltinUser
 from ..state.authz import Decision, Source
 from ..state.banned import Ban
@@ -152,6 +153,8 @@ def _show(call: Call, value: Any, check: bool = False) -> Any:
         return {"node": value.name, "node_status": value.status, "role": value.role}
     if isinstance(value, Decision):
         return {"result": value.result, "from_cache": value.from_cache}
+    if isinstance(value, App):  # EMQX 4's own view of an app is its dashboard's, which the fake does not serve
+        return value.document()
     ref, view = _VIEWS[type(value)]
     shown = view(call, value)
     if check:

@@ -16,6 +16,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Protocol
 
+from ..flavours.v4.api import RESULT_CODES
 from ..flavours.v5.endpoints.error_codes import ERROR_CODES
 from ..http.replies import Reply
 from ..state.cluster import STOPPED
@@ -36,7 +37,8 @@ from .stubs import Stub, Stubs
 if TYPE_CHECKING:
     from ..state.broker import Broker
 
-_DESCRIPTIONS = dict(ERROR_CODES)
+#: Each code's description, a fault's message by default: EMQX 5's codes, EMQX 4's numbers.
+_DESCRIPTIONS = {**dict(ERROR_CODES), **{str(code): text for code, text in RESULT_CODES.items()}}
 
 #: What a transport fault does to the connection instead of answering.
 TRANSPORT_FAULTS = ("reset", "empty", "malformed", "garbage")

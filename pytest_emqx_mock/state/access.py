@@ -37,7 +37,7 @@ def _sha512_hex16(text: str) -> str:
     return hashlib.sha512(text.encode()).hexdigest()[:16]
 
 
-def _base62_secret() -> str:
+def base62_secret() -> str:
     """A secret as EMQX makes one: `emqx_base62:encode` of 32 random bytes, 43 symbols
     (6 bits each, the last 4 bits) of one or two characters."""
     bits = int.from_bytes(secrets.token_bytes(32), "big")
@@ -121,7 +121,7 @@ class ApiKeys:
         key = ApiKey(
             name=name,
             api_key=api_key,
-            api_secret=api_secret or _base62_secret(),
+            api_secret=api_secret or base62_secret(),
             desc=desc,
             enable=enable,
             expired_at=expired_at,

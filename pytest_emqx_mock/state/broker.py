@@ -26,6 +26,7 @@ from .access import (
     Tokens,
     password_problem,
 )
+from .apps import App, Apps
 from .authn import (
     BUILTIN_DB_ID,
     Authenticator,
@@ -138,6 +139,7 @@ class Broker:
     alarms: list[Alarm] = field(init=False, repr=False)
     sessions: Sessions = field(init=False, repr=False)
     api_keys: ApiKeys = field(init=False, repr=False)
+    apps: Apps = field(init=False, repr=False)
     users: DashboardUsers = field(init=False, repr=False)
     tokens: Tokens = field(init=False, repr=False)
     authn: AuthnChain = field(init=False, repr=False)
@@ -272,6 +274,21 @@ class Broker:
             if created_at is not None:
                 key.created_at = created_at
             return key
+
+    def add_app(
+        self,
+        app_id: str,
+        *,
+        secret: str | None = None,
+        name: str = "",
+        desc: str = "",
+        status: bool = True,
+        expired: float | None = None,
+    ) -> App:
+        """An EMQX 4.x application (`emqx_mgmt_auth:add_app/6`): a generated secret unless
+        given; refused when its AppID is not sane or is taken."""
+        with self.lock:
+            return self.apps.add(app_id, secret, name=name, desc=desc, status=status, expired=expired)
 
     def add_user(
         self, username: str, password: str, *, description: str = "", role: str = ADMINISTRATOR

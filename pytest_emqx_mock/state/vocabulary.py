@@ -68,6 +68,14 @@ class ApiKeyFields(TypedDict, total=False):
     role: str
 
 
+class AppFields(TypedDict, total=False):
+    secret: str
+    name: str
+    desc: str
+    status: bool
+    expired: Time | None
+
+
 class UserFields(TypedDict, total=False):
     description: str
     role: str

@@ -1,0 +1,188 @@
+"""EMQX 4.4's front door: the management listener's `/api/v4` (minirest 0.3.12) and its
+`/status`. HTTP Basic with an application's AppID / AppSecret (`admin`/`public` by default);
+every answer a handler gives is HTTP 200 in minirest's envelope (`{"code": 0, "data": ...}`,
+`meta` for pages, a result code 101-116 with a `message` for a refusal, or a `message` alone);
+the framework's own refusals are text: 401 `UNAUTHORIZED` (checked before the route, so an
+unknown path needs credentials too), 404 `Not found.` (no route for the method and path: no
+405), 400 `Bad Request` (a body that is not JSON, whatever its content type), 500
+`Internal Error` (a handler that crashed). A path outside `/api/v4` and `/status` gets the
+router's bare 404."""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from ...erlang.nesting import check_json
+from ...http.flavour import Flavour
+from ...http.principal import Principal
+from ...http.replies import ApiError, Reply
+from ...http.routing import Call, Routes, raw_path, split_path
+from ...http.schemas import SchemaCatalog
+from . import auth
+from .api import RESULT_CODES, Declaration
+from .endpoints import (
+    banned,
+    brokers,
+    clients,
+    metrics,
+    nodes,
+    pubsub,
+    routes,
+    stats,
+    status,
+    subscriptions,
+)
+
+if TYPE_CHECKING:
+    from werkzeug import Request
+    from werkzeug.datastructures import MultiDict
+
+    from ...http.routing import Route
+    from ...state.broker import Broker
+    from ...state.errors import ModelError
+
+#: The API modules served, in the order `GET /api/v4` lists their routes (the application's
+#: module list: alphabetical).
+API_MODULES = (banned, brokers, clients, metrics, nodes, pubsub, routes, stats, subscriptions)
+
+SCHEMAS = resources.files(__name__) / "schemas"
+
+_TEXT = {"content-type": "text/plain"}
+#: The framework's texts by status (400's is the refusal's own: `Bad Request`, `Not found.`).
+_TEXTS = {404: "Not found.", 500: "Internal Error"}
+
+root = Routes()
+
+
+def declarations() -> list[Declaration]:
+    return [declaration for module in API_MODULES for declaration in module.api.declarations]
+
+
+@root.get("/")
+def list_routes(call: Call) -> list[dict[str, str]]:
+    """`minirest_handler:dispatch("/", ...)`: every route, its path without binding types."""
+    return [declaration.listed() for declaration in declarations()]
+
+
+def served_operations() -> frozenset[str]:
+    return frozenset(route.key for route in _routes())
+
+
+def _routes() -> list[Route]:
+    return [*root.routes, *status.routes.routes, *(route for module in API_MODULES for route in module.routes.routes)]
+
+
+@functools.lru_cache(maxsize=None)
+def schemas(edition: str) -> SchemaCatalog:
+    """EMQX 4.4's schemas for `edition`, loaded once."""
+    return SchemaCatalog(edition, SCHEMAS)
+
+
+def _text(status: int, text: str) -> Reply:
+    return Reply(status, text, dict(_TEXT))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+class Emqx4(Flavour):
+    prefix = "/api/v4"
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.catalog = schemas(broker.edition)
+        self.routes = _routes()
+        missing = {key for key in served_operations() if key not in self.catalog.operations}
+        if missing:
+            raise RuntimeError(f"operations without a schema: {sorted(missing)}")
+
+    @staticmethod
+    def decode_json(data: bytes) -> Any:
+        """jiffy: no NaN or Infinity."""
+        return json.loads(data, parse_constant=_reject_constant)
+
+    def decode_body(self, request: Request) -> Any:
+        """`minirest_handler:parse_params/1` decodes any body as JSON, whatever its content
+        type: one that is not JSON is 400 `Bad Request`."""
+        data = request.get_data(cache=True)
+        if not data:
+            return None
+        try:
+            check_json(data)
+            return self.decode_json(data)
+        except ValueError:
+            raise ApiError(400, "BAD_REQUEST", "Bad Request") from None
+
+    def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
+        return auth.authenticate(request, broker)
+
+    def identify(self, request: Request, broker: Broker) -> Principal | None:
+        return auth.identify(request, broker)
+
+    def _under_prefix(self, request: Request) -> bool:
+        segments = split_path(raw_path(request.environ))
+        return segments[:2] == ["api", "v4"]
+
+    def not_found(self, request: Request) -> Reply:
+        """Under `/api/v4`: minirest authenticates first, then finds no route; elsewhere the
+        listener's router answers an empty 404."""
+        if not self._under_prefix(request):
+            return Reply(404)
+        if auth.identify(request, self.broker) is None:
+            return auth.unauthorized().reply
+        return _text(404, _TEXTS[404])
+
+    def wrong_method(self, request: Request, allowed: Any) -> Reply:
+        """No 405 in minirest: a method the path does not serve is no route (404), the root
+        listing's `Bad Request` excepted."""
+        if auth.identify(request, self.broker) is None:
+            return auth.unauthorized().reply
+        if split_path(raw_path(request.environ)) == ["api", "v4"]:
+            return _text(400, "Bad Request")
+        return _text(404, _TEXTS[404])
+
+    def check_request(
+        self, route: Route, path_args: dict[str, str], query: MultiDict[str, str], body: Any
+    ) -> tuple[dict[str, str], dict[str, Any], Any]:
+        """minirest checks nothing: handlers read the parameters themselves (`api.params`)."""
+        return path_args, {key: query.getlist(key)[0] for key in query}, body
+
+    def ok(self, result: Any) -> Reply:
+        """`minirest:return/1`: `return()` (None here) is `{"code": 0}`."""
+        return Reply(200, {"code": 0} if result is None else {"code": 0, "data": result})
+
+    def refusal(self, error: ApiError) -> Reply:
+        """A result code (HTTP 200, the code an integer; no code for `return({error, Msg})`),
+        or the framework's text for its status."""
+        if error.status == 200:
+            body: dict[str, Any] = {"message": error.message}
+            if error.code:
+                body["code"] = int(error.code)
+            return Reply(200, body, delay=error.delay)
+        return Reply(error.status, _TEXTS.get(error.status, error.message), dict(_TEXT), delay=error.delay)
+
+    def model_error(self, route: Route, error: ModelError) -> Reply:
+        """The handlers answer the model's refusals themselves: one that slips through is a
+        crash, as an unmatched `{error, _}` is in EMQX."""
+        return self.refusal(ApiError(500, "INTERNAL_ERROR", str(error)))
+
+    def error_codes(self) -> frozenset[str]:
+        return frozenset(str(code) for code in RESULT_CODES)
+
+    def faulted(self, reply: Reply) -> Reply:
+        """A fault's result code answers in the envelope (`{"code": 101, "message"}` with the
+        status given, 200 as EMQX's); any other code is the framework's text for the status."""
+        code, message = reply.body["code"], reply.body["message"]
+        if code.isdigit():
+            return Reply(reply.status, {"code": int(code), "message": message})
+        return Reply(reply.status, _TEXTS.get(reply.status, message), dict(_TEXT))
+
+    def check_response(self, route: Route, reply: Reply) -> None:
+        """The framework's texts are any operation's; the handlers' answers their schema's."""
+        if isinstance(reply.body, str) and reply.status in (400, 404, 500):
+            return
+        self.catalog.check_response(route.key, reply.status, reply.body)
