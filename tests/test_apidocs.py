@@ -5,6 +5,8 @@ the schema catalog, so they describe exactly what the fake serves and answers.""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import Any, Iterator
 
 import jsonschema
@@ -137,6 +139,16 @@ def test_built_once_per_process(server: EmqxServer) -> None:
     with EmqxServer(edition=server.edition) as other:
         flavour = other.app.flavours[0]
         assert document_bytes(flavour, other.broker) is document_bytes(server.app.flavours[0], server.broker)
+
+
+def test_nothing_is_built_or_imported_at_start_up() -> None:
+    """Start and stop are on every test's path: the document waits for its first request."""
+    code = (
+        "import sys; from pytest_emqx_mock import EmqxServer; EmqxServer().start().stop(); "
+        "print('pytest_emqx_mock.http.apidocs' in sys.modules)"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert ran.stdout.strip() == "False"
 
 
 def _page(server: EmqxServer) -> str:

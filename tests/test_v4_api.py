@@ -373,3 +373,32 @@ def test_publish_batch(emqx: EmqxServer) -> None:
         "data": [{"topic": "t/1", "code": 0}, {"topic": "t/#", "code": 115}, {"code": 108, "message": "bad_params"}],
     }
     assert [p.message.topic for p in emqx.published] == ["t/1"]
+
+
+# -- alarms -----------------------------------------------------------------------------------
+
+
+def test_alarms(emqx: EmqxServer) -> None:
+    emqx.add_alarm("high_cpu_usage", node="emqx@n1", message="95% cpu usage", details={"usage": 95}, activate_at=T0)
+    emqx.add_alarm("a1", node="emqx@n1", activate_at=T0 + 1)
+    emqx.add_alarm("a2", node="emqx@n2", activate_at=T0 + 2)
+    listing = body(v4(emqx, "GET", "/alarms"))["data"]
+    assert [(row["node"], [a["name"] for a in row["alarms"]]) for row in listing] == [("emqx@n1", ["high_cpu_usage", "a1"]), ("emqx@n2", ["a2"])]
+    cpu = listing[0]["alarms"][0]
+    assert {key: cpu[key] for key in cpu if key != "duration"} == {
+        "name": "high_cpu_usage", "details": {"usage": 95}, "message": "95% cpu usage",
+        "activate_at": T0 * 1_000_000, "deactivate_at": "infinity", "activated": True,
+    }  # fmt: skip
+    assert cpu["duration"] > 0  # microseconds since it was activated
+    assert body(v4(emqx, "POST", "/alarms/deactivated", json={"node": "emqx@n1", "name": "high_cpu_usage"})) == {"code": 0}
+    (gone,) = body(v4(emqx, "GET", "/nodes/emqx@n1/alarms/deactivated"))["data"]
+    assert (gone["activated"], gone["duration"]) == (False, gone["deactivate_at"] - T0 * 1_000_000)
+    assert [a["name"] for a in body(v4(emqx, "GET", "/nodes/emqx@n1/alarms/activated"))["data"]] == ["a1"]
+    before = emqx.snapshot()
+    assert body(v4(emqx, "POST", "/alarms/deactivated", json={"node": "emqx@n1", "name": "high_cpu_usage"})) == {"message": "not_found"}
+    assert text(v4(emqx, "POST", "/alarms/deactivated", json={"name": "a1"})) == (500, "text/plain", "Internal Error")
+    assert emqx.snapshot() == before
+    assert body(v4(emqx, "DELETE", "/nodes/emqx@n2/alarms/deactivated")) == {"code": 0}
+    assert len(body(v4(emqx, "GET", "/alarms/deactivated"))["data"][0]["alarms"]) == 1
+    assert body(v4(emqx, "DELETE", "/alarms/deactivated")) == {"code": 0}
+    assert body(v4(emqx, "GET", "/alarms/deactivated"))["data"] == [{"node": "emqx@n1", "alarms": []}, {"node": "emqx@n2", "alarms": []}]

@@ -231,6 +231,7 @@ def test_framework_answers_are_text(emqx: EmqxServer) -> None:
 def test_status_and_the_route_listing(emqx: EmqxServer) -> None:
     assert text(requests.get(emqx.url + "/status")) == (200, "text/plain", "Node emqx@127.0.0.1 is started\nemqx is running")
     assert text(requests.delete(emqx.url + "/status")) == (400, "text/plain", "Not found.")
+    assert text(requests.patch(emqx.url + "/status")) == (400, "text/plain", "Not found.")  # any method but GET
     listing = v4(emqx, "GET", "").json()
     assert listing["code"] == 0
     by_name = {route["name"]: route for route in listing["data"]}

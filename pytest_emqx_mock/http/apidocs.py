@@ -264,6 +264,13 @@ def page_bytes(flavour: Flavour, broker: Broker) -> bytes:
     return _once("index.html", flavour, broker, lambda document: render_page(document).encode())
 
 
+#: What a flavour serves under `Flavour.api_docs_at`, by name: the media type, and the bytes.
+FILES: dict[str, tuple[str, Callable[[Flavour, Broker], bytes]]] = {
+    "swagger.json": ("application/json", document_bytes),
+    "index.html": ("text/html; charset=utf-8", page_bytes),
+}
+
+
 def _once(what: str, flavour: Flavour, broker: Broker, render: Callable[[dict[str, Any]], bytes]) -> bytes:
     frame = flavour.api_docs_frame(broker)
     key = (what, type(flavour), flavour.catalog.edition, encode_text(frame))

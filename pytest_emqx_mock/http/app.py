@@ -28,7 +28,6 @@ from ..scripting.matching import RequestMatcher, template_pattern, template_shap
 from ..scripting.stubs import Stub, StubRequest, Stubs
 from ..state.broker import Broker
 from ..state.errors import ModelError
-from .apidocs import document_bytes, page_bytes
 from .flavour import Flavour, FlavourFactory
 from .principal import Principal
 from .replies import ApiError, RawReply, Reply, encode
@@ -69,10 +68,6 @@ def _closest(path: str, served: Iterable[str]) -> list[str]:
 def _joined(words: Sequence[str]) -> str:
     """`A`, `A and B`, `A, B and C`."""
     return f"{', '.join(words[:-1])} and {words[-1]}" if len(words) > 1 else words[0]
-
-
-#: What a flavour serves where its documents are (`Flavour.api_docs_at`): media type and bytes.
-_API_DOCS = {"swagger.json": ("application/json", document_bytes), "index.html": ("text/html; charset=utf-8", page_bytes)}
 
 
 class Endpoint(NamedTuple):
@@ -276,9 +271,15 @@ class EmqxApp:
             return None
         where, _, name = normalized_path(sent).rpartition("/")
         flavour = self._api_docs.get(where)
-        if flavour is None or name not in _API_DOCS:
+        if flavour is None:
             return None
-        media, render = _API_DOCS[name]
+        # imported on the first request for a document: nothing at start-up
+        from . import apidocs
+
+        served = apidocs.FILES.get(name)
+        if served is None:
+            return None
+        media, render = served
         return Reply(200, render(flavour, self.broker), {"content-type": media})
 
     def _unserved(self, request: Request, exchange: _Exchange) -> Reply | None:

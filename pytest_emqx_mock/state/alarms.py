@@ -34,11 +34,12 @@ def node_alarms(broker: Broker, node: str, activated: bool) -> list[Alarm]:
     return sorted(alarms, key=lambda a: microseconds(a.activate_at), reverse=True)
 
 
-def delete_deactivated(broker: Broker) -> None:
-    """`emqx_mgmt:delete_all_deactivated_alarms/0`: on every running node."""
+def delete_deactivated(broker: Broker, node: str | None = None) -> None:
+    """`emqx_mgmt:delete_all_deactivated_alarms/0`: on every running node (`/1`: on `node`,
+    when it runs)."""
     with broker.lock:
-        running = set(broker.running_nodes)
-        broker.alarms[:] = [a for a in broker.alarms if a.activated or a.node not in running]
+        nodes = set(broker.running_nodes) if node is None else set(broker.running_nodes) & {node}
+        broker.alarms[:] = [a for a in broker.alarms if a.activated or a.node not in nodes]
 
 
 def deactivate(broker: Broker, alarm: Alarm) -> None:

@@ -24,6 +24,7 @@ from ...http.schemas import SchemaCatalog
 from . import auth
 from .api import RESULT_CODES, Declaration
 from .endpoints import (
+    alarms,
     banned,
     brokers,
     clients,
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 #: The API modules served, in the order `GET /api/v4` lists their routes (the application's
 #: module list: alphabetical).
-API_MODULES = (banned, brokers, clients, metrics, nodes, pubsub, routes, stats, subscriptions)
+API_MODULES = (alarms, banned, brokers, clients, metrics, nodes, pubsub, routes, stats, subscriptions)
 
 SCHEMAS = resources.files(__name__) / "schemas"
 
@@ -138,7 +139,9 @@ class Emqx4(Flavour):
 
     def wrong_method(self, request: Request, allowed: Any) -> Reply:
         """No 405 in minirest: a method the path does not serve is no route (404), the root
-        listing's `Bad Request` excepted."""
+        listing's `Bad Request` excepted; `/status` answers any method but GET with its 400."""
+        if split_path(raw_path(request.environ)) == ["status"]:
+            return _text(400, "Not found.")
         if auth.identify(request, self.broker) is None:
             return auth.unauthorized().reply
         if split_path(raw_path(request.environ)) == ["api", "v4"]:
