@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
-from .flavours import FLAVOUR_NAMES, flavour_list
+from .flavours import DEPLOYMENTS, FLAVOUR_NAMES, flavour_list
 from .flavours.v5 import served_operations
 from .http.schemas import generated_index
 from .scripting.scenario import ScenarioError, file_format, packaged
@@ -28,8 +28,18 @@ def _flavours(text: str) -> list[str]:
 
 
 def default_port(flavours: Sequence[str]) -> int:
-    """EMQX's dashboard port, or EMQX 4's management listener's (8081) when only v4 is served."""
-    return 8081 if list(flavours) == ["v4"] else 18083
+    """EMQX's dashboard port, EMQX 4's management listener's (8081) when only v4 is served, or
+    a Cloud deployment's API port (8443) when only Cloud flavours are."""
+    if list(flavours) == ["v4"]:
+        return 8081
+    return 8443 if all(name.startswith("cloud-") for name in flavours) else 18083
+
+
+def _app(text: str) -> tuple[str, str]:
+    app_id, colon, secret = text.partition(":")
+    if not (app_id and colon and secret):
+        raise argparse.ArgumentTypeError(f"must be ID:SECRET, not {text!r}")
+    return app_id, secret
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_flavours,
         default=["v5"],
         help=f"the front doors to serve: {', '.join(FLAVOUR_NAMES)} (EMQX 5's /api/v5, the default; EMQX 4.4's "
-        "/api/v4), or several separated by commas",
+        "/api/v4; EMQX Cloud deployments at /api and /api/v5, over HTTPS), or several separated by commas",
     )
     parser.add_argument(
         "--https",
@@ -62,6 +72,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--certfile", metavar="FILE", help="with --https: the server's certificate (PEM), its key in it or in --keyfile")
     parser.add_argument("--keyfile", metavar="FILE", help="with --https: the private key of --certfile (PEM)")
+    parser.add_argument(
+        "--app",
+        type=_app,
+        metavar="ID:SECRET",
+        help="the application every reset starts with: EMQX 4's default app (admin:public unless given), "
+        "a Cloud deployment's App ID and App Secret (none unless given)",
+    )
+    parser.add_argument(
+        "--deployment",
+        choices=DEPLOYMENTS,
+        default=DEPLOYMENTS[0],
+        help="the kind of a cloud-v5 deployment: dedicated (the whole EMQX 5 API, the default) or serverless",
+    )
     parser.add_argument("--edition", choices=EDITIONS, default="ce", help="EMQX edition to emulate (default: %(default)s)")
     parser.add_argument(
         "--bootstrap-api-keys",
@@ -166,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "https": args.https or (True if args.certfile else None),  # a certificate given means HTTPS
         "cert_file": args.certfile,
         "key_file": args.keyfile,
+        "app": args.app,
+        "deployment": args.deployment,
     }
     if args.bootstrap_api_keys:
         try:
@@ -238,9 +263,11 @@ def _print_banner(server: EmqxServer, args: argparse.Namespace, restored: bool) 
         for api_key, api_secret, role in keys:
             print(f"  API key:         {api_key}:{api_secret}" + (f"  ({role})" if args.edition == "ee" else ""))
         print("  Dashboard user:  admin / public")
-    if "v4" in args.flavour:
+    if any(name in ("v4", "cloud-v4", "cloud-v5") for name in args.flavour):
         for app in server.broker.apps:
             print(f"  AppID:           {app.app_id}:{app.secret}")
+        if not len(server.broker.apps):
+            print("  AppID:           none: every call is refused; give one with --app ID:SECRET (or --seed, or the control API)")
     if args.control_api:
         print(f"  Control API:     {server.control_url}  (no credentials)")
     if args.seed:

@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 #: `state.broker.EDITIONS` and `flavours.FLAVOUR_NAMES`, written out so that reading the
 #: options imports no state.
 _EDITIONS = ("ce", "ee")
-_FLAVOURS = ("v5", "v4")
+_FLAVOURS = ("v5", "v4", "cloud-v4", "cloud-v5")
 #: The marker options that seed, as the kinds of state register them (`state.registry.SEEDINGS`,
 #: those with `marker=True`), written out for the marker's help text.
 _SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained", "apps")
 #: Marker options that need a server of the test's own.
-_SERVER_OPTIONS = ("edition", "nodes", "seed", "flavour", "https")
+_SERVER_OPTIONS = ("edition", "nodes", "seed", "flavour", "https", "app", "deployment")
 
 
 def _port_number(text: str) -> int:
@@ -46,14 +46,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("emqx-mock", "fake EMQX server (pytest-emqx-mock)")
     group.addoption("--emqx-edition", choices=_EDITIONS, default=None, help="EMQX edition to emulate: ce (default) or ee")
     group.addoption(
-        "--emqx-flavour", default=None, help="the front doors to serve: v5 (default), v4, or several separated by commas (v5,v4)"
+        "--emqx-flavour", default=None, help="the front doors to serve: v5 (default), v4, cloud-v4, cloud-v5, or several separated by commas (v5,v4)"
     )
     group.addoption("--emqx-port", type=_port_number, default=None, help="port for the fake EMQX (default: any free port)")
     group.addoption(
         "--emqx-fresh", action="store_true", default=None, help="a new fake EMQX for every test instead of a reset one"
     )
     parser.addini("emqx_edition", "EMQX edition to emulate: ce (default) or ee", default="ce")
-    parser.addini("emqx_flavour", "the front doors to serve: v5 (default), v4, or several separated by commas (v5,v4)", default="v5")
+    parser.addini("emqx_flavour", "the front doors to serve: v5 (default), v4, cloud-v4, cloud-v5, or several separated by commas (v5,v4)", default="v5")
     parser.addini("emqx_port", "port for the fake EMQX (default: any free port)", default="0")
     # read as text and judged here: pytest's own "bool" ini type refuses a bad value (since 9.2,
     # before any plugin runs) without naming the option
@@ -91,7 +91,7 @@ _SECTIONS: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"emqx(edition=None, nodes=None, seed=None, flavour=None, https=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
+        f"emqx(edition=None, nodes=None, seed=None, flavour=None, https=None, app=None, deployment=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
         "stubs=(), faults=()): set the fake EMQX of the test's emqx_server up (scenario: a scenario "
         "file, relative to the test's folder or the rootdir, the name of a packaged one, or a dict)",
     )

@@ -52,7 +52,7 @@ from .state.access import (
     DashboardUser,
     parse_bootstrap_file,
 )
-from .state.apps import App
+from .state.apps import DEFAULT_APP_ID, DEFAULT_APP_SECRET, App
 from .state.authn import BUILTIN_DB_ID, Authenticator, BuiltinUser
 from .state.authz import Decision, Source
 from .state.banned import Ban
@@ -493,6 +493,8 @@ class EmqxServer:
         https: bool | None = None,
         cert_file: str | os.PathLike[str] | None = None,
         key_file: str | os.PathLike[str] | None = None,
+        app: tuple[str, str] | None = None,
+        deployment: str = "dedicated",
     ) -> None:
         """`flavour`: the front doors to serve side by side over the one state, by name ("v5",
         the default, EMQX 5's `/api/v5`; "v4", EMQX 4.4's `/api/v4`), one or a list (or names
@@ -504,11 +506,15 @@ class EmqxServer:
         request to (`http.requestlog`). `https`: serve HTTPS (`http.tls`; the default: only
         when a flavour has nothing else, as the Cloud ones), with the certificate in `cert_file`
         (its key in `key_file`, or in the same file), else with one made for `localhost` and
-        `127.0.0.1` by a CA whose certificate is `ca_file`."""
+        `127.0.0.1` by a CA whose certificate is `ca_file`. `app`: the application (AppID,
+        AppSecret) every reset starts with: EMQX 4's `management.default_application`
+        (`admin`/`public` unless given), a Cloud deployment's App ID / App Secret (none unless
+        given: every call is refused until one is added). `deployment`: a `cloud-v5`
+        deployment's kind, "dedicated" (the whole EMQX 5 API) or "serverless" (`flavours.cloud`)."""
         if flavour is not None and flavours is not None:
             raise ValueError("give flavour (names) or flavours (classes), not both")
         if flavours is None:
-            flavours = [flavour_named(name) for name in (flavour_list(flavour) if flavour is not None else FLAVOUR_NAMES[:1])]
+            flavours = [flavour_named(name, deployment) for name in (flavour_list(flavour) if flavour is not None else FLAVOUR_NAMES[:1])]
         if isinstance(bootstrap_api_keys, (str, os.PathLike)):
             bootstrap_api_keys = load_bootstrap_file(bootstrap_api_keys, edition)
         entries = list(bootstrap_api_keys or ())
@@ -517,7 +523,18 @@ class EmqxServer:
         self.admin_api_key = admin_api_key
         self.host = host
         self._requested_port = port
-        self.broker = Broker(BrokerConfig(edition=edition, nodes=nodes, bootstrap_api_keys=tuple(entries), seed=seed))
+        cloud = any(getattr(factory, "cloud", False) for factory in flavours)
+        if app is None and not cloud:
+            app = (DEFAULT_APP_ID, DEFAULT_APP_SECRET)
+        config = BrokerConfig(
+            edition=edition,
+            nodes=nodes,
+            bootstrap_api_keys=tuple(entries),
+            seed=seed,
+            default_app=app,
+            builtin_database=any(getattr(factory, "builtin_database", False) for factory in flavours),
+        )
+        self.broker = Broker(config)
         self.journal = Journal(journal_capacity, journal_max_bytes)
         self._errors: list[BaseException] = []
         self._errors_lock = threading.Lock()
@@ -545,12 +562,11 @@ class EmqxServer:
             self.wsgi_app = Cors(self.wsgi_app)
         if request_log is not None:
             self.wsgi_app = RequestLog(self.wsgi_app, self.journal, request_log, CONTROL_PREFIX)
-        https_only = [flavour for flavour in self.app.flavours if flavour.https_only]
-        if https is False and https_only:
-            raise ValueError(f"{type(https_only[0]).__name__} serves HTTPS only: https=False cannot be honoured")
-        if not (https or https_only) and (cert_file is not None or key_file is not None):
+        if https is False and cloud:
+            raise ValueError("a Cloud deployment serves HTTPS only: https=False cannot be honoured")
+        if not (https or cloud) and (cert_file is not None or key_file is not None):
             raise ValueError("a certificate for a server without HTTPS: give https=True too")
-        self.https = bool(https or https_only)
+        self.https = bool(https or cloud)
         self.tls: Certificates | None = None
         if self.https:
             # imported here: a plain HTTP server does not import it

@@ -1,5 +1,7 @@
 """EMQX's front doors, each a flavour over the one state (`http.flavour`), chosen by name:
-`v5` (EMQX 5.8, `/api/v5`, the default) and `v4` (EMQX 4.4, `/api/v4`)."""
+`v5` (EMQX 5.8, `/api/v5`, the default), `v4` (EMQX 4.4, `/api/v4`), and the EMQX Cloud
+deployments `cloud-v4` (4.x at `/api`) and `cloud-v5` (`/api/v5`, a "dedicated" or a
+"serverless" deployment)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,16 @@ if TYPE_CHECKING:
     from ..http.flavour import FlavourFactory
 
 #: The flavours by name, the default first.
-FLAVOUR_NAMES = ("v5", "v4")
+FLAVOUR_NAMES = ("v5", "v4", "cloud-v4", "cloud-v5")
+#: A `cloud-v5` deployment's kinds, the default first.
+DEPLOYMENTS = ("dedicated", "serverless")
 
 
-def flavour_named(name: str) -> FlavourFactory:
-    """The flavour called `name` (imported when asked for); ValueError for no such flavour."""
+def flavour_named(name: str, deployment: str = DEPLOYMENTS[0]) -> FlavourFactory:
+    """The flavour called `name` (imported when asked for), a `cloud-v5` one of the kind
+    `deployment`; ValueError for no such flavour or kind."""
+    if deployment not in DEPLOYMENTS:
+        raise ValueError(f"no deployment {deployment!r}: one of {', '.join(DEPLOYMENTS)}")
     if name == "v5":
         from .v5 import Emqx5
 
@@ -22,6 +29,14 @@ def flavour_named(name: str) -> FlavourFactory:
         from .v4 import Emqx4
 
         return Emqx4
+    if name == "cloud-v4":
+        from .cloud import CloudV4
+
+        return CloudV4
+    if name == "cloud-v5":
+        from .cloud import CloudV5, ServerlessV5
+
+        return ServerlessV5 if deployment == "serverless" else CloudV5
     raise ValueError(f"no flavour {name!r}: one of {', '.join(FLAVOUR_NAMES)}")
 
 

@@ -99,8 +99,10 @@ class Apps:
         return app
 
 
-def default_apps() -> Apps:
-    """The table on a fresh node: the default application (`add_default_app/0`)."""
+def default_apps(default_app: tuple[str, str] | None) -> Apps:
+    """The table on a fresh node: the default application (`add_default_app/0`, the AppID and
+    AppSecret of `management.default_application`), or none (a Cloud deployment's)."""
     apps = Apps()
-    apps.add(DEFAULT_APP_ID, DEFAULT_APP_SECRET, name="Default", desc="Application user")
+    if default_app is not None:
+        apps.add(*default_app, name="Default", desc="Application user")
     return apps

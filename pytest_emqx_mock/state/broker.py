@@ -26,7 +26,7 @@ from .access import (
     Tokens,
     password_problem,
 )
-from .apps import App, Apps
+from .apps import DEFAULT_APP_ID, DEFAULT_APP_SECRET, App, Apps
 from .authn import (
     BUILTIN_DB_ID,
     Authenticator,
@@ -87,6 +87,11 @@ class BrokerConfig:
     default_password: str = "public"
     version: str = "5.8.9"
     seed: int | None = None
+    #: EMQX 4's `management.default_application` (id, secret); None: no app (a Cloud deployment's).
+    default_app: tuple[str, str] | None = (DEFAULT_APP_ID, DEFAULT_APP_SECRET)
+    #: The built-in database authenticator and authorization source exist after every reset
+    #: (a Cloud Serverless deployment's, whose API cannot create them).
+    builtin_database: bool = False
 
     def __post_init__(self) -> None:
         """The edition and the nodes checked as a scenario checks them: SeedError names the

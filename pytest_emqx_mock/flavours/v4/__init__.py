@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ...erlang.nesting import check_json
 from ...http.flavour import Flavour
 from ...http.principal import Principal
-from ...http.replies import ApiError, Reply
+from ...http.replies import ApiError, RawReply, Reply
 from ...http.routing import Call, Routes, raw_path, split_path
 from ...http.schemas import SchemaCatalog
 from . import auth
@@ -119,32 +119,39 @@ class Emqx4(Flavour):
             raise ApiError(400, "BAD_REQUEST", "Bad Request") from None
 
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
-        return auth.authenticate(request, broker)
+        principal = self.identify(request, broker)
+        if principal is None:
+            raise self.unauthorized()
+        return principal
 
     def identify(self, request: Request, broker: Broker) -> Principal | None:
         return auth.identify(request, broker)
 
     def _under_prefix(self, request: Request) -> bool:
-        segments = split_path(raw_path(request.environ))
-        return segments[:2] == ["api", "v4"]
+        prefix = split_path(self.prefix)
+        return split_path(raw_path(request.environ))[: len(prefix)] == prefix
 
     def not_found(self, request: Request) -> Reply:
         """Under `/api/v4`: minirest authenticates first, then finds no route; elsewhere the
         listener's router answers an empty 404."""
         if not self._under_prefix(request):
             return Reply(404)
-        if auth.identify(request, self.broker) is None:
-            return auth.unauthorized().reply
+        if self.identify(request, self.broker) is None:
+            return self.unauthorized().reply
         return _text(404, _TEXTS[404])
+
+    def unauthorized(self) -> RawReply:
+        """minirest's 401, for credentials that name no app that may call."""
+        return auth.unauthorized()
 
     def wrong_method(self, request: Request, allowed: Any) -> Reply:
         """No 405 in minirest: a method the path does not serve is no route (404), the root
         listing's `Bad Request` excepted; `/status` answers any method but GET with its 400."""
         if split_path(raw_path(request.environ)) == ["status"]:
             return _text(400, "Not found.")
-        if auth.identify(request, self.broker) is None:
-            return auth.unauthorized().reply
-        if split_path(raw_path(request.environ)) == ["api", "v4"]:
+        if self.identify(request, self.broker) is None:
+            return self.unauthorized().reply
+        if split_path(raw_path(request.environ)) == split_path(self.prefix):
             return _text(400, "Bad Request")
         return _text(404, _TEXTS[404])
 

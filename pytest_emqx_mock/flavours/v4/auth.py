@@ -38,10 +38,3 @@ def identify(request: Request, broker: Broker) -> Principal | None:
         return None
     app = broker.apps.authorized(app_id, secret) if colon else None
     return Principal("app", app.app_id, ADMINISTRATOR) if app is not None else None
-
-
-def authenticate(request: Request, broker: Broker) -> Principal:
-    principal = identify(request, broker)
-    if principal is None:
-        raise unauthorized()
-    return principal

@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     from ...http.routing import Route
     from ...state.broker import Broker
 
-_CHALLENGE = {"WWW-Authenticate": 'Basic Realm="emqx-dashboard"'}
+CHALLENGE = {"WWW-Authenticate": 'Basic Realm="emqx-dashboard"'}
 #: The codes of the refusals below, which no operation's spec declares.
 CODES = ("AUTHORIZATION_HEADER_ERROR", "API_KEY_NOT_ALLOW", "BAD_API_KEY_OR_SECRET", "BAD_TOKEN", "TOKEN_TIME_OUT", "UNAUTHORIZED_ROLE")
 _PUBLISH_PATHS = ("/publish", "/publish/bulk")
 
 
 def _unauthorized(code: str, message: str) -> ApiError:
-    return ApiError(401, code, message, dict(_CHALLENGE))
+    return ApiError(401, code, message, dict(CHALLENGE))
 
 
 _TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
@@ -45,9 +45,9 @@ def authenticate(request: Request, route: Route, broker: Broker, prefix: str) ->
     `cowboy_req:path/1`), not as routed: `/api/v5/%70ublish` reaches the publish handler, yet
     no publisher may use it (nor `/api/v5/publish/../banned`, which is `/banned`)."""
     path = raw_path(request.environ).removeprefix(prefix)
-    scheme, credentials = _authorization(request)
+    scheme, credentials = authorization(request)
     if scheme == "basic":
-        api_key = _basic_credentials(credentials)
+        api_key = basic_credentials(credentials)
         if route.api_key_block:
             raise _unauthorized(
                 "API_KEY_NOT_ALLOW",
@@ -73,16 +73,16 @@ def identify(request: Request, broker: Broker) -> Principal | None:
     token: it is for a request no operation serves, which EMQX's router answers before any
     authentication runs."""
     try:
-        scheme, credentials = _authorization(request)
+        scheme, credentials = authorization(request)
         if scheme == "basic":
-            return _key_holder(_basic_credentials(credentials), broker)
+            return _key_holder(basic_credentials(credentials), broker)
         with broker.lock:
             return _token_holder(credentials, broker)
     except (ApiError, RawReply):
         return None
 
 
-def _authorization(request: Request) -> tuple[str, str]:
+def authorization(request: Request) -> tuple[str, str]:
     """The Authorization header's scheme ("basic" or "bearer") and credentials; raises the
     refusal of a header EMQX cannot use (`emqx_dashboard:authorize/2`)."""
     header = request.headers.get("Authorization")
@@ -97,7 +97,7 @@ def _authorization(request: Request) -> tuple[str, str]:
     raise _malformed_header()
 
 
-def _basic_credentials(credentials: str) -> tuple[str, str]:
+def basic_credentials(credentials: str) -> tuple[str, str]:
     """Decode `key:secret` like Erlang's base64 (padding required, white space ignored)."""
     try:
         decoded = base64.b64decode("".join(credentials.split()), validate=True).decode()

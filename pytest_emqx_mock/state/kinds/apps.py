@@ -1,5 +1,5 @@
-"""EMQX 4.x's applications (AppID / AppSecret): the default app `admin`/`public` after a
-reset; a scenario's apps are added to it (one listed with the same `app_id` replaces it, as
+"""EMQX 4.x's applications (AppID / AppSecret): the default app (`admin`/`public` unless the
+config names another, or none) after a reset; a scenario's apps are added to it (one listed with the same `app_id` replaces it, as
 `emqx_mgmt_auth:force_add_app/6` does for a bootstrapped app). Secrets are written as kept."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _refused(fields: Mapping[str, Any], error: ModelError) -> Problem | None:
 
 
 def _reset(broker: Broker) -> None:
-    broker.apps = default_apps()
+    broker.apps = default_apps(broker.config.default_app)
 
 
 def _load(building: Building, item: Any) -> None:

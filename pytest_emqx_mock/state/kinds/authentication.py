@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..authn import Authenticator, AuthnChain, AuthnMetrics, builtin_db_config
+from ..authn import (
+    Authenticator,
+    AuthnChain,
+    AuthnMetrics,
+    builtin_db_config,
+    config_id,
+)
 from ..errors import ModelError
 from ..fields import (
     Check,
@@ -48,6 +54,8 @@ AUTHN_USER_CHECKS: dict[str, Check] = {
 
 def _reset(broker: Broker) -> None:
     broker.authn = AuthnChain()
+    if broker.config.builtin_database:
+        broker.authn.create(builtin_db_config({"name": "sha256"}))
 
 
 def _load(building: Building, item: Any) -> None:
@@ -56,7 +64,10 @@ def _load(building: Building, item: Any) -> None:
     fields.pop("mechanism", None), fields.pop("backend", None)
     try:
         config = builtin_db_config(fields.pop("password_hash_algorithm", None), **fields)
-        authenticator = building.state.authn.create(config)
+        chain = building.state.authn
+        if building.state.config.builtin_database:  # the scenario's replaces the one every reset makes
+            chain.authenticators = [existing for existing in chain if existing.id != config_id(config)]
+        authenticator = chain.create(config)
     except ModelError as error:
         raise Problem(str(error), "password_hash_algorithm") from None
     for index, user in enumerate(users):

@@ -79,6 +79,8 @@ def _unwired(*arguments: Any) -> None:
 
 def _reset(broker: Broker) -> None:
     broker.authz = Authorization(_unwired, _unwired)
+    if broker.config.builtin_database:
+        broker.authz.add_source({"type": "built_in_database"})
 
 
 def _wire(broker: Broker) -> None:
