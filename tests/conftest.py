@@ -74,3 +74,16 @@ def cluster_server() -> Iterator[EmqxServer]:
 def cluster(cluster_server: EmqxServer) -> Iterator[EmqxServer]:
     """The two-node fake, reset."""
     yield from reset_for_a_test(cluster_server)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fuzzing's figures (tests/test_fuzz.py records each test's cases), for the README."""
+    tests = cases = 0
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "fuzz_cases" and getattr(report, "when", None) == "teardown":
+                    tests += 1
+                    cases += value
+    if tests:
+        terminalreporter.write_line(f"fuzzing: {tests} tests, {cases} cases")
