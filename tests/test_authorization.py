@@ -404,6 +404,16 @@ def test_settings_are_replaced_whole_and_echoed_raw(emqx_server: EmqxServer) -> 
     assert ok(get(emqx_server, "/authorization/settings")) == expected
 
 
+def test_settings_ignore_a_field_they_do_not_have(emqx_server: EmqxServer) -> None:
+    """Each field is checked as a hocon root of its own, and hocon keeps only the roots it
+    checks: an unknown top-level field is dropped, not refused (found by fuzzing;
+    it was a 500, the fake's own answer failing its schema)."""
+    body = {"no_match": "deny", "deny_action": "ignore", "cache": {"enable": False}, "©": 1}
+    expected = {"cache": {"enable": False, "excludes": [], "max_size": 32, "ttl": "1m"}, "deny_action": "ignore", "no_match": "deny"}
+    assert ok(put(emqx_server, "/authorization/settings", body)) == expected
+    assert ok(get(emqx_server, "/authorization/settings")) == expected
+
+
 def test_settings_refusals(emqx_server: EmqxServer) -> None:
     before = authz_state(emqx_server)
     settings = "/authorization/settings"

@@ -31,8 +31,9 @@ class ConfigOperation:
     path: str
     #: Where the broker keeps the root.
     root: Callable[[Broker], RawConfig]
-    #: Checks EMQX makes beyond the declared schema, on the body as sent (raise an ApiError).
-    check_body: Callable[[Call, Any], None] | None = None
+    #: Checks EMQX makes beyond the declared schema, on the body as sent (raise an ApiError);
+    #: returns the body EMQX updates with (the body, or the part of it EMQX reads).
+    check_body: Callable[[Call, dict[str, Any]], dict[str, Any]] | None = None
     #: EMQX's answer when the root's validator refuses the updated tree; None: the flavour's
     #: usual answer to `Invalid`.
     refused: Callable[[Invalid], ApiError] | None = None
@@ -51,7 +52,7 @@ def serve_config(routes: Routes, operation: ConfigOperation) -> None:
         # without `translate_body`); the pipeline has checked it against the route's schema
         body = {} if call.raw_body is None else call.raw_body
         if operation.check_body is not None:
-            operation.check_body(call, body)
+            body = operation.check_body(call, body)
         def renderable(tree: dict[str, Any]) -> None:
             # never keep a tree this operation's own GET could not answer with: a gap in
             # our checks is then a 500 that changed nothing, not a root broken until a reset

@@ -36,11 +36,13 @@ _MATCHED_TYPE = {"authz_file_request": "authz:api_file", "authz_builtin_db_reque
 # -- settings and the cache -----------------------------------------------------------------------
 
 
-def _check_settings(call: Call, body: Any) -> None:
+def _check_settings(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     """The body's fields checked one at a time in order, `required` on, the first failing
     field's errors reported with paths that have no `root.` (`emqx_dashboard_swagger:592-601`);
     then the handler's match needs `no_match` and `deny_action` (a null matches: the field
-    then falls back to its default, as hocon drops a null)."""
+    then falls back to its default, as hocon drops a null). Each field is checked as a root of
+    its own, and hocon_tconf:map/4 keeps only the roots it checks (`filter_by_roots`): any
+    other field is dropped, unchecked."""
     _, errors = check_definition(call.catalog, "authz_settings_request", body)
     if errors:
         errors = [{**item, "path": item["path"].removeprefix("root.")} for item in errors]
@@ -49,6 +51,8 @@ def _check_settings(call: Call, body: Any) -> None:
         raise invalid(first[0] if len(first) == 1 else first)
     if "no_match" not in body or "deny_action" not in body:
         raise handler_crash("function_clause")
+    fields = call.catalog.defs["authz_settings_request"]["properties"]
+    return {name: value for name, value in body.items() if name in fields}
 
 
 serve_config(routes, ConfigOperation("/authorization/settings", lambda broker: broker.authz.settings_config, check_body=_check_settings))

@@ -55,12 +55,13 @@ def message_detail(message: Message) -> dict[str, Any]:
 # -- config ---------------------------------------------------------------------------------------
 
 
-def _check_rates(call: Call, body: dict[str, Any]) -> None:
+def _check_rates(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     """`emqx_limiter_schema:to_rate/1` refuses a rate with the text itself as the reason."""
     for name in ("delivery_rate", "max_publish_rate"):
         if body.get(name) is not None and not valid_rate(str(body[name])):
             error = {"kind": "validation_error", "path": f"root.{name}", "reason": str(body[name]), "value": body[name]}
             raise ApiError(400, "BAD_REQUEST", hocon_text(error))
+    return body
 
 
 def _update_failed(error: Invalid) -> ApiError:
