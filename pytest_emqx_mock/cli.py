@@ -53,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the front doors to serve: {', '.join(FLAVOUR_NAMES)} (EMQX 5's /api/v5, the default; EMQX 4.4's "
         "/api/v4), or several separated by commas",
     )
+    parser.add_argument(
+        "--https",
+        action="store_true",
+        default=None,
+        help="serve HTTPS, with a certificate for localhost and 127.0.0.1 made at start unless --certfile is given; "
+        "the CA file to verify it with is shown at start (curl --cacert FILE)",
+    )
+    parser.add_argument("--certfile", metavar="FILE", help="with --https: the server's certificate (PEM), its key in it or in --keyfile")
+    parser.add_argument("--keyfile", metavar="FILE", help="with --https: the private key of --certfile (PEM)")
     parser.add_argument("--edition", choices=EDITIONS, default="ce", help="EMQX edition to emulate (default: %(default)s)")
     parser.add_argument(
         "--bootstrap-api-keys",
@@ -154,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cors": args.cors,
         "swagger_support": args.swagger_support,
         "request_log": sys.stdout if args.log_requests else None,
+        "https": args.https or (True if args.certfile else None),  # a certificate given means HTTPS
+        "cert_file": args.certfile,
+        "key_file": args.keyfile,
     }
     if args.bootstrap_api_keys:
         try:
@@ -169,7 +181,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:  # what EMQX logs, and it starts all the same
             print(f"emqx-mock: warning: {problem.message}", file=sys.stderr, flush=True)
         options.update(bootstrap_api_keys=entries, admin_api_key=None)
-    server = EmqxServer(**options)  # type: ignore[arg-type]
+    try:
+        server = EmqxServer(**options)  # type: ignore[arg-type]
+    except (OSError, ValueError) as error:  # a certificate that cannot be used (ssl.SSLError is an OSError)
+        print(f"emqx-mock: {error}", file=sys.stderr)
+        return 2
     restored = bool(args.state) and Path(args.state).exists()
     try:
         if args.state:
@@ -214,6 +230,8 @@ def _print_banner(server: EmqxServer, args: argparse.Namespace, restored: bool) 
     keys = [(key.api_key, key.api_secret, key.role) for key in server.broker.api_keys]
     print(f"Fake EMQX {server.broker.config.version} ({args.edition}) listening on {server.url}", flush=True)
     print(f"  REST API:        {server.api_url}")
+    if server.ca_file:
+        print(f"  CA certificate:  {server.ca_file}  (verify with it: curl --cacert {server.ca_file} ...)")
     for flavour in server.app.flavours[1:]:
         print(f"  REST API:        {server.url}{flavour.prefix}")
     if "v5" in args.flavour:
@@ -231,7 +249,8 @@ def _print_banner(server: EmqxServer, args: argparse.Namespace, restored: bool) 
         print(f"  State file:      {args.state}  ({'loaded, ' if restored else ''}saved on exit)")
     credentials = [f"{key}:{secret}" for key, secret, _ in keys] if args.flavour[0] == "v5" else [f"{app.app_id}:{app.secret}" for app in server.broker.apps]
     if credentials:
-        print(f"  Try:             curl -u {credentials[0]} {server.api_url}/clients")
+        verify = f"--cacert {server.ca_file} " if server.ca_file else ""
+        print(f"  Try:             curl {verify}-u {credentials[0]} {server.api_url}/clients")
     if args.log_requests:
         print("  Request log:     on, one line per request below")
 

@@ -29,7 +29,7 @@ _FLAVOURS = ("v5", "v4")
 #: those with `marker=True`), written out for the marker's help text.
 _SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained", "apps", "auth_mnesia_users", "auth_mnesia_acl")
 #: Marker options that need a server of the test's own.
-_SERVER_OPTIONS = ("edition", "nodes", "seed", "flavour")
+_SERVER_OPTIONS = ("edition", "nodes", "seed", "flavour", "https")
 
 
 def _port_number(text: str) -> int:
@@ -63,6 +63,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "serve the OpenAPI document and its page at /api-docs, as EMQX's dashboard.swagger_support (true or false)",
         default="true",
     )
+    parser.addini(
+        "emqx_https",
+        "serve HTTPS with a certificate made at start (emqx_server.ca_file verifies it) (true or false)",
+        default="false",
+    )
 
 
 class _Settings(NamedTuple):  # not a dataclass: making one would double this module's import time
@@ -71,6 +76,7 @@ class _Settings(NamedTuple):  # not a dataclass: making one would double this mo
     port: int
     fresh: bool
     swagger_support: bool
+    https: bool
 
 
 _SETTINGS: pytest.StashKey[_Settings] = pytest.StashKey()
@@ -85,7 +91,7 @@ _SECTIONS: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"emqx(edition=None, nodes=None, seed=None, flavour=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
+        f"emqx(edition=None, nodes=None, seed=None, flavour=None, https=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
         "stubs=(), faults=()): set the fake EMQX of the test's emqx_server up (scenario: a scenario "
         "file, relative to the test's folder or the rootdir, the name of a packaged one, or a dict)",
     )
@@ -108,7 +114,8 @@ def _read_settings(config: pytest.Config) -> _Settings:
         except argparse.ArgumentTypeError as error:
             raise pytest.UsageError(f"emqx_port {error}") from None
     fresh = config.getoption("--emqx-fresh") or _truth("emqx_fresh", config.getini("emqx_fresh"))
-    return _Settings(edition, flavour, port, fresh, _truth("emqx_swagger_support", config.getini("emqx_swagger_support")))
+    swagger_support = _truth("emqx_swagger_support", config.getini("emqx_swagger_support"))
+    return _Settings(edition, flavour, port, fresh, swagger_support, _truth("emqx_https", config.getini("emqx_https")))
 
 
 #: The words pytest's "bool" ini values take (`_pytest.config._strtobool`).
@@ -139,7 +146,13 @@ def emqx_session_server(request: pytest.FixtureRequest) -> Generator[EmqxServer,
 
     config = request.config
     settings = config.stash[_SETTINGS]
-    server = EmqxServer(edition=settings.edition, flavour=settings.flavour, port=_port(config), swagger_support=settings.swagger_support)
+    server = EmqxServer(
+        edition=settings.edition,
+        flavour=settings.flavour,
+        port=_port(config),
+        swagger_support=settings.swagger_support,
+        https=settings.https or None,  # unset: a flavour with HTTPS only still gets it
+    )
     try:
         server.start()
     except PortInUse as error:
@@ -184,6 +197,7 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     if own or request.config.stash[_SETTINGS].fresh:
         own.setdefault("edition", emqx_session_server.edition)
         own.setdefault("flavour", request.config.stash[_SETTINGS].flavour)
+        own.setdefault("https", request.config.stash[_SETTINGS].https or None)
         own["swagger_support"] = request.config.stash[_SETTINGS].swagger_support
         try:
             server = EmqxServer(**own)

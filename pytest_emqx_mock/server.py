@@ -9,6 +9,7 @@ import io
 import os
 import selectors
 import socket
+import ssl
 import threading
 import time
 import traceback
@@ -64,6 +65,7 @@ from .state.sessions import Message, Session
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from .http.tls import Certificates
     from .state.vocabulary import (
         AlarmFields,
         ApiKeyFields,
@@ -138,7 +140,11 @@ class _BodyLost(BaseException):
     and nothing the request would have done happens. No Exception either, like _MalformedChunk."""
 
 
-_CONNECTION_LOST: tuple[type[BaseException], ...] = (*connection_dropped_errors, _BodyLost)
+#: A connection that fails: Werkzeug's (a reset, a timeout, a TLS connection ended without its
+#: close_notify), or its TLS records failing (a bad record: OpenSSL sends its alert and the
+#: connection is over, as with ssl's answer to one in EMQX's listeners).
+_DROPPED: tuple[type[BaseException], ...] = (*connection_dropped_errors, ssl.SSLError)
+_CONNECTION_LOST: tuple[type[BaseException], ...] = (*_DROPPED, _BodyLost)
 
 
 class _Body(LimitedStream):
@@ -208,7 +214,7 @@ class _Handler(WSGIRequestHandler):
         except EarlyError as error:
             self._close_with(error.response())
             return
-        except connection_dropped_errors:  # no request before the timeout, or the client went away
+        except _DROPPED:  # no request before the timeout, or the client went away
             return
         if head is None:  # the client closed the connection between requests
             return
@@ -334,12 +340,17 @@ class _Handler(WSGIRequestHandler):
 class _Server(ThreadedWSGIServer):
     """Werkzeug's threaded server, one thread per connection, woken through a socket pair to
     stop at once instead of after its 0.5 s shutdown poll. Stopping closes the connections
-    waiting for a request and lets those in the middle of one answer it, then close."""
+    waiting for a request and lets those in the middle of one answer it, then close.
+
+    With an SSL context, each connection's TLS handshake is made on its own thread (Werkzeug
+    would make it in `accept`, on the serving thread, where one client that never finishes its
+    handshake would hold every other back), within `request_timeout`, as cowboy's ranch_ssl
+    listener bounds it by its `handshake_timeout`."""
 
     block_on_close = False  # do not wait for the connections' threads on close
     verbose = False
 
-    def __init__(self, listener: socket.socket, app: Any) -> None:
+    def __init__(self, listener: socket.socket, app: Any, ssl_context: ssl.SSLContext | None = None) -> None:
         self._wake_read, self._wake_write = socket.socketpair()
         self._stopping = False
         #: each open connection: True while it waits for its next request
@@ -347,6 +358,7 @@ class _Server(ThreadedWSGIServer):
         self._connections_lock = threading.Lock()
         host, port = listener.getsockname()[:2]
         super().__init__(host, port, app, _Handler, fd=listener.fileno())
+        self.ssl_context = ssl_context  # after Werkzeug's own: the environ's `wsgi.url_scheme` follows it
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         with selectors.DefaultSelector() as selector:
@@ -361,6 +373,27 @@ class _Server(ThreadedWSGIServer):
         with self._connections_lock:
             self._connections[request] = True
         super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve a connection on its thread, after its TLS handshake when the server has TLS: a
+        handshake that fails or times out ends the connection, unanswered."""
+        if self.ssl_context is not None:
+            raw = request
+            try:  # stop() shuts the raw socket meanwhile: the handshake fails
+                raw.settimeout(REQUEST_TIMEOUT)
+                request = self.ssl_context.wrap_socket(raw, server_side=True)
+            except (OSError, ValueError):  # a failed wrap closes the socket
+                request = None
+            with self._connections_lock:
+                self._connections.pop(raw, None)
+                if request is not None and not self._stopping:
+                    self._connections[request] = True
+                elif request is not None:
+                    request.close()
+                    request = None
+            if request is None:
+                return
+        super().process_request_thread(request, client_address)
 
     def waiting(self, connection: socket.socket) -> bool:
         """The connection waits for its next request; False once the server is stopping."""
@@ -390,8 +423,8 @@ class _Server(ThreadedWSGIServer):
             self._stopping = True
             idle = [connection for connection, waiting in self._connections.items() if waiting]
             for connection in idle:
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
+                try:  # the socket's own shutdown: an SSLSocket's would drop its TLS state under its thread
+                    socket.socket.shutdown(connection, socket.SHUT_RDWR)
                 except OSError:  # the client closed it already
                     pass
         self._wake_write.send(b"\0")
@@ -405,7 +438,7 @@ class _Server(ThreadedWSGIServer):
 class ServerThread:
     """A WSGI app served on a background thread by the quiet, fast-stopping server."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
         try:
             listener = socket.create_server((host, port))
         except OSError as error:
@@ -413,7 +446,7 @@ class ServerThread:
                 raise PortInUse(host, port) from None
             raise
         try:
-            self.server = _Server(listener, app)
+            self.server = _Server(listener, app, ssl_context)
         finally:
             listener.close()  # the server serves a duplicate of it
         self.port = int(self.server.port)
@@ -459,6 +492,9 @@ class EmqxServer:
         cors: bool = False,
         swagger_support: bool = True,
         request_log: TextIO | None = None,
+        https: bool | None = None,
+        cert_file: str | os.PathLike[str] | None = None,
+        key_file: str | os.PathLike[str] | None = None,
     ) -> None:
         """`flavour`: the front doors to serve side by side over the one state, by name ("v5",
         the default, EMQX 5's `/api/v5`; "v4", EMQX 4.4's `/api/v4`), one or a list (or names
@@ -467,7 +503,10 @@ class EmqxServer:
         true` (`http.cors`). `swagger_support`: as EMQX's `dashboard.swagger_support`, each
         flavour's OpenAPI document and its page (`/api-docs/swagger.json`,
         `/api-docs/index.html`; `http.apidocs`). `request_log`: a stream to write one line per
-        request to (`http.requestlog`)."""
+        request to (`http.requestlog`). `https`: serve HTTPS (`http.tls`; the default: only
+        when a flavour has nothing else, as the Cloud ones), with the certificate in `cert_file`
+        (its key in `key_file`, or in the same file), else with one made for `localhost` and
+        `127.0.0.1` by a CA whose certificate is `ca_file`."""
         if flavour is not None and flavours is not None:
             raise ValueError("give flavour (names) or flavours (classes), not both")
         if flavours is None:
@@ -508,6 +547,18 @@ class EmqxServer:
             self.wsgi_app = Cors(self.wsgi_app)
         if request_log is not None:
             self.wsgi_app = RequestLog(self.wsgi_app, self.journal, request_log, CONTROL_PREFIX)
+        https_only = [flavour for flavour in self.app.flavours if flavour.https_only]
+        if https is False and https_only:
+            raise ValueError(f"{type(https_only[0]).__name__} serves HTTPS only: https=False cannot be honoured")
+        if not (https or https_only) and (cert_file is not None or key_file is not None):
+            raise ValueError("a certificate for a server without HTTPS: give https=True too")
+        self.https = bool(https or https_only)
+        self.tls: Certificates | None = None
+        if self.https:
+            # imported here: a plain HTTP server does not import it
+            from .http.tls import certificates
+
+            self.tls = certificates(host, *(None if path is None else os.fspath(path) for path in (cert_file, key_file)))
         self._serving: ServerThread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -515,7 +566,7 @@ class EmqxServer:
     def start(self) -> EmqxServer:
         if self._serving is not None:
             raise RuntimeError("the fake EMQX server is already running")
-        self._serving = ServerThread(self.wsgi_app, self.host, self._requested_port)
+        self._serving = ServerThread(self.wsgi_app, self.host, self._requested_port, self.tls.context if self.tls else None)
         return self
 
     def stop(self) -> None:
@@ -551,7 +602,14 @@ class EmqxServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """The file of the CA that signed the server's certificate, to verify it with
+        (`requests`' `verify=`, `ssl.create_default_context(cafile=...)`, `curl --cacert`);
+        None over plain HTTP, or with a certificate of the user's own."""
+        return self.tls.ca_file if self.tls else None
 
     @property
     def api_url(self) -> str:

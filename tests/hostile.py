@@ -8,6 +8,7 @@ import base64
 import contextlib
 import json
 import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -18,8 +19,8 @@ from pytest_emqx_mock import EmqxServer
 
 def state(server: EmqxServer) -> tuple[Any, Any, Any]:
     """Everything a request could change: the whole state, and the control API's faults and stubs."""
-    faults = requests.get(server.control_url + "/faults", timeout=30).json()
-    stubs = requests.get(server.control_url + "/stubs", timeout=30).json()
+    faults = requests.get(server.control_url + "/faults", timeout=30, verify=server.ca_file or True).json()
+    stubs = requests.get(server.control_url + "/stubs", timeout=30, verify=server.ca_file or True).json()
     return server.snapshot(), faults, stubs
 
 
@@ -78,6 +79,9 @@ class Connection:
 
     def __init__(self, server: EmqxServer, timeout: float = 30) -> None:
         self.socket = socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+        if server.https:  # the same bytes inside TLS, the server verified with its CA
+            context = ssl.create_default_context(cafile=server.ca_file)
+            self.socket = context.wrap_socket(self.socket, server_hostname="127.0.0.1")
         self.stream = self.socket.makefile("rb")
 
     def __enter__(self) -> Connection:

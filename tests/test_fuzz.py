@@ -1,8 +1,9 @@
 """Property-based fuzzing (schemathesis) of every operation the fake serves, against the fake's
 OWN OpenAPI document as it serves it (`GET /api-docs/swagger.json`): an operation added later
-is fuzzed with no work here. Each operation of each edition is one test (xdist spreads them),
-and a stateful run per edition chains operations through the links schemathesis infers from
-the document (a response's fields feeding another operation's parameters).
+is fuzzed with no work here. Each CE operation is one test (xdist spreads them), and each EE
+operation its document describes differently from CE's (`_as_in_ce`); a stateful run per
+edition chains operations through the links schemathesis infers from the document (a
+response's fields feeding another operation's parameters).
 
 Bounded and reproducible: a fixed number of examples per operation and of stateful scenarios,
 from a fixed seed, with no example database. For a deeper local run, raise them:

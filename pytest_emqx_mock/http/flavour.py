@@ -53,6 +53,8 @@ class Flavour(ABC):
     #: and a page to read it (`<api_docs_at>/index.html`), built by `http.apidocs` from `routes`
     #: and `catalog`; None (the default): it serves none.
     api_docs_at: str | None = None
+    #: The door is served over HTTPS only (the Cloud's): a server mounting it serves HTTPS.
+    https_only: bool = False
 
     def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
         """The members of the door's OpenAPI document around its operations: `openapi`, `info`,
