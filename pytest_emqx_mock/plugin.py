@@ -27,7 +27,7 @@ _EDITIONS = ("ce", "ee")
 _FLAVOURS = ("v5", "v4", "cloud-v4", "cloud-v5")
 #: The marker options that seed, as the kinds of state register them (`state.registry.SEEDINGS`,
 #: those with `marker=True`), written out for the marker's help text.
-_SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained", "apps")
+_SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained", "apps", "auth_mnesia_users", "auth_mnesia_acl")
 #: Marker options that need a server of the test's own.
 _SERVER_OPTIONS = ("edition", "nodes", "seed", "flavour", "https", "app", "deployment")
 

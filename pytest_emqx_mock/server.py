@@ -53,6 +53,7 @@ from .state.access import (
     parse_bootstrap_file,
 )
 from .state.apps import DEFAULT_APP_ID, DEFAULT_APP_SECRET, App
+from .state.auth_mnesia import MnesiaUser
 from .state.authn import BUILTIN_DB_ID, Authenticator, BuiltinUser
 from .state.authz import Decision, Source
 from .state.banned import Ban
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
         AuthzSourceFields,
         BanFields,
         ClientFields,
+        MnesiaLogin,
         PublishFields,
         RetainedFields,
         RulesOwner,
@@ -740,6 +742,22 @@ class EmqxServer:
     def add_authn_user(self, user_id: str, password: str, *, is_superuser: bool = False, authenticator: str = BUILTIN_DB_ID) -> BuiltinUser:
         fields = {"user_id": user_id, "password": password, "is_superuser": is_superuser, "authenticator": authenticator}
         return self._seeded("authn_users", self.broker.add_authn_user, fields)
+
+    def add_auth_mnesia_user(self, password: str, **login: Unpack[MnesiaLogin]) -> MnesiaUser:
+        """An EMQX 4.4 `emqx_auth_mnesia` user of `clientid=` or `username=`: a client that
+        connects with that login must give its password (the v4 `/auth_clientid` and
+        `/auth_username` list it)."""
+        return self._seeded("auth_mnesia_users", self.broker.add_mnesia_user, {"password": password, **login})
+
+    def add_auth_mnesia_acl(self, topic: str, action: str, access: str, **login: Unpack[MnesiaLogin]) -> None:
+        """An EMQX 4.4 `emqx_auth_mnesia` ACL rule of `clientid=`, `username=` or (neither)
+        `$all`: `action` pub, sub or pubsub, `access` allow or deny."""
+        fields = {"topic": topic, "action": action, "access": access, **login}
+        self._seeded("auth_mnesia_acl", self.broker.add_mnesia_acl, fields)
+
+    def set_auth_mnesia_password_hash(self, password_hash: str) -> None:
+        """`auth.mnesia.password_hash`: plain, md5, sha, sha256 (after a reset) or sha512."""
+        self._seeded("auth_mnesia_password_hash", self.broker.set_mnesia_password_hash, {"password_hash": password_hash})
 
     def disconnect(self, clientid: str) -> Session | None:
         """A client disconnects; its session stays while its expiry interval allows."""

@@ -254,3 +254,13 @@ def test_the_command_serves_a_cloud_deployment() -> None:
     finally:
         code, _, err = running.stop()
     assert code == 0, err
+
+
+def test_cloud_v4_answers_the_cloud_pages_4_3_era_shapes_as_4_4_19_does(v4: EmqxServer) -> None:
+    """§3.2 items 17 and 18: the lookup gives `created_at`, not the password hash the Cloud page
+    shows; the page's `DELETE /acl/all/$all/topic/{t}` reaches no route, as on a 4.x node."""
+    assert call(v4, "POST", "/auth_username", json={"username": "u1", "password": "p"}).json() == {"code": 0}
+    looked_up = call(v4, "GET", "/auth_username/u1").json()
+    assert (looked_up["code"], sorted(looked_up["data"])) == (0, ["created_at", "username"])
+    typo = call(v4, "DELETE", "/acl/all/$all/topic/t")
+    assert (typo.status_code, typo.text) == (404, "Not found.")

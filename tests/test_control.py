@@ -337,7 +337,8 @@ def _bad(message: str, status: int = 400) -> tuple[int, dict[str, str]]:
 
 SEED_KINDS = (
     "clients, api_keys, users, retained, bans, alarms, publish, connect, disconnect, expire, node_status, "
-    "authenticators, authn_users, authz_sources, authz_settings, authz_rules, subscribe, apps"
+    "authenticators, authn_users, authz_sources, authz_settings, authz_rules, subscribe, apps, "
+    "auth_mnesia_users, auth_mnesia_acl, auth_mnesia_password_hash"
 )
 
 BAD_INPUT = {

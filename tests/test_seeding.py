@@ -454,6 +454,8 @@ TYPED = {
     "authz_settings": vocabulary.AuthzSettings,
     "authz_rules": vocabulary.RulesOwner,
     "subscribe": vocabulary.SubscribeOptions,
+    "auth_mnesia_users": vocabulary.MnesiaLogin,
+    "auth_mnesia_acl": vocabulary.MnesiaLogin,
 }
 
 

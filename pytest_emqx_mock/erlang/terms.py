@@ -33,7 +33,9 @@ def atom(name: str) -> str:
 
 def binary(data: bytes) -> str:
     """`<<"text">>` when every byte is printable Latin-1 (so UTF-8 text whose continuation
-    bytes are all >= 0xA0 shows as itself), `<<1,2,3>>` otherwise."""
+    bytes are all >= 0xA0 shows as itself), `<<1,2,3>>` otherwise; the empty one `<<>>`."""
+    if not data:
+        return "<<>>"
     if all(32 <= byte <= 126 or byte >= 160 or byte in _ESCAPES for byte in data):
         text = b"".join(_ESCAPES.get(byte, bytes((byte,))) for byte in data)
         return '<<"' + text.decode(errors="replace") + '">>'

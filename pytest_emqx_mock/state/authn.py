@@ -19,12 +19,16 @@ import json
 import secrets
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..erlang.nesting import check_json
 from ..erlang.terms import binary
+from .auth_mnesia import PASSWORD_ERROR, SUCCESS
 from .errors import AlreadyExists, Invalid, ModelError, NotFound
 from .ordering import reordered
+
+if TYPE_CHECKING:
+    from .auth_mnesia import MnesiaUsers
 
 BUILTIN_DB_ID = "password_based:built_in_database"
 DEFAULT_BOOTSTRAP_FILE = "${EMQX_ETC_DIR}/auth-built-in-db-bootstrap.csv"
@@ -300,7 +304,10 @@ class Authenticator:
 
 
 class AuthnChain:
-    """The `'mqtt:global'` chain. Empty means no chain at all (EMQX deletes the record)."""
+    """The `'mqtt:global'` chain. Empty means no chain at all (EMQX deletes the record).
+    EMQX 4.4's `emqx_auth_mnesia` users (`mnesia`, set by their kind's reset) are asked first."""
+
+    mnesia: MnesiaUsers
 
     def __init__(self) -> None:
         self.authenticators: list[Authenticator] = []
@@ -371,7 +378,14 @@ class AuthnChain:
     def authenticate(self, node: str, username: str | None, clientid: str, password: str | None) -> bool | None:
         """Run the chain for one CONNECT (`emqx_authn_chains:authenticate/2`): None when no
         authenticator is enabled (anonymous), else the user's `is_superuser`; refusals raise
-        NotAuthorized. Each authenticator that runs counts in its own metrics."""
+        NotAuthorized. Each authenticator that runs counts in its own metrics. First the 4.4
+        `emqx_auth_mnesia` users: one of the client's logins there decides (its hook stops the
+        chain on success and on `password_error`); none lets the chain run."""
+        found = self.mnesia.authenticate(clientid, username, password)
+        if found == PASSWORD_ERROR:
+            raise NotAuthorized("bad_username_or_password")
+        if found == SUCCESS:
+            return False
         enabled = [a for a in self.authenticators if a.enabled]
         if not enabled:
             return None

@@ -28,6 +28,7 @@ from .errors import AlreadyExists, Invalid, LimitReached, NotFound
 from .ordering import reordered
 
 if TYPE_CHECKING:
+    from .auth_mnesia import MnesiaAcl
     from .sessions import Session
 
 ALLOW, DENY, NOMATCH = "allow", "deny", "nomatch"
@@ -671,7 +672,10 @@ class Decision:
 
 
 class Authorization:
-    """The authorization state of the cluster, and the check."""
+    """The authorization state of the cluster, and the check. EMQX 4.4's `emqx_auth_mnesia`
+    ACL (`mnesia`, set by its kind's reset) is asked before the sources."""
+
+    mnesia: MnesiaAcl
 
     def __init__(self, count: Callable[[str, str], None], drain: Callable[[], None]) -> None:
         self.count = count  # (node, metric name): the broker's node counters
@@ -803,6 +807,10 @@ class Authorization:
             self.count(node, "authorization.superuser")
             return ALLOW
         words = tuple(_checked_topic(topic, access).split("/"))
+        result = self.mnesia.check(session, access.action, "/".join(words))
+        if result != NOMATCH:
+            self.count(node, f"authorization.matched.{result}")
+            return result
         for source in self.sources:
             if not source.enabled:
                 continue

@@ -27,6 +27,7 @@ from .access import (
     password_problem,
 )
 from .apps import DEFAULT_APP_ID, DEFAULT_APP_SECRET, App, Apps
+from .auth_mnesia import ALL, MnesiaUser, target_of
 from .authn import (
     BUILTIN_DB_ID,
     Authenticator,
@@ -381,6 +382,30 @@ class Broker:
         configured to hash."""
         with self.lock:
             return self.authn.for_users(authenticator).add_user(user_id, password, is_superuser)
+
+    def add_mnesia_user(self, password: str, *, clientid: str | None = None, username: str | None = None) -> MnesiaUser:
+        """An EMQX 4.4 `emqx_auth_mnesia` user of a clientid or of a username (as
+        `POST /auth_clientid` and `/auth_username` add one), its password hashed with
+        `auth.mnesia.password_hash`; AlreadyExists for a login present."""
+        target = target_of(clientid, username)
+        if target is None or target[0] == ALL:
+            raise Invalid("an emqx_auth_mnesia user is a clientid's or a username's")
+        with self.lock:
+            return self.authn.mnesia.add(target[0], target[1], password)
+
+    def add_mnesia_acl(self, topic: str, action: str, access: str, *, clientid: str | None = None, username: str | None = None) -> None:
+        """An EMQX 4.4 `emqx_auth_mnesia` ACL rule of a clientid, a username, or (neither)
+        `$all`, as `POST /acl` adds one (`action`: pub, sub or pubsub; `access`: allow or deny)."""
+        target = target_of(clientid, username)
+        if target is None:
+            raise Invalid("an ACL rule is a clientid's, a username's or $all's, not both")
+        with self.lock:
+            self.authz.mnesia.add(target, topic, action, access)
+
+    def set_mnesia_password_hash(self, password_hash: str) -> None:
+        """`auth.mnesia.password_hash` (sha256 after a reset)."""
+        with self.lock:
+            self.authn.mnesia.set_hash_type(password_hash)
 
     def node(self, name: str) -> Node:
         if name not in self.nodes:

@@ -135,6 +135,13 @@ class AuthzSettings(TypedDict, total=False):
     cache: Mapping[str, Any]
 
 
+class MnesiaLogin(TypedDict, total=False):
+    """Whose `emqx_auth_mnesia` user or ACL rule: a clientid's or a username's."""
+
+    clientid: str
+    username: str
+
+
 class RulesOwner(TypedDict, total=False):
     username: str
     clientid: str

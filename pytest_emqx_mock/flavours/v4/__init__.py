@@ -24,10 +24,13 @@ from ...http.schemas import SchemaCatalog
 from . import auth
 from .api import RESULT_CODES, Declaration
 from .endpoints import (
+    acl_mnesia,
     alarms,
+    auth_mnesia,
     banned,
     brokers,
     clients,
+    listeners,
     metrics,
     nodes,
     pubsub,
@@ -45,13 +48,15 @@ if TYPE_CHECKING:
     from ...state.broker import Broker
     from ...state.errors import ModelError
 
-#: The API modules served, in the order `GET /api/v4` lists their routes (the application's
-#: module list: alphabetical).
-API_MODULES = (alarms, banned, brokers, clients, metrics, nodes, pubsub, routes, stats, subscriptions)
+#: The API modules served, in the order `GET /api/v4` lists their routes (the plugins sorted
+#: by name, `emqx_plugins:list/0`, then each application's module list: alphabetical).
+API_MODULES = (acl_mnesia, auth_mnesia, alarms, banned, brokers, clients, listeners, metrics, nodes, pubsub, routes, stats, subscriptions)
 
 SCHEMAS = resources.files(__name__) / "schemas"
 
 _TEXT = {"content-type": "text/plain"}
+#: The one path of `/api/v4` that needs no credentials (for a GET).
+PROMETHEUS_PATH = "/api/v4/emqx_prometheus"
 #: The framework's texts by status (400's is the refusal's own: `Bad Request`, `Not found.`).
 _TEXTS = {404: "Not found.", 500: "Internal Error"}
 
@@ -133,9 +138,13 @@ class Emqx4(Flavour):
 
     def not_found(self, request: Request) -> Reply:
         """Under `/api/v4`: minirest authenticates first, then finds no route; elsewhere the
-        listener's router answers an empty 404."""
+        listener's router answers an empty 404. `emqx_mgmt_http:authorize_appid/3` lets
+        `GET /api/v4/emqx_prometheus` (that raw path exactly) through without credentials;
+        the `emqx_prometheus` plugin is not among 4.4's loaded plugins, so no route serves it."""
         if not self._under_prefix(request):
             return Reply(404)
+        if request.method == "GET" and raw_path(request.environ) == PROMETHEUS_PATH:
+            return _text(404, _TEXTS[404])
         if self.identify(request, self.broker) is None:
             return self.unauthorized().reply
         return _text(404, _TEXTS[404])

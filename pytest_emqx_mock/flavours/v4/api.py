@@ -141,6 +141,22 @@ def params(call: Call) -> list[tuple[str, Any]]:
     return pairs + list(call.body.items())
 
 
+def single_or_batch(call: Call) -> tuple[list[tuple[str, Any]], list[Any] | None]:
+    """The dual `POST`s of `emqx_auth_mnesia` (`[P | _] = Params, case is_list(P)`): the
+    parameters of one item, or (with None) the items of a batch, when there is no query and
+    the body is an array whose first element is an object or an array. No parameter at all
+    (no body, or `[]`, and no query) fails that match: a crash; so does a body of another kind."""
+    query = [(key, value) for key in call.request.args for value in call.request.args.getlist(key)]
+    body = call.body
+    if not query and (body is None or body == []):
+        raise crash()
+    if not query and isinstance(body, list) and isinstance(body[0], (dict, list)):
+        return [], body
+    if body is not None and not isinstance(body, (dict, list)):
+        raise crash()
+    return query + (list(body.items()) if isinstance(body, dict) else []), None
+
+
 def param(pairs: list[tuple[str, Any]], key: str, default: Any = None) -> Any:
     """`proplists:get_value/3`: the first value given for `key`."""
     return next((value for name, value in pairs if name == key), default)
@@ -158,12 +174,13 @@ def to_integer(value: Any) -> int:
     raise ValueError(value)
 
 
-def page_and_limit(pairs: list[tuple[str, Any]]) -> tuple[int, int]:
-    """`emqx_mgmt_api:page/1` and `limit/1`: `_page` (1) and `_limit` (`max_row_limit`), each
-    text parsed strictly; anything else (a JSON number in the body too) crashes: 500."""
+def page_and_limit(pairs: list[tuple[str, Any]], default_limit: int = MAX_ROW_LIMIT) -> tuple[int, int]:
+    """`emqx_mgmt_api:page/1` and `limit/1`: `_page` (1) and `_limit` (`max_row_limit`, or
+    the endpoint's own default), each text parsed strictly; anything else (a JSON number in
+    the body too) crashes: 500."""
     try:
         page = to_integer(_text(param(pairs, "_page", "1")))
-        limit = to_integer(_text(param(pairs, "_limit", str(MAX_ROW_LIMIT))))
+        limit = to_integer(_text(param(pairs, "_limit", str(default_limit))))
     except ValueError:
         raise crash() from None
     return page, limit
@@ -178,10 +195,10 @@ def _text(value: Any) -> str:
 Row = TypeVar("Row")
 
 
-def table_page(rows: list[Row], pairs: list[tuple[str, Any]]) -> tuple[list[Row], dict[str, Any]]:
+def table_page(rows: list[Row], pairs: list[tuple[str, Any]], default_limit: int = MAX_ROW_LIMIT) -> tuple[list[Row], dict[str, Any]]:
     """`emqx_mgmt_api:paginate/3` over a table: rows skipped only from page 2 on, meta
     `{page, limit, count}` with the table's size."""
-    page, limit = page_and_limit(pairs)
+    page, limit = page_and_limit(pairs, default_limit)
     if limit < 0:
         raise crash()  # qlc:next_answers/2 takes no negative count
     start = (page - 1) * limit if page > 1 else 0
