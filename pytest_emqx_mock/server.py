@@ -658,8 +658,21 @@ class EmqxServer:
 
     @property
     def auth(self) -> tuple[str, str]:
-        """`(api_key, api_secret)` of the ready administrator key: `requests`' `auth=`."""
-        return (self.api_key, self.api_secret)
+        """The ready credentials of the first front door, as `requests`' `auth=`: EMQX 5's
+        administrator key `(api_key, api_secret)`, or EMQX 4's and a Cloud deployment's
+        application `(app_id, app_secret)`: the one every reset starts with, else the only one
+        added."""
+        if self.app.flavours[0].credentials == "api_key":
+            return (self.api_key, self.api_secret)
+        if self.broker.config.default_app is not None:
+            return self.broker.config.default_app
+        apps = list(self.broker.apps)
+        if len(apps) != 1:
+            raise RuntimeError(
+                f"{len(apps)} applications and none ready to call with: give EmqxServer(app=(app_id, "
+                "app_secret)) (the marker's app=, emqx-mock --app), or add one with add_app()"
+            )
+        return (apps[0].app_id, apps[0].secret)
 
     # -- errors inside the fake ----------------------------------------------------------
 

@@ -264,3 +264,27 @@ def test_cloud_v4_answers_the_cloud_pages_4_3_era_shapes_as_4_4_19_does(v4: Emqx
     assert (looked_up["code"], sorted(looked_up["data"])) == (0, ["created_at", "username"])
     typo = call(v4, "DELETE", "/acl/all/$all/topic/t")
     assert (typo.status_code, typo.text) == (404, "Not found.")
+
+
+# -- the handle's ready credentials ---------------------------------------------------------
+
+
+def test_auth_is_the_credential_the_first_door_takes() -> None:
+    """`emqx_server.auth` calls the first door: EMQX 5's administrator key, EMQX 4's default
+    application, a Cloud deployment's App ID / App Secret (given, or the only one added)."""
+    with EmqxServer(flavour="v4") as self_hosted, EmqxServer(flavour="v5,v4") as both:
+        assert self_hosted.auth == ("admin", "public")
+        assert requests.get(self_hosted.api_url + "/clients", auth=self_hosted.auth, timeout=30).json()["code"] == 0
+        assert both.auth == (both.api_key, both.api_secret)
+    with EmqxServer(flavour="cloud-v5", app=APP) as dedicated:
+        assert dedicated.auth == APP
+        assert call(dedicated, "GET", "/clients", auth=dedicated.auth).status_code == 200
+    with EmqxServer(flavour="cloud-v4") as without_app:
+        with pytest.raises(RuntimeError, match="0 applications and none ready to call with"):
+            without_app.auth
+        without_app.add_app("a1b2c3", secret="s3cret")
+        assert without_app.auth == ("a1b2c3", "s3cret")
+        assert call(without_app, "GET", "/clients", auth=without_app.auth).json()["code"] == 0
+        without_app.add_app("d4e5f6", secret="other")
+        with pytest.raises(RuntimeError, match="2 applications and none ready to call with"):
+            without_app.auth

@@ -82,6 +82,7 @@ class CloudV5(Emqx5):
     """A Dedicated (or BYOC) deployment on EMQX 5: the whole `v5` flavour, App ID / App Secret."""
 
     cloud = True
+    credentials = "app"
 
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
         return _app_holder(request, broker)

@@ -49,6 +49,9 @@ class Flavour(ABC):
     routes: Sequence[Route]
     #: Its schemas, given to handlers (`Call.catalog`).
     catalog: SchemaCatalog
+    #: Who calls with the credentials a server has ready (`EmqxServer.auth`): "api_key", the
+    #: bootstrap administrator key, or "app", an EMQX 4 / Cloud application's AppID and secret.
+    credentials: str = "api_key"
     #: Where, from the root, the door serves its own OpenAPI document (`<api_docs_at>/swagger.json`)
     #: and a page to read it (`<api_docs_at>/index.html`), built by `http.apidocs` from `routes`
     #: and `catalog`; None (the default): it serves none.

@@ -97,6 +97,7 @@ def _reject_constant(name: str) -> Any:
 
 class Emqx4(Flavour):
     prefix = "/api/v4"
+    credentials = "app"
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
