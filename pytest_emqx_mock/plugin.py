@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 #: options imports no state.
 _EDITIONS = ("ce", "ee")
 _FLAVOURS = ("v5", "v4", "cloud-v4", "cloud-v5")
+_DEPLOYMENTS = ("dedicated", "serverless")  # flavours.DEPLOYMENTS, not imported: this module stays light
 #: The marker options that seed, as the kinds of state register them (`state.registry.SEEDINGS`,
 #: those with `marker=True`), written out for the marker's help text.
 _SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained", "apps", "auth_mnesia_users", "auth_mnesia_acl")
@@ -68,6 +69,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "serve HTTPS with a certificate made at start (emqx_server.ca_file verifies it) (true or false)",
         default="false",
     )
+    parser.addini(
+        "emqx_app",
+        "the application every reset starts with, as ID:SECRET: EMQX 4's default app (admin:public unless given), "
+        "a Cloud deployment's App ID and App Secret (none unless given)",
+        default="",
+    )
+    parser.addini("emqx_deployment", "a cloud-v5 deployment: dedicated (the whole EMQX 5 API, default) or serverless", default="dedicated")
 
 
 class _Settings(NamedTuple):  # not a dataclass: making one would double this module's import time
@@ -77,6 +85,8 @@ class _Settings(NamedTuple):  # not a dataclass: making one would double this mo
     fresh: bool
     swagger_support: bool
     https: bool
+    app: tuple[str, str] | None
+    deployment: str
 
 
 _SETTINGS: pytest.StashKey[_Settings] = pytest.StashKey()
@@ -115,7 +125,14 @@ def _read_settings(config: pytest.Config) -> _Settings:
             raise pytest.UsageError(f"emqx_port {error}") from None
     fresh = config.getoption("--emqx-fresh") or _truth("emqx_fresh", config.getini("emqx_fresh"))
     swagger_support = _truth("emqx_swagger_support", config.getini("emqx_swagger_support"))
-    return _Settings(edition, flavour, port, fresh, swagger_support, _truth("emqx_https", config.getini("emqx_https")))
+    https = _truth("emqx_https", config.getini("emqx_https"))
+    app_id, colon, secret = config.getini("emqx_app").strip().partition(":")
+    if app_id and not (colon and secret):
+        raise pytest.UsageError(f"emqx_app must be ID:SECRET, not {config.getini('emqx_app')!r}")
+    deployment = config.getini("emqx_deployment").strip()
+    if deployment not in _DEPLOYMENTS:
+        raise pytest.UsageError(f"emqx_deployment must be one of {', '.join(_DEPLOYMENTS)}, not {deployment!r}")
+    return _Settings(edition, flavour, port, fresh, swagger_support, https, (app_id, secret) if app_id else None, deployment)
 
 
 #: The words pytest's "bool" ini values take (`_pytest.config._strtobool`).
@@ -152,6 +169,8 @@ def emqx_session_server(request: pytest.FixtureRequest) -> Generator[EmqxServer,
         port=_port(config),
         swagger_support=settings.swagger_support,
         https=settings.https or None,  # unset: a flavour with HTTPS only still gets it
+        app=settings.app,
+        deployment=settings.deployment,
     )
     try:
         server.start()
@@ -198,6 +217,8 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
         own.setdefault("edition", emqx_session_server.edition)
         own.setdefault("flavour", request.config.stash[_SETTINGS].flavour)
         own.setdefault("https", request.config.stash[_SETTINGS].https or None)
+        own.setdefault("app", request.config.stash[_SETTINGS].app)
+        own.setdefault("deployment", request.config.stash[_SETTINGS].deployment)
         own["swagger_support"] = request.config.stash[_SETTINGS].swagger_support
         try:
             server = EmqxServer(**own)

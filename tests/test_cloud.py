@@ -288,3 +288,41 @@ def test_auth_is_the_credential_the_first_door_takes() -> None:
         without_app.add_app("d4e5f6", secret="other")
         with pytest.raises(RuntimeError, match="2 applications and none ready to call with"):
             without_app.auth
+
+
+def test_the_ini_settings_give_a_session_of_cloud_tests_its_app_and_deployment(pytester: pytest.Pytester) -> None:
+    """`emqx_app` and `emqx_deployment`: every test of a Cloud suite calls with the deployment's
+    app, on the session server and on a marker's own server alike."""
+    pytester.makeini("[pytest]\nemqx_flavour = cloud-v5\nemqx_app = d1e2f3a4:c0ffee5ecret\nemqx_deployment = serverless\n")
+    pytester.makepyfile(
+        """
+        import pytest, requests
+
+        def get(server, path):
+            return requests.get(server.api_url + path, auth=server.auth, verify=server.ca_file)
+
+        def test_session(emqx_server):
+            assert emqx_server.auth == ("d1e2f3a4", "c0ffee5ecret")
+            assert get(emqx_server, "/clients").status_code == 200
+            assert get(emqx_server, "/nodes").status_code == 404  # not on a Serverless deployment
+
+        @pytest.mark.emqx(seed=1)
+        def test_own(emqx_server):
+            assert emqx_server.auth == ("d1e2f3a4", "c0ffee5ecret")
+            assert get(emqx_server, "/nodes").status_code == 404
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize(
+    ("ini", "message"),
+    [
+        ("emqx_app = only-an-id", "*emqx_app must be ID:SECRET, not 'only-an-id'*"),
+        ("emqx_deployment = shared", "*emqx_deployment must be one of dedicated, serverless, not 'shared'*"),
+    ],
+)
+def test_a_bad_ini_app_or_deployment_is_a_usage_error(pytester: pytest.Pytester, ini: str, message: str) -> None:
+    pytester.makeini(f"[pytest]\nemqx_flavour = cloud-v5\n{ini}\n")
+    pytester.makepyfile("def test_x(emqx_server): pass")
+    pytester.runpytest_subprocess().stderr.fnmatch_lines([message])
