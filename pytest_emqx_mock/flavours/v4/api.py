@@ -49,6 +49,15 @@ def failed_without_code(message: str) -> ApiError:
     return ApiError(200, "", message)
 
 
+def reachable(call: Call) -> str:
+    """The path's node, when its RPC can answer; a node that is down answers the failed call's
+    reason, `nodedown`, without a code."""
+    node = call.path["node"]
+    if not call.broker.nodes[node].running:
+        raise failed_without_code("nodedown")
+    return node
+
+
 def crash() -> ApiError:
     """A handler that raised (a failed match, a bad integer): minirest's 500 `Internal Error`."""
     return ApiError(500, "INTERNAL_ERROR", "Internal Error")

@@ -8,7 +8,7 @@ from typing import Any
 
 from ....http.routing import Call
 from ....state.broker import Broker
-from ..api import RestApi, failed_without_code
+from ..api import RestApi, reachable
 
 api = RestApi()
 routes = api.routes
@@ -69,8 +69,4 @@ def list_all_metrics(call: Call) -> list[dict[str, Any]]:
 
 @api.rest("list_node_metrics", "GET", "/nodes/:atom:node/metrics", "A list of metrics of a node")
 def list_node_metrics(call: Call) -> dict[str, int]:
-    """A node that is down: the failed call's reason, without a code."""
-    node = call.path["node"]
-    if not call.broker.nodes[node].running:
-        raise failed_without_code("nodedown")
-    return node_metrics(call.broker, node)
+    return node_metrics(call.broker, reachable(call))

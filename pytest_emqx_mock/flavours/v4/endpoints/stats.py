@@ -8,7 +8,7 @@ from typing import Any
 
 from ....http.routing import Call
 from ....state.broker import Broker
-from ..api import RestApi, failed_without_code
+from ..api import RestApi, reachable
 
 api = RestApi()
 routes = api.routes
@@ -33,8 +33,4 @@ def list_stats(call: Call) -> list[dict[str, Any]]:
 
 @api.rest("lookup_node_stats", "GET", "/nodes/:atom:node/stats/", "A list of stats of a node")
 def lookup_node_stats(call: Call) -> dict[str, int]:
-    """A node that is down: the failed call's reason, without a code."""
-    node = call.path["node"]
-    if not call.broker.nodes[node].running:
-        raise failed_without_code("nodedown")
-    return node_stats(call.broker, node)
+    return node_stats(call.broker, reachable(call))
