@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import socket
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from pytest_emqx_mock import EmqxServer
+from pytest_emqx_mock.flavours import DEPLOYMENTS, FLAVOUR_NAMES, flavour_named
 
 pytest_plugins = ["pytester"]
 
@@ -35,6 +36,20 @@ def reserve_ports(count: int = 1) -> int:
             continue  # a neighbour is in use: look elsewhere
         return first
     raise RuntimeError(f"found no {count} consecutive free ports")
+
+
+def every_door() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each front door but EMQX 5's own (the default flavour): every other flavour, each
+    `cloud-v5` deployment kind, once; by name (`cloud-v5-serverless`), with its server's options
+    (`flavour`, `deployment`). A flavour added later is a door here with no work in the tests
+    that walk them (fuzzing, the auth matrix)."""
+    made = {flavour_named(FLAVOUR_NAMES[0])}
+    for name in FLAVOUR_NAMES[1:]:
+        for deployment in DEPLOYMENTS:
+            flavour = flavour_named(name, deployment)
+            if flavour not in made:
+                made.add(flavour)
+                yield (name if deployment == DEPLOYMENTS[0] else f"{name}-{deployment}"), {"flavour": name, "deployment": deployment}
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ from typing import Any, Iterator
 import jsonschema
 import pytest
 import requests
+from conftest import every_door
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.http.apidocs import document_bytes, schema_object
+from pytest_emqx_mock.http.flavour import Flavour
 
 JSON = "application/json"
 
@@ -40,6 +42,20 @@ def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
             yield method.upper(), path, operation
 
 
+def _documented(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each operation a document describes, by method and the path it is served at."""
+    documented: list[tuple[str, str]] = []
+    for method, path, operation in _operations(document):
+        base = (operation.get("servers") or document["servers"])[0]["url"].rstrip("/")
+        documented.append((method, base + path))
+        documented.extend((method, alias) for alias in operation.get("x-also-served-at", []))
+    return sorted(documented)
+
+
+def _served(flavour: Flavour) -> list[tuple[str, str]]:
+    return sorted((route.method, route.path_under(flavour.prefix)) for route in flavour.routes)
+
+
 def test_the_document_is_emqx_s_frame(server: EmqxServer) -> None:
     document = _document(server)
     title = "EMQX Enterprise API" if server.edition == "ee" else "EMQX API"
@@ -56,14 +72,8 @@ def test_the_document_is_emqx_s_frame(server: EmqxServer) -> None:
 def test_the_document_lists_exactly_the_served_operations(server: EmqxServer) -> None:
     """Every route, and nothing else: each documented operation at the path it is served on
     (under the server url, or from the root where it says so), its aliases included."""
-    document = _document(server)
-    documented: list[tuple[str, str]] = []
-    for method, path, operation in _operations(document):
-        base = (operation.get("servers") or document["servers"])[0]["url"].rstrip("/")
-        documented.append((method, base + path))
-        documented.extend((method, alias) for alias in operation.get("x-also-served-at", []))
-    served = [(route.method, route.path_under(flavour.prefix)) for flavour in server.app.flavours for route in flavour.routes]
-    assert sorted(documented) == sorted(served)
+    documented = _documented(_document(server))
+    assert documented == _served(server.app.flavours[0])
     assert ("DELETE", "/status") in documented and ("GET", "/status") in documented  # the bare cowboy handler
     assert ("DELETE", "/api/v5/status") not in documented
 
@@ -300,3 +310,110 @@ def test_the_emulated_crashes_are_declared(emqx_server: EmqxServer, method: str,
         assert "content" not in declared
     else:
         _validator(document, declared["content"][JSON]["schema"]).validate(response.json())
+
+
+# -- every other door's document: EMQX 4 and the Cloud deployments ----------------------------
+
+APP = ("deployment1", "s3cret")
+#: Each door but EMQX 5's: where its document is, and its title.
+DOORS = {
+    "v4": ("/api-docs/v4", "EMQX 4.4 API", "4.4.19"),
+    "cloud-v4": ("/api-docs/cloud-v4", "EMQX Cloud deployment API (EMQX 4.x)", "4.4.19"),
+    "cloud-v5": ("/api-docs/cloud-v5", "EMQX Cloud Dedicated deployment API (EMQX 5)", "5.8.9"),
+    "cloud-v5-serverless": ("/api-docs/cloud-v5", "EMQX Cloud Serverless deployment API (EMQX 5)", "5.8.9"),
+}
+
+
+@pytest.fixture(scope="module")
+def doors() -> Iterator[dict[str, EmqxServer]]:
+    servers = {name: EmqxServer(**options, app=APP).start() for name, options in every_door()}
+    yield servers
+    for server in servers.values():
+        server.stop()
+        server.check_errors()
+
+
+def _door_document(server: EmqxServer, where: str | None = None) -> dict[str, Any]:
+    flavour = server.app.flavours[0]
+    response = requests.get(f"{server.url}{where or flavour.api_docs_at}/swagger.json", verify=server.ca_file or True, timeout=30)
+    assert (response.status_code, response.headers["content-type"]) == (200, JSON)
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_every_door_serves_its_own_document(doors: dict[str, EmqxServer]) -> None:
+    """Its frame names the door, at its prefix, asking an application's Basic credentials;
+    it describes exactly the operations the door serves, as valid OpenAPI 3.0."""
+    definitions = pytest.importorskip("schemathesis.specs.openapi.definitions")
+    assert list(doors) == list(DOORS)
+    for name, server in doors.items():
+        where, title, version = DOORS[name]
+        document = _door_document(server, where)
+        flavour = server.app.flavours[0]
+        assert document["info"] == {"title": title, "version": version}, name
+        assert document["servers"] == [{"url": flavour.prefix}], name
+        assert document["security"] == [{"appAuth": []}], name
+        assert document["components"]["securitySchemes"] == {
+            "appAuth": {"type": "http", "scheme": "basic", "description": "An application's AppID and AppSecret"}
+        }
+        assert _documented(document) == _served(flavour), name
+        assert [error.message for error in jsonschema.Draft4Validator(definitions.OPENAPI_30).iter_errors(document)] == [], name
+    assert len(_documented(_door_document(doors["cloud-v5-serverless"]))) == 30
+
+
+def test_the_v4_document_declares_minirest_s_own_answers(doors: dict[str, EmqxServer]) -> None:
+    """Text refusals: `Bad Request` anywhere, `Not found.` where a binding may not convert, the
+    401 (no content type) where credentials are needed, `Internal Error` only where EMQX 4.4.19
+    crashes; `/status` is public, and text."""
+    paths = _door_document(doors["v4"])["paths"]
+    text = {"text/plain": {"schema": {"enum": ["Bad Request"]}}}
+    assert paths["/nodes"]["get"]["responses"] == {
+        "200": paths["/nodes"]["get"]["responses"]["200"], "400": {"description": "", "content": text}, "401": {"description": ""},
+    }  # fmt: skip
+    assert paths["/nodes/{node}"]["get"]["responses"]["404"]["content"] == {"text/plain": {"schema": {"enum": ["Not found."]}}}
+    assert paths["/nodes/{node}"]["get"]["parameters"] == [{"name": "node", "in": "path", "required": True, "schema": {"type": "string"}}]
+    assert paths["/banned"]["post"]["responses"]["500"]["content"] == {"text/plain": {"schema": {"enum": ["Internal Error"]}}}
+    assert "x-crashes" in paths["/banned"]["post"] and "500" not in paths["/nodes"]["get"]["responses"]
+    status = paths["/status"]["get"]
+    assert status["security"] == [] and status["servers"] == [{"url": "/"}]
+    assert set(status["responses"]["200"]["content"]) == {"text/plain"}
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("v4", "/clients"), ("v4", "/clients/sensor-1"), ("v4", "/nodes"), ("v4", "/metrics"), ("v4", "/stats"),
+        ("v4", "/banned"), ("v4", "/subscriptions"), ("v4", "/auth_clientid"), ("v4", "/acl/clientid"),
+        ("cloud-v4", "/clients"), ("cloud-v4", "/brokers"),
+        ("cloud-v5", "/clients"), ("cloud-v5", "/nodes"),
+        ("cloud-v5-serverless", "/clients"), ("cloud-v5-serverless", "/subscriptions"),
+    ],
+)  # fmt: skip
+def test_each_door_s_schemas_hold_live_answers(doors: dict[str, EmqxServer], name: str, path: str) -> None:
+    server = doors[name]
+    server.reset()
+    server.add_client("sensor-1", subscriptions=["t/1"])
+    server.add_client("sensor-2", username="u", connected=False)
+    document = _door_document(server)
+    response = requests.get(server.api_url + path, auth=APP, verify=server.ca_file or True, timeout=30)
+    assert response.status_code == 200
+    template = {"/clients/sensor-1": "/clients/{clientid}"}.get(path, path)
+    schema = document["paths"][template]["get"]["responses"]["200"]["content"][JSON]["schema"]
+    _validator(document, schema).validate(response.json())
+
+
+def test_several_doors_on_one_server_each_serve_their_own() -> None:
+    with EmqxServer(flavour="v5,v4") as server:
+        emqx5, emqx4 = _door_document(server, "/api-docs"), _door_document(server, "/api-docs/v4")
+        page = requests.get(server.url + "/api-docs/v4/index.html", timeout=30)
+    assert (emqx5["info"]["title"], emqx4["info"]["title"]) == ("EMQX API", "EMQX 4.4 API")
+    assert (emqx5["servers"], emqx4["servers"]) == ([{"url": "/api/v5"}], [{"url": "/api/v4"}])
+    assert page.status_code == 200 and "<h1>EMQX 4.4 API <small>4.4.19</small></h1>" in page.text
+
+
+def test_swagger_support_off_turns_every_door_s_document_off() -> None:
+    for options in [{"flavour": "v5,v4"}, *(options for _, options in every_door())]:
+        with EmqxServer(**options, app=APP, swagger_support=False) as server:
+            for flavour in server.app.flavours:
+                for name in ("swagger.json", "index.html"):
+                    response = requests.get(f"{server.url}{flavour.api_docs_at}/{name}", verify=server.ca_file or True, timeout=30)
+                    assert response.status_code == 404, (options, name)

@@ -11,16 +11,22 @@ decision. The expected answers are those tests/test_auth.py pins one by one.
 from __future__ import annotations
 
 import base64
+import binascii
 import http.client
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 import pytest
+from conftest import every_door
 
 from pytest_emqx_mock import EmqxServer
+from pytest_emqx_mock.flavours.cloud import CloudV5
+from pytest_emqx_mock.flavours.v4 import Emqx4
 from pytest_emqx_mock.flavours.v5 import API_MODULES
+from pytest_emqx_mock.http.flavour import Flavour
 from pytest_emqx_mock.http.routing import Route
 
 CHALLENGE = 'Basic Realm="emqx-dashboard"'
@@ -34,9 +40,9 @@ ROUTES = [route for flavour in EmqxServer().app.flavours for route in flavour.ro
 GUARDED = [route for route in ROUTES if not route.public]
 
 
-def concrete(route: Route) -> str:
+def concrete(route: Route, prefix: str = PREFIX) -> str:
     """The route's path with a placeholder in each parameter."""
-    return route.path_under(PREFIX).replace("{", "").replace("}", "")  # "{clientid}" -> "clientid"
+    return route.path_under(prefix).replace("{", "").replace("}", "")  # "{clientid}" -> "clientid"
 
 
 # -- the answers -----------------------------------------------------------------------------------
@@ -131,7 +137,7 @@ CREDENTIALS = [
 
 
 def _api(server: EmqxServer, method: str, path: str, token: str, body: Any) -> None:
-    status, _, _ = send(server, method, PREFIX + path, "Bearer " + token, json.dumps(body).encode())
+    status, *_ = send(server, method, PREFIX + path, "Bearer " + token, json.dumps(body).encode())
     assert status == 204, (method, path, status)
 
 
@@ -174,16 +180,22 @@ def prepare(server: EmqxServer) -> dict[str, str]:
 
 def send(
     server: EmqxServer, method: str, path: str, authorization: str | None, body: bytes = b""
-) -> tuple[int, bytes, str | None]:
-    """`path` exactly as written (an HTTP client library would normalize `..` and `//`)."""
-    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+) -> tuple[int, bytes, str | None, str | None]:
+    """`path` exactly as written (an HTTP client library would normalize `..` and `//`), over
+    HTTPS where the server serves it."""
+    connection: http.client.HTTPConnection
+    if server.ca_file:
+        context = ssl.create_default_context(cafile=server.ca_file)
+        connection = http.client.HTTPSConnection(server.host, server.port, timeout=30, context=context)
+    else:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
     try:
         headers = {"Content-Type": "application/json"}
         if authorization is not None:
             headers["Authorization"] = authorization
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
-        return response.status, response.read(), response.getheader("WWW-Authenticate")
+        return response.status, response.read(), response.getheader("WWW-Authenticate"), response.getheader("Content-Type")
     finally:
         connection.close()
 
@@ -191,31 +203,44 @@ def send(
 @dataclass
 class Fake:
     server: EmqxServer
-    credentials: dict[str, str]
+    credentials: dict[str, Any]
     before: dict[str, Any]
 
-    def probe(self, credential: Credential, method: str, path: str) -> tuple[int, bytes, str | None]:
+    def probe(self, credential: Credential, method: str, path: str) -> tuple[int, bytes, str | None, str | None]:
         answer = send(self.server, method, path, credential.header(self.credentials), b'{"x": 1}' if method != "GET" else b"")
         assert self.server.snapshot() == self.before  # a refused request changes nothing
         return answer
 
 
+class LazyFakes(dict):  # type: ignore[type-arg]
+    """Fakes by name, each made (started, its credentials prepared) when a probe first needs it."""
+
+    def __init__(self, make: Callable[[str], Fake]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, name: str) -> Fake:
+        fake = self[name] = self.make(name)
+        fake.before = fake.server.snapshot()
+        return fake
+
+    def stop(self) -> None:
+        for fake in self.values():
+            fake.server.stop()
+            fake.server.check_errors()
+
+
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[dict[str, Fake]]:
     """One fake per edition, started when a probe first needs it, for the whole module."""
-    started: dict[str, Fake] = {}
 
-    class Lazy(dict):  # type: ignore[type-arg]
-        def __missing__(self, edition: str) -> Fake:
-            server = EmqxServer(edition=edition).start()
-            started[edition] = self[edition] = Fake(server, prepare(server), {})
-            started[edition].before = server.snapshot()
-            return started[edition]
+    def make(edition: str) -> Fake:
+        server = EmqxServer(edition=edition).start()
+        return Fake(server, prepare(server), {})
 
-    yield Lazy()
-    for fake in started.values():
-        fake.server.stop()
-        fake.server.check_errors()
+    started = LazyFakes(make)
+    yield started
+    started.stop()
 
 
 def _edition(credential: Credential) -> str:
@@ -265,7 +290,7 @@ def test_the_matrix_covers_every_route_the_router_serves() -> None:
 def test_refused(fakes: dict[str, Fake], credential: Credential, route: Route) -> None:
     expected = credential.answer(route)
     assert expected is not None
-    status, body, challenge = fakes[_edition(credential)].probe(credential, route.method, concrete(route))
+    status, body, challenge, _ = fakes[_edition(credential)].probe(credential, route.method, concrete(route))
     assert (status, body) == (expected.status, expected.body)
     assert challenge == (CHALLENGE if expected.challenge else None)
 
@@ -320,3 +345,133 @@ def test_a_fooling_path_reaches_the_plain_decision(fakes: dict[str, Fake], route
     decision = fake.probe(credential, route.method, plain)
     for form, disguise in FOOLING.items():
         assert fake.probe(credential, route.method, disguise(plain)) == decision, form
+
+
+# -- the doors of applications: EMQX 4 and the Cloud deployments -----------------------------------
+#
+# Every door whose callers are applications (`Flavour.credentials == "app"`), generated from the
+# flavours (`every_door`): every route it guards, probed with every credential such a door refuses,
+# answers the door's exact refusal and changes nothing.
+
+APP = ("deployment1", "s3cret")
+
+
+def _app_credentials(server: EmqxServer) -> dict[str, str | None]:
+    """The Authorization header of each credential an application's door refuses."""
+    return {
+        "no header": None,
+        "wrong secret": basic(APP[0], "wrong"),
+        "unknown app": basic("ghost", APP[1]),
+        "disabled app": basic("off", "s"),
+        "expired app": basic("old", "s"),
+        "API key of EMQX 5": basic(server.api_key, server.api_secret),
+        "bearer": "Bearer abc",
+        "digest": f'Digest username="{APP[0]}", realm="emqx", nonce="n", uri="/", response="r"',
+        "not base64": "Basic %%%",
+        "no colon": "Basic " + base64.b64encode(APP[0].encode()).decode(),
+    }
+
+
+#: An answer as probed: status, WWW-Authenticate, content type, body.
+Refusal = tuple[int, str | None, str | None, bytes]
+#: minirest 0.3's 401 for anything but an app's Basic credentials (`emqx_mgmt_http:authorize_appid/1`),
+#: before any route is looked up.
+MINIREST_UNAUTHORIZED: Refusal = (401, 'Basic Realm="minirest-server"', None, b"UNAUTHORIZED")
+
+
+def _cloud_v5_refusal(header: str | None) -> Refusal:
+    """EMQX 5's answers, Basic only (`flavours.cloud._app_holder`): another scheme is the header
+    error, a Basic header that does not decode cowboy's bare 400, credentials naming no app 401."""
+    scheme, _, credentials = (header or "").partition(" ")
+    if scheme != "Basic":
+        return _v5_refusal(HEADER_ERROR_BASIC)
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        decoded = ""
+    if ":" not in decoded:  # cowboy_req:parse_header/2 fails: no `id:secret`
+        return (MALFORMED.status, None, None, MALFORMED.body)
+    return _v5_refusal(BAD_KEY)
+
+
+def _v5_refusal(answer: Answer) -> Refusal:
+    return (answer.status, CHALLENGE if answer.challenge else None, "application/json", answer.body)
+
+
+HEADER_ERROR_BASIC = _error(401, "AUTHORIZATION_HEADER_ERROR", "Support authorization: basic", True)
+
+
+@dataclass(frozen=True)
+class AppDoorRules:
+    #: The answer to a credential's header.
+    refusal: Callable[[str | None], Refusal]
+    #: Credentials are checked before the route is looked up: a path no route serves is refused too.
+    before_routing: bool
+
+
+#: By the flavour each family of doors is made from (a door of another flavour must say its own).
+APP_DOOR_RULES: dict[type[Flavour], AppDoorRules] = {
+    Emqx4: AppDoorRules(lambda header: MINIREST_UNAUTHORIZED, before_routing=True),
+    CloudV5: AppDoorRules(_cloud_v5_refusal, before_routing=False),
+}
+
+
+def app_door_rules(flavour: type[Flavour]) -> AppDoorRules:
+    found = next((rules for family, rules in APP_DOOR_RULES.items() if issubclass(flavour, family)), None)
+    assert found is not None, f"{flavour.__name__}: say how its door refuses credentials in APP_DOOR_RULES"
+    return found
+
+
+#: Every door of applications, its options and its mounted flavour (read from a fake never started).
+APP_DOORS = {
+    name: (options, EmqxServer(**options, app=APP).app.flavours[0])
+    for name, options in every_door()
+    if EmqxServer(**options, app=APP).app.flavours[0].credentials == "app"
+}
+
+
+def _app_door_cases() -> Iterator[Any]:
+    for name, (_, flavour) in APP_DOORS.items():
+        guarded = [route for route in flavour.routes if not route.public]
+        if app_door_rules(type(flavour)).before_routing:
+            guarded.append(Route("GET", "/no/such/path", lambda call: None))
+        for route in guarded:
+            yield pytest.param(name, route, id=f"{name}-{route.key}")
+
+
+@pytest.fixture(scope="module")
+def app_doors() -> Iterator[dict[str, Fake]]:
+    """One fake per door of applications, started when a probe first needs it, with an app
+    disabled and one expired beside the deployment's, and a client the probes must not touch."""
+
+    def make(name: str) -> Fake:
+        server = EmqxServer(**APP_DOORS[name][0], app=APP).start()
+        server.add_app("off", secret="s", status=False)
+        server.add_app("old", secret="s", expired=1_000_000)
+        server.add_client("clientid", subscriptions=["t/1"])
+        return Fake(server, _app_credentials(server), {})
+
+    started = LazyFakes(make)
+    yield started
+    started.stop()
+
+
+def test_the_doors_of_applications_are_every_flavour_s_but_emqx_5_s() -> None:
+    assert list(APP_DOORS) == ["v4", "cloud-v4", "cloud-v5", "cloud-v5-serverless"]
+    assert len([case for case in _app_door_cases() if case.values[0] == "v4"]) >= 25
+
+
+@pytest.mark.parametrize(("door", "route"), list(_app_door_cases()))
+def test_a_door_of_applications_refuses_every_bad_credential(app_doors: dict[str, Fake], door: str, route: Route) -> None:
+    fake = app_doors[door]
+    flavour = fake.server.app.flavours[0]
+    path = concrete(route, flavour.prefix)
+    if route in flavour.routes:  # the placeholder path is routed back to the route
+        endpoints, _ = fake.server.app.router.match(path) or ({}, {})
+        assert endpoints[route.method].route is route
+    rules = app_door_rules(type(flavour))
+    for name, header in fake.credentials.items():
+        body = b'{"who":"clientid","as":"clientid","reason":"r"}'
+        status, answer, challenge, kind = send(fake.server, route.method, path, header, body)
+        assert (status, challenge, kind, answer) == rules.refusal(header), name
+        assert fake.server.snapshot() == fake.before, name  # a refused request changes nothing

@@ -18,12 +18,13 @@ or SDK uses it, so Digest, Bearer or anything else is a 401 here.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..http.principal import Principal
 from ..http.replies import ApiError, RawReply
 from ..state.access import ADMINISTRATOR
 from .v4 import Emqx4
+from .v4 import auth as v4_auth
 from .v4.endpoints import status as v4_status
 from .v5 import Emqx5
 from .v5 import auth as v5_auth
@@ -46,6 +47,8 @@ class CloudV4(Emqx4):
 
     prefix = "/api"
     cloud = True
+    api_docs_at = "/api-docs/cloud-v4"
+    title = "EMQX Cloud deployment API (EMQX 4.x)"
 
     def __init__(self, broker: Broker) -> None:
         super().__init__(broker)
@@ -83,6 +86,12 @@ class CloudV5(Emqx5):
 
     cloud = True
     credentials = "app"
+    #: Named for the door, as every door but EMQX 5's own (`Emqx4.api_docs_at`).
+    api_docs_at = "/api-docs/cloud-v5"
+    title = "EMQX Cloud Dedicated deployment API (EMQX 5)"
+
+    def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
+        return v4_auth.app_frame(self.title, broker.config.version, self.prefix)
 
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
         return _app_holder(request, broker)
@@ -136,6 +145,7 @@ class ServerlessV5(CloudV5):
     create them)."""
 
     builtin_database = True
+    title = "EMQX Cloud Serverless deployment API (EMQX 5)"
 
     def __init__(self, broker: Broker) -> None:
         super().__init__(broker)

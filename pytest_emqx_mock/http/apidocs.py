@@ -6,9 +6,11 @@ Everything comes from what the flavour serves, nothing is listed by hand: each r
 operation, described by its schema in the flavour's catalog (parameters, request body and media,
 responses by status and media, `x-deviations`, `x-not-in-spec`), tagged as the spec tags it.
 The members around the operations (info, servers, security) are the flavour's
-(`Flavour.api_docs_frame`). minirest lets any operation answer a few errors it does not declare
-(`http.schemas.ANY_CODE_STATUSES`, `GENERIC_ERRORS`); the document declares those the operation
-can meet, so that it says exactly what the fake answers.
+(`Flavour.api_docs_frame`), and so are the answers its framework gives undeclared
+(`Flavour.framework_answers`: minirest 1.x's few errors any operation may answer, EMQX 4's
+text refusals), which the document declares where the operation can meet them, so that it says
+exactly what the fake answers. A path parameter the schema does not describe (EMQX 4's, whose
+minirest checks none) is declared as the text any segment is.
 
 The catalog is JSON Schema 2020-12; the document is OpenAPI 3.0, whose schema objects lack some
 of it: `schema_object` converts (a `$ref` beside other keywords becomes an `allOf`, `const` a
@@ -34,7 +36,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .replies import encode_text
-from .schemas import ANY_CODE_STATUSES, GENERIC_ERRORS, generated_index
+from .schemas import generated_index
 
 if TYPE_CHECKING:
     from ..state.broker import Broker
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 JSON = "application/json"
 _COMPONENTS = "#/components/schemas/"
+_PARAMETER = re.compile(r"{([^}]+)}")
 
 #: The keywords an OpenAPI 3.0 schema object shares with JSON Schema, kept as they are.
 _SAME_IN_OPENAPI_30 = frozenset(
@@ -150,7 +153,7 @@ def build_document(flavour: Flavour, frame: Mapping[str, Any]) -> dict[str, Any]
         if route.absolute and route.key in prefixed:  # the twin's operation, also served there
             aliases.setdefault(route.key, []).append(route.template)
             continue
-        operation = {"tags": [tag_of(route.key)], **_operation(route, catalog, frame, refs)}
+        operation = {"tags": [tag_of(route.key)], **_operation(flavour, route, frame, refs)}
         if route.absolute:  # outside the server url: from the root
             operation["servers"] = [{"url": "/"}]
         paths.setdefault(route.template, {})[route.method.lower()] = operation
@@ -162,16 +165,19 @@ def build_document(flavour: Flavour, frame: Mapping[str, Any]) -> dict[str, Any]
     return {**{name: value for name, value in frame.items() if name != "components"}, "paths": paths, "components": components}
 
 
-def _operation(route: Route, catalog: SchemaCatalog, frame: Mapping[str, Any], refs: set[str]) -> dict[str, Any]:
+def _operation(flavour: Flavour, route: Route, frame: Mapping[str, Any], refs: set[str]) -> dict[str, Any]:
+    catalog = flavour.catalog
     schema = catalog.operations[route.key]
     extensions = dict(schema.extensions)
     request_media = extensions.pop("x-request-media", {})
     response_media = extensions.pop("x-response-media", {})
+    described = {parameter.name for parameter in schema.parameters if parameter.location == "path"}
     operation: dict[str, Any] = {
         "parameters": [
             {"name": parameter.name, "in": parameter.location, "required": parameter.location == "path", "schema": schema_object(parameter.schema, refs)}
             for parameter in schema.parameters
         ]
+        + [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in _PARAMETER.findall(route.template) if name not in described]
     }
     body = _content({JSON: schema.request_body} if schema.request_body is not None else {}, request_media, refs)
     if body:
@@ -179,12 +185,15 @@ def _operation(route: Route, catalog: SchemaCatalog, frame: Mapping[str, Any], r
     responses: dict[str, Any] = {}
     for status in sorted(schema.responses):
         answer = catalog.answer_schema(route.key, status)
-        content = _content({JSON: answer} if answer is not None else {}, response_media.get(str(status), {}), refs)
+        media = response_media.get(str(status))  # the whole content where declared
+        content = _content({JSON: answer} if answer is not None and media is None else {}, media or {}, refs)
         responses[str(status)] = {"description": "", **({"content": content} if content else {})}
-    for status, error in _undeclared_errors(catalog, route, schema.request_body is not None):
-        declared = responses.setdefault(str(status), {"description": ""}).setdefault("content", {})
-        given = declared.get(JSON)
-        declared[JSON] = {"schema": schema_object(error, refs) if given is None else {"anyOf": [given["schema"], schema_object(error, refs)]}}
+    for status, media in flavour.framework_answers(route).items():
+        declared = responses.setdefault(str(status), {"description": ""})
+        for kind, answer in media.items():
+            content = declared.setdefault("content", {})
+            given = content.get(kind)
+            content[kind] = {"schema": schema_object(answer, refs) if given is None else {"anyOf": [given["schema"], schema_object(answer, refs)]}}
     operation["responses"] = responses
     if route.public or "security" in frame:  # minirest_trails:generate_api/2: the global one unless its own `[]`
         operation["security"] = [] if route.public else frame["security"]
@@ -193,27 +202,11 @@ def _operation(route: Route, catalog: SchemaCatalog, frame: Mapping[str, Any], r
 
 
 def _content(json_body: dict[str, Any], media: Mapping[str, Any], refs: set[str]) -> dict[str, Any]:
-    """Content by media type: the JSON schema, and the other media the operation declares (an
-    `application/json` among them replaces the JSON schema: the catalog's checks cannot tell
-    media apart, as for `/status`'s text or JSON)."""
+    """Content by media type: the JSON schema, and the other media the operation declares (a
+    response's declared media are its whole content, an `application/json` among them replacing
+    the JSON schema: the catalog's checks cannot tell media apart, as for `/status`'s text or
+    JSON, or EMQX 4's text alone)."""
     return {kind: {"schema": schema_object(schema, refs)} for kind, schema in {**json_body, **media}.items()}
-
-
-def _undeclared_errors(catalog: SchemaCatalog, route: Route, checks_body: bool) -> list[tuple[int, dict[str, Any]]]:
-    """The errors minirest lets the operation answer undeclared and the fake can meet on it:
-    BAD_REQUEST (a body that is not JSON, a parameter refused), credentials refused (401, 403)
-    where it needs them, a body not declared JSON (415) where it checks one. A 500 is the
-    fake's bug unless declared (an EMQX handler's crash the fake emulates). In the catalog's
-    error shape (`$defs/error`, as `SchemaCatalog.check_response` checks them); a catalog
-    without one declares none."""
-    if "error" not in catalog.defs:
-        return []
-    error: dict[str, Any] = {"$ref": "#/$defs/error"}
-    errors: list[tuple[int, dict[str, Any]]] = [(status, {**error, "properties": {"code": {"enum": [code]}}}) for status, code in GENERIC_ERRORS if status < 500]
-    for status in ANY_CODE_STATUSES:
-        if (checks_body if status == 415 else not route.public):
-            errors.append((status, error))
-    return errors
 
 
 def _components(catalog: SchemaCatalog, refs: set[str]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 from ..erlang.nesting import check_json
 from .principal import Principal
 from .replies import ApiError, RawReply, Reply
+from .schemas import ANY_CODE_STATUSES, GENERIC_ERRORS
 
 if TYPE_CHECKING:
     from werkzeug import Request
@@ -66,6 +67,26 @@ class Flavour(ABC):
         not public gets (a public one gets `[]`). The default: OpenAPI 3.0.0 at the door's prefix,
         with no security."""
         return {"openapi": "3.0.0", "info": {"title": "EMQX API", "version": broker.config.version}, "servers": [{"url": self.prefix}]}
+
+    def framework_answers(self, route: Route) -> dict[int, dict[str, Any]]:
+        """What the door may answer on `route` beyond what its schema declares (its framework's
+        own refusals), as its OpenAPI document declares them: by status, the schema of each
+        media type (an empty map: no body). The default is minirest 1.x's, which lets any
+        operation answer a few errors undeclared (`http.schemas.ANY_CODE_STATUSES`,
+        `GENERIC_ERRORS`): those the fake can meet on it, BAD_REQUEST (a body that is not JSON,
+        a parameter refused), credentials refused (401, 403) where it needs them, a body not
+        declared JSON (415) where it checks one, in the catalog's error shape (`$defs/error`, as
+        `SchemaCatalog.check_response` checks them); a catalog without one declares none. A 500
+        is the fake's bug unless declared (an EMQX handler's crash the fake emulates)."""
+        if "error" not in self.catalog.defs:
+            return {}
+        error: dict[str, Any] = {"$ref": "#/$defs/error"}
+        answers = {status: {"application/json": {**error, "properties": {"code": {"enum": [code]}}}} for status, code in GENERIC_ERRORS if status < 500}
+        checks_body = self.catalog.operations[route.key].request_body is not None
+        for status in ANY_CODE_STATUSES:
+            if checks_body if status == 415 else not route.public:
+                answers[status] = {"application/json": error}
+        return answers
 
     @staticmethod
     def decode_json(data: bytes) -> Any:

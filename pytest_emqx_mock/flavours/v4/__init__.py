@@ -39,6 +39,7 @@ from .endpoints import (
     status,
     subscriptions,
 )
+from .endpoints.nodes import VERSION
 
 if TYPE_CHECKING:
     from werkzeug import Request
@@ -95,9 +96,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+#: The framework's text answers as the fake's document declares them (`text/plain`).
+_TEXT_ANSWERS = {status: {"text/plain": {"const": text}} for status, text in {400: "Bad Request", **_TEXTS}.items()}
+
+
 class Emqx4(Flavour):
     prefix = "/api/v4"
     credentials = "app"
+    #: EMQX 4.4 serves no OpenAPI document: the fake's own description of `/api/v4` is served
+    #: under EMQX 5's `/api-docs`, which nothing of EMQX 4 serves (every path under `/api/v4` is
+    #: minirest's: a document there would change what that path answers), named for the door,
+    #: so that it is served beside EMQX 5's and every other door's.
+    api_docs_at = "/api-docs/v4"
+    #: The door, as its document's title names it.
+    title = "EMQX 4.4 API"
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
@@ -106,6 +118,24 @@ class Emqx4(Flavour):
         missing = {key for key in served_operations() if key not in self.catalog.operations}
         if missing:
             raise RuntimeError(f"operations without a schema: {sorted(missing)}")
+
+    def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
+        return auth.app_frame(self.title, VERSION, self.prefix)
+
+    def framework_answers(self, route: Route) -> dict[int, dict[str, Any]]:
+        """minirest 0.3's texts: `Bad Request` for any body that is not JSON (it decodes every
+        body), `Not found.` where a path binding may not convert (an unknown `:atom:` node), and
+        the 401 `UNAUTHORIZED` where credentials are needed (declared without content: it has
+        no content type). A 500 `Internal Error` is the fake's bug unless the operation's schema
+        says where EMQX 4.4.19's handler crashes (`x-crashes`)."""
+        answers: dict[int, dict[str, Any]] = {400: _TEXT_ANSWERS[400]}
+        if "x-crashes" in self.catalog.operations[route.key].extensions:
+            answers[500] = _TEXT_ANSWERS[500]
+        if "{" in route.template:
+            answers[404] = _TEXT_ANSWERS[404]
+        if not route.public:
+            answers[401] = {}
+        return answers
 
     @staticmethod
     def decode_json(data: bytes) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...http.principal import Principal
 from ...http.replies import RawReply, Reply
@@ -38,3 +38,16 @@ def identify(request: Request, broker: Broker) -> Principal | None:
         return None
     app = broker.apps.authorized(app_id, secret) if colon else None
     return Principal("app", app.app_id, ADMINISTRATOR) if app is not None else None
+
+
+def app_frame(title: str, version: str, prefix: str) -> dict[str, Any]:
+    """The frame of the fake's own OpenAPI document for a door whose callers are applications
+    over HTTP Basic (`Flavour.api_docs_frame`): OpenAPI 3.0 at the door's prefix, every
+    operation that is not public asking for an application's AppID and AppSecret."""
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": title, "version": version},
+        "servers": [{"url": prefix}],
+        "security": [{"appAuth": []}],
+        "components": {"securitySchemes": {"appAuth": {"type": "http", "scheme": "basic", "description": "An application's AppID and AppSecret"}}},
+    }
