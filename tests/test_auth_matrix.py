@@ -456,8 +456,8 @@ def app_doors() -> Iterator[dict[str, Fake]]:
     started.stop()
 
 
-def test_the_doors_of_applications_are_every_flavour_s_but_emqx_5_s() -> None:
-    assert list(APP_DOORS) == ["v4", "cloud-v4", "cloud-v5", "cloud-v5-serverless"]
+def test_the_doors_of_applications_are_emqx_4_s_and_the_cloud_s() -> None:
+    assert {"v4", "cloud-v4", "cloud-v5", "cloud-v5-serverless"} <= set(APP_DOORS)
     assert len([case for case in _app_door_cases() if case.values[0] == "v4"]) >= 25
 
 

@@ -488,12 +488,11 @@ def test_stateful(edition: str, caller: Caller) -> None:
 
 
 def test_every_door_is_fuzzed_from_its_own_document() -> None:
-    """Each flavour (each deployment kind) is a door, told apart by its document's title."""
-    assert list(DOORS) == ["ce", "ee", "v4", "cloud-v4", "cloud-v5", "cloud-v5-serverless"]
+    """Each flavour (each deployment kind) is a door, told apart by its document's title; a door
+    made from another over the same state is fuzzed where it differs."""
     assert len(BY_TITLE) == len(DOORS)
-    assert {name: door.like for name, door in DOORS.items()} == {
-        "ce": None, "ee": "ce", "v4": None, "cloud-v4": "v4", "cloud-v5": "ce", "cloud-v5-serverless": None,
-    }  # fmt: skip
+    likes = {"ce": None, "ee": "ce", "v4": None, "cloud-v4": "v4", "cloud-v5": "ce", "cloud-v5-serverless": None}
+    assert {name: DOORS[name].like for name in likes} == likes
 
 
 @pytest.mark.parametrize("name", list(DOORS))
