@@ -103,6 +103,8 @@ def test_the_platform_is_served_over_https_at_platform(account: EmqxServer) -> N
     assert account.api_url == f"https://127.0.0.1:{account.port}/platform"
     assert account.auth == KEY
     assert default_port(["platform"]) == default_port(["platform", "cloud-v5"]) == 8443
+    with pytest.raises(ValueError, match="serves HTTPS only"):
+        EmqxServer(flavour="platform", https=False)
 
 
 def test_list_and_get_answer_the_documented_fields(account: EmqxServer) -> None:

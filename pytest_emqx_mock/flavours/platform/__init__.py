@@ -28,7 +28,7 @@ from ...http.schemas import SchemaCatalog
 from ...state.access import ADMINISTRATOR
 from ...state.errors import Invalid, NotFound
 from ...state.platform import Forbidden, RateLimited
-from .endpoints import KEY_AUTH_FAILED, deployments, tls
+from .endpoints import deployments, key_auth_failed, tls
 
 if TYPE_CHECKING:
     from werkzeug import Request
@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     from ...state.errors import ModelError
 
 SCHEMAS = resources.files(__name__) / "schemas"
-
-#: RFC 7235 wants a challenge on every 401; the Platform's realm is not documented.
-CHALLENGE = {"WWW-Authenticate": 'Basic realm="EMQX Platform API"'}
 
 #: The model's refusals by status, as the documents list them.
 _STATUSES: tuple[tuple[type, int], ...] = ((Forbidden, 403), (RateLimited, 429), (NotFound, 404), (Invalid, 422))
@@ -81,7 +78,7 @@ class EmqxPlatform(Flavour):
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
         principal = _key_holder(request, broker)
         if principal is None:
-            raise ApiError(401, "UNAUTHORIZED", KEY_AUTH_FAILED, dict(CHALLENGE))
+            raise key_auth_failed()
         return principal
 
     def identify(self, request: Request, broker: Broker) -> Principal | None:

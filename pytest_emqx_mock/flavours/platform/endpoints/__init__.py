@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from ....http.replies import ApiError
+from ....http.replies import RawReply, Reply
 from ....http.routing import Call
 from ....state.platform import PlatformKey
 
-#: The documents' words for a 401 ("API Key authentication failed").
-KEY_AUTH_FAILED = "API Key authentication failed"
+#: RFC 7235 wants a challenge on every 401; the Platform's realm is not documented.
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="EMQX Platform API"'}
+
+
+def key_auth_failed() -> RawReply:
+    """The 401, in the documents' words ("API Key authentication failed")."""
+    return RawReply(Reply(401, {"message": "API Key authentication failed"}, dict(CHALLENGE)))
 
 
 def caller(call: Call) -> PlatformKey:
@@ -15,5 +20,5 @@ def caller(call: Call) -> PlatformKey:
     the handler runs (a reset may have dropped it since: a 401 then)."""
     key = call.broker.platform.keys.get(call.principal.name) if call.principal is not None else None
     if key is None:
-        raise ApiError(401, "UNAUTHORIZED", KEY_AUTH_FAILED)
+        raise key_auth_failed()
     return key
