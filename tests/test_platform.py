@@ -479,3 +479,20 @@ def test_the_command_serves_the_platform() -> None:
     finally:
         code, _, err = running.stop()
     assert code == 0, err
+
+
+def test_the_door_serves_its_own_openapi_document(account: EmqxServer) -> None:
+    """Built from its routes and schemas: every operation, each documented status."""
+    document = requests.get(account.url + "/platform/api-docs/swagger.json", verify=account.ca_file, timeout=30).json()
+    operations = {f"{method.upper()} {path}": sorted(operation["responses"]) for path, item in document["paths"].items() for method, operation in item.items()}
+    assert operations == {
+        "GET /deployments": ["200", "401", "403", "429"],
+        "GET /deployments/{deployment_id}": ["200", "401", "403", "404", "429"],
+        "POST /deployments/{deployment_id}/stop": ["201", "401", "403", "404", "422", "429"],
+        "POST /deployments/{deployment_id}/start": ["201", "401", "403", "404", "422", "429"],
+        "GET /deployments/{deployment_id}/tls": ["200", "401", "403", "404", "429"],
+        "POST /deployments/{deployment_id}/tls": ["200", "400", "401", "403", "404", "422", "429"],
+        "PUT /deployments/{deployment_id}/tls": ["200", "400", "401", "403", "404", "422", "429"],
+        "DELETE /deployments/{deployment_id}/tls": ["204", "401", "403", "404", "422", "429"],
+    }
+    assert (document["servers"], document["components"]["securitySchemes"]) == ([{"url": "/platform"}], {"basicAuth": {"type": "http", "scheme": "basic"}})

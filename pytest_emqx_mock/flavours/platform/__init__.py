@@ -19,8 +19,9 @@ import base64
 import binascii
 import functools
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ... import __version__
 from ...http.flavour import Flavour
 from ...http.principal import Principal
 from ...http.replies import ApiError, Reply
@@ -69,11 +70,23 @@ class EmqxPlatform(Flavour):
     prefix = "/platform"
     cloud = True
     credentials = "platform_key"
+    api_docs_at = "/platform/api-docs"
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self.catalog = schemas(broker.edition)
         self.routes = [*deployments.routes.routes, *tls.routes.routes]
+
+    def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
+        """The Platform publishes no OpenAPI document: this one describes the fake's door (its
+        version the fake's), Basic authentication on every operation."""
+        return {
+            "openapi": "3.0.0",
+            "info": {"title": "EMQX Platform API (pytest-emqx-mock)", "version": __version__},
+            "servers": [{"url": self.prefix}],
+            "security": [{"basicAuth": []}],
+            "components": {"securitySchemes": {"basicAuth": {"type": "http", "scheme": "basic"}}},
+        }
 
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
         principal = _key_holder(request, broker)
