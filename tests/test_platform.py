@@ -496,3 +496,14 @@ def test_the_door_serves_its_own_openapi_document(account: EmqxServer) -> None:
         "DELETE /deployments/{deployment_id}/tls": ["204", "401", "403", "404", "422", "429"],
     }
     assert (document["servers"], document["components"]["securitySchemes"]) == ([{"url": "/platform"}], {"basicAuth": {"type": "http", "scheme": "basic"}})
+
+
+def test_faults_and_the_journal_carry_over(account: EmqxServer) -> None:
+    """A fault's error answers in the Platform's shape, on the real path; the journal records
+    who called as `platform_key:<key>`."""
+    account.faults.error("POST /deployments/{deployment_id}/stop", 503, "SERVICE_UNAVAILABLE", "maintenance")
+    faulted = call(account, "POST", "/deployments/b1f77113/stop")
+    assert (faulted.status_code, faulted.json()) == (503, {"message": "maintenance"})
+    assert call(account, "GET", "/deployments/b1f77113").json()["status"] == "running"
+    entry = account.journal.entries()[-2]
+    assert (entry.path, entry.credential, entry.fault is not None) == ("/platform/deployments/b1f77113/stop", "platform_key:pk-test", True)
