@@ -542,6 +542,7 @@ class EmqxServer:
             default_app=app,
             builtin_database=any(getattr(factory, "builtin_database", False) for factory in flavours),
             platform_key=platform_key,
+            serverless=any(getattr(factory, "serverless", False) for factory in flavours),
         )
         self.broker = Broker(config)
         self.journal = Journal(journal_capacity, journal_max_bytes)

@@ -157,6 +157,8 @@ REFUSED = {
     "no colon": {"Authorization": "Basic " + base64.b64encode(b"admin").decode()},
 }
 ROUTES = [route for route in Emqx4(EmqxServer().broker).routes if not route.public]
+#: (`GET /emqx_prometheus` is open by its raw path: `test_emqx_prometheus_needs_no_credentials`.)
+GUARDED = [route for route in ROUTES if route.key != "GET /emqx_prometheus"]
 
 
 def _concrete(route: Route) -> str:
@@ -169,7 +171,7 @@ def test_every_route_refuses_every_bad_credential_and_changes_nothing(emqx: Emqx
     emqx.add_client("c1", subscriptions=["t/1"])
     before = emqx.snapshot()
     connection = http.client.HTTPConnection("127.0.0.1", emqx.port, timeout=30)
-    for route in [*ROUTES, Route("GET", "/no/such/path", lambda call: None)]:  # auth comes before routing
+    for route in [*GUARDED, Route("GET", "/no/such/path", lambda call: None)]:  # auth comes before routing
         for name, headers in REFUSED.items():
             connection.request(route.method, _concrete(route), body=b'{"who":"c1","as":"clientid","reason":"r"}', headers=headers)
             response = connection.getresponse()

@@ -99,6 +99,9 @@ class BrokerConfig:
     #: The deployments other servers of the process serve (`EmqxServer.link_deployment`),
     #: which every reset starts with; added to as servers are linked.
     deployment_links: list[Link] = field(default_factory=list, compare=False, hash=False)
+    #: The nodes are a Cloud Serverless deployment's: multi-tenant, behind the Cloud's TLS proxy,
+    #: which shows in every client's info (`flavours.v5.endpoints.clients.client_row`).
+    serverless: bool = False
 
     def __post_init__(self) -> None:
         """The edition and the nodes checked as a scenario checks them: SeedError names the
