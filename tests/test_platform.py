@@ -195,7 +195,8 @@ def test_tls_create_read_update_delete(account: EmqxServer, clock: Clock) -> Non
     clock.advance(1)
     read = call(account, "GET", "/deployments/b1f77113/tls")
     assert (read.status_code, read.json()) == (200, {"expire": "2034-05-22 02:43:21", "status": "running", "tlsType": "one-way"})
-    updated = call(account, "PUT", "/deployments/b1f77113/tls", json={"tlsType": "two-way", "cert": CERT, "key": CERT_KEY, "cacert": CA_CERT})
+    chain = CERT + CA_CERT  # the server's certificate first
+    updated = call(account, "PUT", "/deployments/b1f77113/tls", json={"tlsType": "two-way", "cert": chain, "key": CERT_KEY, "cacert": CA_CERT})
     assert (updated.status_code, updated.json()["tlsType"]) == (200, "two-way")
     deleted = call(account, "DELETE", "/deployments/b1f77113/tls")
     assert (deleted.status_code, deleted.content) == (204, b"")

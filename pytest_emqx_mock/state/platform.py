@@ -54,7 +54,8 @@ RATE_LIMITS = {
 }
 
 _PEM_BLOCK = r"-----BEGIN {0}-----\s*[A-Za-z0-9+/=\s]+-----END {0}-----\s*"
-_CERTIFICATE = re.compile(_PEM_BLOCK.format("CERTIFICATE"))
+#: One certificate, or a chain of them (the server's first, as a PEM bundle writes it).
+_CERTIFICATES = re.compile(f"(?:{_PEM_BLOCK.format('CERTIFICATE')})+")
 _PRIVATE_KEY = re.compile(r"-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----\s*[A-Za-z0-9+/=\s]+-----END \1-----\s*")
 
 
@@ -192,8 +193,9 @@ class Link:
 
 
 def check_certificate(text: Any, what: str) -> float:
-    """The notAfter (epoch seconds) of a PEM certificate; Invalid naming `what` otherwise."""
-    if not isinstance(text, str) or not _CERTIFICATE.fullmatch(text.strip() + "\n"):
+    """The notAfter (epoch seconds) of a PEM certificate (the first of a chain); Invalid
+    naming `what` otherwise."""
+    if not isinstance(text, str) or not _CERTIFICATES.fullmatch(text.strip() + "\n"):
         raise Invalid(f"{what} is not a PEM certificate")
     # trustme's own dependency, imported by this check alone
     from cryptography import x509
