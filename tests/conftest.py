@@ -38,18 +38,24 @@ def reserve_ports(count: int = 1) -> int:
     raise RuntimeError(f"found no {count} consecutive free ports")
 
 
-def every_door() -> Iterator[tuple[str, dict[str, Any]]]:
+#: The option of `EmqxServer` that gives a door's callers their credential, by `Flavour.credentials`.
+CREDENTIAL_OPTIONS = {"app": "app", "platform_key": "platform_key"}
+
+
+def every_door(credential: tuple[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each front door but EMQX 5's own (the default flavour): every other flavour, each
     `cloud-v5` deployment kind, once; by name (`cloud-v5-serverless`), with its server's options
-    (`flavour`, `deployment`). A flavour added later is a door here with no work in the tests
-    that walk them (fuzzing, the auth matrix)."""
+    (`flavour`, `deployment`, and `credential` as its callers' app or key). A flavour added
+    later is a door here with no work in the tests that walk them (its document, fuzzing, the
+    auth matrix)."""
     made = {flavour_named(FLAVOUR_NAMES[0])}
     for name in FLAVOUR_NAMES[1:]:
         for deployment in DEPLOYMENTS:
             flavour = flavour_named(name, deployment)
             if flavour not in made:
                 made.add(flavour)
-                yield (name if deployment == DEPLOYMENTS[0] else f"{name}-{deployment}"), {"flavour": name, "deployment": deployment}
+                options = {"flavour": name, "deployment": deployment, CREDENTIAL_OPTIONS[flavour.credentials]: credential}  # type: ignore[attr-defined]
+                yield (name if deployment == DEPLOYMENTS[0] else f"{name}-{deployment}"), options
 
 
 @pytest.fixture

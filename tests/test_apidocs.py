@@ -326,7 +326,7 @@ DOORS = {
 
 @pytest.fixture(scope="module")
 def doors() -> Iterator[dict[str, EmqxServer]]:
-    servers = {name: EmqxServer(**options, app=APP).start() for name, options in every_door()}
+    servers = {name: EmqxServer(**options).start() for name, options in every_door(APP)}
     yield servers
     for server in servers.values():
         server.stop()
@@ -413,8 +413,8 @@ def test_several_doors_on_one_server_each_serve_their_own() -> None:
 
 
 def test_swagger_support_off_turns_every_door_s_document_off() -> None:
-    for options in [{"flavour": "v5,v4"}, *(options for _, options in every_door())]:
-        with EmqxServer(**options, app=APP, swagger_support=False) as server:
+    for options in [{"flavour": "v5,v4"}, *(options for _, options in every_door(APP))]:
+        with EmqxServer(**options, swagger_support=False) as server:
             for flavour in server.app.flavours:
                 for name in ("swagger.json", "index.html"):
                     response = requests.get(f"{server.url}{flavour.api_docs_at}/{name}", verify=server.ca_file or True, timeout=30)

@@ -24,6 +24,7 @@ from conftest import every_door
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.flavours.cloud import CloudV5
+from pytest_emqx_mock.flavours.platform import EmqxPlatform
 from pytest_emqx_mock.flavours.v4 import Emqx4
 from pytest_emqx_mock.flavours.v5 import API_MODULES
 from pytest_emqx_mock.http.flavour import Flavour
@@ -347,29 +348,31 @@ def test_a_fooling_path_reaches_the_plain_decision(fakes: dict[str, Fake], route
         assert fake.probe(credential, route.method, disguise(plain)) == decision, form
 
 
-# -- the doors of applications: EMQX 4 and the Cloud deployments -----------------------------------
+# -- every other door: EMQX 4, the Cloud deployments, the Platform --------------------------------
 #
-# Every door whose callers are applications (`Flavour.credentials == "app"`), generated from the
-# flavours (`every_door`): every route it guards, probed with every credential such a door refuses,
-# answers the door's exact refusal and changes nothing.
+# Every door but EMQX 5's own, generated from the flavours (`every_door`): every route it guards,
+# probed with every credential such a door refuses, answers the door's exact refusal and changes
+# nothing. Its callers hold an application (`Flavour.credentials == "app"`: one disabled and one
+# expired are probed too) or a key of their own (the Platform's).
 
-APP = ("deployment1", "s3cret")
+ISSUED = ("deployment1", "s3cret")
 
 
-def _app_credentials(server: EmqxServer) -> dict[str, str | None]:
-    """The Authorization header of each credential an application's door refuses."""
-    return {
+def _door_credentials(server: EmqxServer) -> dict[str, str | None]:
+    """The Authorization header of each credential the door refuses."""
+    refused = {
         "no header": None,
-        "wrong secret": basic(APP[0], "wrong"),
-        "unknown app": basic("ghost", APP[1]),
-        "disabled app": basic("off", "s"),
-        "expired app": basic("old", "s"),
+        "wrong secret": basic(ISSUED[0], "wrong"),
+        "unknown id": basic("ghost", ISSUED[1]),
         "API key of EMQX 5": basic(server.api_key, server.api_secret),
         "bearer": "Bearer abc",
-        "digest": f'Digest username="{APP[0]}", realm="emqx", nonce="n", uri="/", response="r"',
+        "digest": f'Digest username="{ISSUED[0]}", realm="emqx", nonce="n", uri="/", response="r"',
         "not base64": "Basic %%%",
-        "no colon": "Basic " + base64.b64encode(APP[0].encode()).decode(),
+        "no colon": "Basic " + base64.b64encode(ISSUED[0].encode()).decode(),
     }
+    if server.app.flavours[0].credentials == "app":
+        refused.update({"disabled app": basic("off", "s"), "expired app": basic("old", "s")})
+    return refused
 
 
 #: An answer as probed: status, WWW-Authenticate, content type, body.
@@ -377,6 +380,8 @@ Refusal = tuple[int, str | None, str | None, bytes]
 #: minirest 0.3's 401 for anything but an app's Basic credentials (`emqx_mgmt_http:authorize_appid/1`),
 #: before any route is looked up.
 MINIREST_UNAUTHORIZED: Refusal = (401, 'Basic Realm="minirest-server"', None, b"UNAUTHORIZED")
+#: The Platform's 401, in its documents' words.
+PLATFORM_UNAUTHORIZED: Refusal = (401, 'Basic realm="EMQX Platform API"', "application/json", b'{"message":"API Key authentication failed"}')
 
 
 def _cloud_v5_refusal(header: str | None) -> Refusal:
@@ -402,7 +407,7 @@ HEADER_ERROR_BASIC = _error(401, "AUTHORIZATION_HEADER_ERROR", "Support authoriz
 
 
 @dataclass(frozen=True)
-class AppDoorRules:
+class DoorRules:
     #: The answer to a credential's header.
     refusal: Callable[[str | None], Refusal]
     #: Credentials are checked before the route is looked up: a path no route serves is refused too.
@@ -410,66 +415,63 @@ class AppDoorRules:
 
 
 #: By the flavour each family of doors is made from (a door of another flavour must say its own).
-APP_DOOR_RULES: dict[type[Flavour], AppDoorRules] = {
-    Emqx4: AppDoorRules(lambda header: MINIREST_UNAUTHORIZED, before_routing=True),
-    CloudV5: AppDoorRules(_cloud_v5_refusal, before_routing=False),
+DOOR_RULES: dict[type[Flavour], DoorRules] = {
+    Emqx4: DoorRules(lambda header: MINIREST_UNAUTHORIZED, before_routing=True),
+    CloudV5: DoorRules(_cloud_v5_refusal, before_routing=False),
+    EmqxPlatform: DoorRules(lambda header: PLATFORM_UNAUTHORIZED, before_routing=False),
 }
 
 
-def app_door_rules(flavour: type[Flavour]) -> AppDoorRules:
-    found = next((rules for family, rules in APP_DOOR_RULES.items() if issubclass(flavour, family)), None)
-    assert found is not None, f"{flavour.__name__}: say how its door refuses credentials in APP_DOOR_RULES"
+def door_rules(flavour: type[Flavour]) -> DoorRules:
+    found = next((rules for family, rules in DOOR_RULES.items() if issubclass(flavour, family)), None)
+    assert found is not None, f"{flavour.__name__}: say how its door refuses credentials in DOOR_RULES"
     return found
 
 
-#: Every door of applications, its options and its mounted flavour (read from a fake never started).
-APP_DOORS = {
-    name: (options, EmqxServer(**options, app=APP).app.flavours[0])
-    for name, options in every_door()
-    if EmqxServer(**options, app=APP).app.flavours[0].credentials == "app"
-}
+#: Every other door, its options and its mounted flavour (read from a fake never started).
+DOORS = {name: (options, EmqxServer(**options).app.flavours[0]) for name, options in every_door(ISSUED)}
 
 
-def _app_door_cases() -> Iterator[Any]:
-    for name, (_, flavour) in APP_DOORS.items():
-        guarded = [route for route in flavour.routes if not route.public]
-        if app_door_rules(type(flavour)).before_routing:
+def _door_cases() -> Iterator[Any]:
+    for name, (_, flavour) in DOORS.items():
+        guarded = [route for route in flavour.routes if flavour.needs_credentials(route)]
+        if door_rules(type(flavour)).before_routing:
             guarded.append(Route("GET", "/no/such/path", lambda call: None))
         for route in guarded:
             yield pytest.param(name, route, id=f"{name}-{route.key}")
 
 
 @pytest.fixture(scope="module")
-def app_doors() -> Iterator[dict[str, Fake]]:
-    """One fake per door of applications, started when a probe first needs it, with an app
-    disabled and one expired beside the deployment's, and a client the probes must not touch."""
+def doors() -> Iterator[dict[str, Fake]]:
+    """One fake per door, started when a probe first needs it, with an app disabled and one
+    expired beside the deployment's, and a client the probes must not touch."""
 
     def make(name: str) -> Fake:
-        server = EmqxServer(**APP_DOORS[name][0], app=APP).start()
+        server = EmqxServer(**DOORS[name][0]).start()
         server.add_app("off", secret="s", status=False)
         server.add_app("old", secret="s", expired=1_000_000)
         server.add_client("clientid", subscriptions=["t/1"])
-        return Fake(server, _app_credentials(server), {})
+        return Fake(server, _door_credentials(server), {})
 
     started = LazyFakes(make)
     yield started
     started.stop()
 
 
-def test_the_doors_of_applications_are_emqx_4_s_and_the_cloud_s() -> None:
-    assert {"v4", "cloud-v4", "cloud-v5", "cloud-v5-serverless"} <= set(APP_DOORS)
-    assert len([case for case in _app_door_cases() if case.values[0] == "v4"]) >= 25
+def test_every_other_door_is_probed() -> None:
+    assert {"v4", "cloud-v4", "cloud-v5", "cloud-v5-serverless", "platform"} <= set(DOORS)
+    assert len([case for case in _door_cases() if case.values[0] == "v4"]) >= 25
 
 
-@pytest.mark.parametrize(("door", "route"), list(_app_door_cases()))
-def test_a_door_of_applications_refuses_every_bad_credential(app_doors: dict[str, Fake], door: str, route: Route) -> None:
-    fake = app_doors[door]
+@pytest.mark.parametrize(("door", "route"), list(_door_cases()))
+def test_every_other_door_refuses_every_bad_credential(doors: dict[str, Fake], door: str, route: Route) -> None:
+    fake = doors[door]
     flavour = fake.server.app.flavours[0]
     path = concrete(route, flavour.prefix)
     if route in flavour.routes:  # the placeholder path is routed back to the route
         endpoints, _ = fake.server.app.router.match(path) or ({}, {})
         assert endpoints[route.method].route is route
-    rules = app_door_rules(type(flavour))
+    rules = door_rules(type(flavour))
     for name, header in fake.credentials.items():
         body = b'{"who":"clientid","as":"clientid","reason":"r"}'
         status, answer, challenge, kind = send(fake.server, route.method, path, header, body)

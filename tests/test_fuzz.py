@@ -43,7 +43,7 @@ EXAMPLES = int(os.environ.get("EMQX_MOCK_FUZZ_EXAMPLES", "10"))
 SCENARIOS = int(os.environ.get("EMQX_MOCK_FUZZ_SCENARIOS", "30"))
 SEED = 20261203
 EDITIONS = ("ce", "ee")
-#: The application each door with apps is called with.
+#: The credential (an app, a Platform key) each door but EMQX 5's is called with.
 APP = ("fuzzer", "fuzz-secret")
 
 
@@ -62,8 +62,8 @@ class Door:
 
 
 def _doors() -> list[Door]:
-    """EMQX 5 in each edition, then every other door (`every_door`), called with `APP`."""
-    return [Door(edition, {"edition": edition}) for edition in EDITIONS] + [Door(name, {**options, "app": APP}) for name, options in every_door()]
+    """EMQX 5 in each edition, then every other door (`every_door`), its callers' credential `APP`."""
+    return [Door(edition, {"edition": edition}) for edition in EDITIONS] + [Door(name, options) for name, options in every_door(APP)]
 
 
 def _documented(door: Door) -> None:
@@ -187,6 +187,8 @@ EMQX4_500S: dict[str, str] = {
     "POST /alarms/deactivated": "emqx_mgmt_api_alarms:deactivate/2",  # binary_to_atom/2
     # a peerhost inet:parse_address/1 refuses (badmatch)
     "DELETE /banned/{as}/{who}": "emqx_mgmt_api_banned:delete/2",
+    # a `type` other than json or prometheus: collect/1's match
+    "GET /emqx_prometheus": "emqx_prometheus_api:stats/2",
 }
 
 

@@ -11,6 +11,9 @@ import requests
 from conftest import reset_for_a_test
 
 from pytest_emqx_mock import EmqxServer
+from pytest_emqx_mock.flavours.v4.endpoints import banned as banned_api
+from pytest_emqx_mock.state import banned as banned_state
+from pytest_emqx_mock.state.broker import Banned
 
 APP = ("admin", "public")
 T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC
@@ -299,6 +302,25 @@ def test_banned_refusals_change_nothing(emqx: EmqxServer) -> None:
     assert text(v4(emqx, "POST", "/banned", data=b"{not json")) == (400, "text/plain", "Bad Request")
     assert body(v4(emqx, "DELETE", "/banned/who/x")) == {"code": 108, "message": as_message}
     assert emqx.snapshot() == before
+
+
+def test_a_ban_s_defaults_and_its_expiry_on_the_clock(emqx: EmqxServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checklist 3.1 #13: `at` now and `until` now + 300 (epoch seconds) when absent; an
+    expired ban is gone from the list and keeps nobody out (the clock moved, no sleeping)."""
+    instant = [T0 + 0.6]
+    monkeypatch.setattr(banned_state, "now", lambda: instant[0])
+    monkeypatch.setattr(banned_api, "now", lambda: instant[0])
+    sent = {"who": "c9", "as": "clientid", "reason": "r"}
+    assert body(v4(emqx, "POST", "/banned", json=sent)) == {"code": 0, "data": sent}
+    expected = {"who": "c9", "as": "clientid", "by": "user", "reason": "r", "at": T0, "until": T0 + 300}
+    assert body(v4(emqx, "GET", "/banned"))["data"] == [expected]
+    instant[0] = T0 + 299.9
+    assert body(v4(emqx, "GET", "/banned"))["data"] == [expected]
+    with pytest.raises(Banned):
+        emqx.broker.connect("c9")  # still banned
+    instant[0] = T0 + 300
+    assert body(v4(emqx, "GET", "/banned")) == {"code": 0, "data": [], "meta": {"page": 1, "limit": 10000, "count": 0}}
+    assert emqx.broker.connect("c9").connected
 
 
 def test_peerhost_bans_and_the_doors_own_kinds(emqx: EmqxServer) -> None:

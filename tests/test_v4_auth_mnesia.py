@@ -98,7 +98,8 @@ def test_add_one_list_lookup_update_delete(emqx: EmqxServer, clock: Clock, login
     assert [user.login for user in emqx.broker.authn.mnesia] == ["dev/2"]
 
 
-def test_the_two_login_types_are_counted_apart(emqx: EmqxServer) -> None:
+def test_the_two_login_types_are_counted_apart(emqx: EmqxServer, clock: Clock) -> None:
+    """(The clock held: the two rows share a millisecond, and the listing's tie order shows.)"""
     emqx.add_auth_mnesia_user("p", clientid="same")
     emqx.add_auth_mnesia_user("p", username="same")
     emqx.add_auth_mnesia_user("p", username="other")
@@ -481,12 +482,94 @@ def test_listeners(emqx: EmqxServer) -> None:
     assert (response.status_code, response.text) == (404, "Not found.")
 
 
+def test_restarting_a_listener_drops_its_connections(emqx: EmqxServer) -> None:
+    emqx.add_client("c1", node="emqx@n2")
+    emqx.add_client("c2", node="emqx@n2", listener="ws:default")
+    emqx.add_client("keeps", node="emqx@n2", expiry_interval=60)
+    assert v4(emqx, "PUT", "/listeners/mqtt:tcp:external/restart") == {"code": 0}
+    assert [(s.clientid, s.connected) for s in emqx.broker.sessions] == [("c2", True), ("keeps", False)]
+    conns = {entry["listen_on"]: entry["current_conns"] for entry in v4(emqx, "GET", "/nodes/emqx@n2/listeners")["data"]}
+    assert (conns["0.0.0.0:1883"], conns["8083"]) == (0, 1)
+    restarted = v4(emqx, "PUT", "/nodes/emqx@n2/listeners/mqtt:ws:external/restart")
+    assert restarted == {"code": 0, "data": [ord(c) for c in "Listener restarted."]}  # an Erlang string, as jiffy writes it
+    assert [s.clientid for s in emqx.broker.sessions] == ["keeps"]
+
+
+def test_listener_restart_refusals_change_nothing(emqx: EmqxServer) -> None:
+    emqx.add_client("c1", node="emqx@n2")
+    before = emqx.snapshot()
+    response = requests.put(emqx.url + "/api/v4/listeners/http:management/restart", auth=APP)
+    assert (response.status_code, response.headers["content-type"], response.json()) == (403, "application/json", "http_listener_restart_unsupported")
+    unknown = "{restart,[{emqx@n1,{error,{no_such_listener,<<\"nope\">>}}},{emqx@n2,{error,{no_such_listener,<<\"nope\">>}}}]}"
+    assert v4(emqx, "PUT", "/listeners/nope/restart") == {"message": unknown}
+    encoded = v4(emqx, "PUT", "/nodes/emqx@n2/listeners/mqtt%3Atcp%3Aexternal/restart")  # minirest decodes no :bin:
+    assert encoded == {"message": '{no_such_listener,<<"mqtt%3Atcp%3Aexternal">>}'}
+    assert v4(emqx, "PUT", "/nodes/emqx@n2/listeners/http:management/restart") == {"message": '{no_such_listener,<<"http:management">>}'}
+    response = requests.put(emqx.url + "/api/v4/nodes/emqx@nowhere/listeners/mqtt:tcp:external/restart", auth=APP)
+    assert (response.status_code, response.text) == (404, "Not found.")
+    assert requests.post(emqx.url + "/api/v4/listeners/mqtt:tcp:external/restart", auth=APP).status_code == 404
+    assert emqx.snapshot() == before
+    emqx.set_node_status("emqx@n1", "stopped")
+    before = emqx.snapshot()
+    assert v4(emqx, "PUT", "/nodes/emqx@n1/listeners/mqtt:tcp:external/restart") == {"message": "nodedown"}
+    # the running node restarts its listener; the stopped one fails the call, and that is the answer
+    assert v4(emqx, "PUT", "/listeners/mqtt:tcp:internal/restart") == {"message": "{restart,[{emqx@n1,{error,nodedown}}]}"}
+    assert emqx.snapshot() == before
+
+
 def test_emqx_prometheus_needs_no_credentials(emqx: EmqxServer) -> None:
-    """`authorize_appid/3` lets that one GET through; the plugin is not loaded: no route."""
-    response = requests.get(emqx.url + "/api/v4/emqx_prometheus")
-    assert (response.status_code, response.headers["content-type"], response.text) == (404, "text/plain", "Not found.")
+    """`authorize_appid/3` lets that one GET (that raw path exactly) through."""
+    assert requests.get(emqx.url + "/api/v4/emqx_prometheus", auth=("admin", "wrong")).json()["code"] == 0
+    assert requests.get(emqx.url + "/api/v4/emqx_prometheus").json()["code"] == 0
     assert requests.post(emqx.url + "/api/v4/emqx_prometheus").status_code == 401
     assert requests.get(emqx.url + "/api/v4/emqx_prometheus/").status_code == 401
+    assert requests.get(emqx.url + "/api/v4/emqx_prometheus/", auth=APP).json()["code"] == 0
+
+
+def test_emqx_prometheus_json_is_the_answering_node_s_figures(emqx: EmqxServer) -> None:
+    emqx.add_client("c1", node="emqx@n1", subscriptions=["t/1"])
+    emqx.add_client("c2", node="emqx@n2")
+    emqx.broker.connect("c3", node="emqx@n1")
+    emqx.publish("t/1", "x")
+    data = requests.get(emqx.url + "/api/v4/emqx_prometheus").json()["data"]
+    assert sorted(data) == ["client", "delivery", "messages", "metrics", "packets", "session", "stats"]
+    n1 = v4(emqx, "GET", "/nodes/emqx@n1/stats")["data"]  # the node answering, the first running
+    assert data["stats"] == {"emqx_" + key.replace(".", "_"): value for key, value in n1.items() if not key.startswith("channels.")}
+    assert (data["stats"]["emqx_connections_count"], data["stats"]["emqx_subscriptions_count"]) == (2, 1)
+    counters = v4(emqx, "GET", "/nodes/emqx@n1/metrics")["data"]
+    assert data["packets"]["emqx_packets_connect"] == counters["packets.connect.received"]
+    assert data["messages"]["emqx_messages_received"] == counters["messages.received"] == 1
+    assert data["client"]["emqx_client_authenticate"] == counters["client.authenticate"]
+    assert data["client"]["emqx_client_auth_success_anonymous"] == counters["client.auth.success.anonymous"]
+    assert data["session"]["emqx_session_takeovered"] == 0 and data["messages"]["emqx_messages_dropped_expired"] == 0
+    assert data["metrics"] == {
+        "emqx_vm_cpu_use": 0.0, "emqx_vm_cpu_idle": 100.0, "emqx_vm_run_queue": 0, "emqx_vm_process_messages_in_queues": 0,
+        "emqx_vm_total_memory": int(15.52 * 1024**3), "emqx_vm_used_memory": 512 * 1024**2,
+    }  # fmt: skip
+    assert len(data["packets"]) == 42 and len(data["messages"]) == 17 and len(data["delivery"]) == 6
+
+
+def test_emqx_prometheus_text_exposition(emqx: EmqxServer) -> None:
+    emqx.add_client("c1", node="emqx@n1")
+    emqx.publish("t/1", "x")
+    emqx.set_node_status("emqx@n2", "stopped")
+    response = requests.get(emqx.url + "/api/v4/emqx_prometheus", params={"type": "prometheus"})
+    assert (response.status_code, response.headers["content-type"]) == (200, "text/plain")
+    text = response.text
+    assert text.startswith("# TYPE emqx_connections_count gauge\n# HELP emqx_connections_count \nemqx_connections_count 1\n")
+    assert text.endswith("# TYPE emqx_session_terminated counter\n# HELP emqx_session_terminated \nemqx_session_terminated 0\n\n")
+    samples = dict(line.split(" ") for line in text.splitlines() if line and not line.startswith("#"))
+    assert (samples["emqx_cluster_nodes_running"], samples["emqx_cluster_nodes_stopped"]) == ("1", "1")
+    assert (samples["emqx_vm_cpu_idle"], samples["emqx_messages_received"]) == ("100.0", "1")
+    assert len(samples) == 20 + 6 + 2 + 42 + 17 + 6 + 7 + 5
+    assert "# TYPE emqx_bytes_received counter\n" in text and "# TYPE emqx_vm_used_memory gauge\n" in text
+
+
+def test_emqx_prometheus_refusals(emqx: EmqxServer) -> None:
+    before = emqx.snapshot()
+    response = requests.get(emqx.url + "/api/v4/emqx_prometheus", params={"type": "xml"})
+    assert (response.status_code, response.headers["content-type"], response.text) == (500, "text/plain", "Internal Error")
+    assert emqx.snapshot() == before
 
 
 def test_the_route_listing_names_the_plugin_s_routes(emqx: EmqxServer) -> None:

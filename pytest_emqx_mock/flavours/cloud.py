@@ -47,6 +47,7 @@ class CloudV4(Emqx4):
 
     prefix = "/api"
     cloud = True
+    deployment = ("dedicated", "v4")
     api_docs_at = "/api-docs/cloud-v4"
     title = "EMQX Cloud deployment API (EMQX 4.x)"
 
@@ -85,6 +86,7 @@ class CloudV5(Emqx5):
     """A Dedicated (or BYOC) deployment on EMQX 5: the whole `v5` flavour, App ID / App Secret."""
 
     cloud = True
+    deployment = ("dedicated", "v5")
     credentials = "app"
     #: Named for the door, as every door but EMQX 5's own (`Emqx4.api_docs_at`).
     api_docs_at = "/api-docs/cloud-v5"
@@ -142,9 +144,11 @@ SERVERLESS_OPERATIONS = frozenset(
 class ServerlessV5(CloudV5):
     """A Serverless deployment: the operations its documents list, nothing else; its built-in
     database authenticator and authorization source exist from the start (its API has no way to
-    create them)."""
+    create them); its nodes' client info has the Serverless extras (`BrokerConfig.serverless`)."""
 
     builtin_database = True
+    deployment = ("serverless", "v5")
+    serverless = True
     title = "EMQX Cloud Serverless deployment API (EMQX 5)"
 
     def __init__(self, broker: Broker) -> None:

@@ -195,8 +195,9 @@ def _operation(flavour: Flavour, route: Route, frame: Mapping[str, Any], refs: s
             given = content.get(kind)
             content[kind] = {"schema": schema_object(answer, refs) if given is None else {"anyOf": [given["schema"], schema_object(answer, refs)]}}
     operation["responses"] = responses
-    if route.public or "security" in frame:  # minirest_trails:generate_api/2: the global one unless its own `[]`
-        operation["security"] = [] if route.public else frame["security"]
+    guarded = flavour.needs_credentials(route)
+    if not guarded or "security" in frame:  # minirest_trails:generate_api/2: the global one unless its own `[]`
+        operation["security"] = frame["security"] if guarded else []
     operation.update(extensions)
     return operation
 

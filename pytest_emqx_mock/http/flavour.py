@@ -60,6 +60,10 @@ class Flavour(ABC):
     #: The door is an EMQX Cloud deployment's: a server mounting it serves HTTPS only, and starts
     #: with no application (EMQX 4's default `admin`/`public`) unless given one.
     cloud: bool = False
+    #: The door is a Cloud deployment's API, of this kind (`deploymentType`, `version` as the
+    #: EMQX Platform lists it): it answers only while the deployment runs, as the Platform
+    #: accounts listing it say (`EmqxServer.link_deployment`). None: no deployment's.
+    deployment: tuple[str, str] | None = None
 
     def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
         """The members of the door's OpenAPI document around its operations: `openapi`, `info`,
@@ -67,6 +71,11 @@ class Flavour(ABC):
         not public gets (a public one gets `[]`). The default: OpenAPI 3.0.0 at the door's prefix,
         with no security."""
         return {"openapi": "3.0.0", "info": {"title": "EMQX API", "version": broker.config.version}, "servers": [{"url": self.prefix}]}
+
+    def needs_credentials(self, route: Route) -> bool:
+        """Whether a call of `route` at its own path needs credentials (its OpenAPI document
+        says `security: []` where not); the default: unless the route is public."""
+        return not route.public
 
     def framework_answers(self, route: Route) -> dict[int, dict[str, Any]]:
         """What the door may answer on `route` beyond what its schema declares (its framework's
@@ -84,7 +93,7 @@ class Flavour(ABC):
         answers = {status: {"application/json": {**error, "properties": {"code": {"enum": [code]}}}} for status, code in GENERIC_ERRORS if status < 500}
         checks_body = self.catalog.operations[route.key].request_body is not None
         for status in ANY_CODE_STATUSES:
-            if checks_body if status == 415 else not route.public:
+            if checks_body if status == 415 else self.needs_credentials(route):
                 answers[status] = {"application/json": error}
         return answers
 

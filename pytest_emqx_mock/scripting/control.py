@@ -46,6 +46,7 @@ from ..state.clock import now
 from ..state.cluster import Alarm, Node
 from ..state.errors import NotFound
 from ..state.fields import SeedError
+from ..state.platform import Deployment, PlatformKey
 from ..state.sessions import Message, Session
 from . import scenario
 from .faults import Faults
@@ -127,7 +128,7 @@ def _count(value: Any, name: str) -> Any:
 
 #: The EMQX view of each seeded object, and the schema definition that view must meet.
 _VIEWS: dict[type, tuple[str, Callable[[Call, Any], Any]]] = {
-    Session: ("client", lambda call, session: client_row(session)),
+    Session: ("client", lambda call, session: client_row(session, call.broker.config.serverless)),
     ApiKey: ("api_key_with_secret", lambda call, key: {**key_view(call, key), "api_secret": key.api_secret}),
     DashboardUser: ("dashboard_user", user_view),
     Message: ("retained_message", lambda call, message: message_detail(message)),
@@ -153,8 +154,10 @@ def _show(call: Call, value: Any, check: bool = False) -> Any:
         return {"node": value.name, "node_status": value.status, "role": value.role}
     if isinstance(value, Decision):
         return {"result": value.result, "from_cache": value.from_cache}
-    if isinstance(value, App):  # EMQX 4's own view of an app is its dashboard's, which the fake does not serve
+    if isinstance(value, (App, PlatformKey)):  # views no API of the fake serves: as a scenario writes them
         return value.document()
+    if isinstance(value, Deployment):
+        return value.view(now())  # as the Platform API lists it
     ref, view = _VIEWS[type(value)]
     shown = view(call, value)
     if check:

@@ -33,6 +33,7 @@ from .endpoints import (
     listeners,
     metrics,
     nodes,
+    prometheus,
     pubsub,
     routes,
     stats,
@@ -51,13 +52,15 @@ if TYPE_CHECKING:
 
 #: The API modules served, in the order `GET /api/v4` lists their routes (the plugins sorted
 #: by name, `emqx_plugins:list/0`, then each application's module list: alphabetical).
-API_MODULES = (acl_mnesia, auth_mnesia, alarms, banned, brokers, clients, listeners, metrics, nodes, pubsub, routes, stats, subscriptions)
+API_MODULES = (acl_mnesia, auth_mnesia, alarms, banned, brokers, clients, listeners, metrics, nodes, pubsub, routes, stats, subscriptions, prometheus)
 
 SCHEMAS = resources.files(__name__) / "schemas"
 
 _TEXT = {"content-type": "text/plain"}
 #: The one path of `/api/v4` that needs no credentials (for a GET).
 PROMETHEUS_PATH = "/api/v4/emqx_prometheus"
+#: Who calls that path without credentials, as the journal records it.
+_ANONYMOUS = Principal("anonymous", "", "")
 #: The framework's texts by status (400's is the refusal's own: `Bad Request`, `Not found.`).
 _TEXTS = {404: "Not found.", 500: "Internal Error"}
 
@@ -133,9 +136,13 @@ class Emqx4(Flavour):
             answers[500] = _TEXT_ANSWERS[500]
         if "{" in route.template:
             answers[404] = _TEXT_ANSWERS[404]
-        if not route.public:
+        if self.needs_credentials(route):
             answers[401] = {}
         return answers
+
+    def needs_credentials(self, route: Route) -> bool:
+        """`GET /api/v4/emqx_prometheus` needs none at that path (`authenticate`)."""
+        return not route.public and not (route.method == "GET" and route.path_under(self.prefix) == PROMETHEUS_PATH)
 
     @staticmethod
     def decode_json(data: bytes) -> Any:
@@ -155,6 +162,10 @@ class Emqx4(Flavour):
             raise ApiError(400, "BAD_REQUEST", "Bad Request") from None
 
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
+        """`emqx_mgmt_http:authorize_appid/3` lets `GET /api/v4/emqx_prometheus` (that raw
+        path exactly: not with a trailing slash) through without looking at credentials."""
+        if request.method == "GET" and raw_path(request.environ) == PROMETHEUS_PATH:
+            return _ANONYMOUS
         principal = self.identify(request, broker)
         if principal is None:
             raise self.unauthorized()
@@ -169,13 +180,9 @@ class Emqx4(Flavour):
 
     def not_found(self, request: Request) -> Reply:
         """Under `/api/v4`: minirest authenticates first, then finds no route; elsewhere the
-        listener's router answers an empty 404. `emqx_mgmt_http:authorize_appid/3` lets
-        `GET /api/v4/emqx_prometheus` (that raw path exactly) through without credentials;
-        the `emqx_prometheus` plugin is not among 4.4's loaded plugins, so no route serves it."""
+        listener's router answers an empty 404."""
         if not self._under_prefix(request):
             return Reply(404)
-        if request.method == "GET" and raw_path(request.environ) == PROMETHEUS_PATH:
-            return _text(404, _TEXTS[404])
         if self.identify(request, self.broker) is None:
             return self.unauthorized().reply
         return _text(404, _TEXTS[404])
