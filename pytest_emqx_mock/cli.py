@@ -15,7 +15,15 @@ from . import __version__
 from .flavours import DEPLOYMENTS, FLAVOUR_NAMES, flavour_list
 from .flavours.v5 import served_operations
 from .http.schemas import generated_index
-from .scripting.scenario import ScenarioError, file_format, packaged
+from .scripting.scenario import (
+    Doors,
+    ScenarioError,
+    doors,
+    file_format,
+    locate,
+    packaged,
+    read,
+)
 from .server import EmqxServer, PortInUse, load_bootstrap_file
 from .state.broker import EDITIONS
 
@@ -25,6 +33,11 @@ def _flavours(text: str) -> list[str]:
         return flavour_list(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def scenario_doors(source: str) -> Doors | None:
+    """The doors the `--seed` scenario names (`flavour`, `deployment`), if any."""
+    return doors(*read(locate(source, (Path.cwd(),))))
 
 
 def default_port(flavours: Sequence[str]) -> int:
@@ -59,9 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--flavour",
         type=_flavours,
-        default=["v5"],
         help=f"the front doors to serve: {', '.join(FLAVOUR_NAMES)} (EMQX 5's /api/v5, the default; EMQX 4.4's "
-        "/api/v4; EMQX Cloud deployments at /api and /api/v5, over HTTPS), or several separated by commas",
+        "/api/v4; EMQX Cloud deployments at /api and /api/v5, over HTTPS), or several separated by commas; "
+        "by default those the --seed scenario names in its flavour key, else v5",
     )
     parser.add_argument(
         "--https",
@@ -82,8 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--deployment",
         choices=DEPLOYMENTS,
-        default=DEPLOYMENTS[0],
-        help="the kind of a cloud-v5 deployment: dedicated (the whole EMQX 5 API, the default) or serverless",
+        help="the kind of a cloud-v5 deployment: dedicated (the whole EMQX 5 API, the default) or serverless "
+        "(by default the --seed scenario's deployment key)",
     )
     parser.add_argument("--edition", choices=EDITIONS, default="ce", help="EMQX edition to emulate (default: %(default)s)")
     parser.add_argument(
@@ -174,6 +187,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "coverage":
         _print_coverage(coverage_report(), args.json)
         return 0
+    try:
+        wanted = scenario_doors(args.seed) if args.seed else None
+    except ScenarioError as error:
+        print(f"emqx-mock: {error}", file=sys.stderr)
+        return 2
+    if args.flavour is None:
+        args.flavour = list(wanted.flavours) if wanted else [FLAVOUR_NAMES[0]]
+    if args.deployment is None:
+        args.deployment = wanted.deployment if wanted else DEPLOYMENTS[0]
     if args.port is None:
         args.port = default_port(args.flavour)
     options: dict[str, object] = {
