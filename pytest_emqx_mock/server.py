@@ -535,6 +535,7 @@ class EmqxServer:
             seed=seed,
             default_app=app,
             builtin_database=any(getattr(factory, "builtin_database", False) for factory in flavours),
+            serverless=any(getattr(factory, "serverless", False) for factory in flavours),
         )
         self.broker = Broker(config)
         self.journal = Journal(journal_capacity, journal_max_bytes)

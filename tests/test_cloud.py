@@ -5,6 +5,8 @@ deployment with no default, HTTP Basic only."""
 from __future__ import annotations
 
 import base64
+import json
+import re
 from typing import Any
 
 import pytest
@@ -326,3 +328,315 @@ def test_a_bad_ini_app_or_deployment_is_a_usage_error(pytester: pytest.Pytester,
     pytester.makeini(f"[pytest]\nemqx_flavour = cloud-v5\n{ini}\n")
     pytester.makepyfile("def test_x(emqx_server): pass")
     pytester.runpytest_subprocess().stderr.fnmatch_lines([message])
+
+
+# -- §3.2, item by item (items 2, 3, 4, 10, 17 and 18 are shown above; 19 is the Platform's) --
+
+
+@pytest.mark.parametrize("flavour", ["cloud-v4", "cloud-v5"])
+def test_3_2_item_1_plain_http_to_a_deployment_fails_as_a_tls_port_does(flavour: str) -> None:
+    """HTTPS only: a plain HTTP request gets no HTTP answer at all (the TLS handshake fails on
+    it) and reaches nothing: the journal stays empty."""
+    with EmqxServer(flavour=flavour, app=APP) as server:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.url.replace("https://", "http://") + "/api/clients", auth=APP, timeout=30)
+        assert server.journal.entries() == []
+
+
+@pytest.mark.parametrize("host", ["abc12345.ala.us-east-1.emqxsl.com:8443", "lacd0b7b.test-cn.emqx.cloud:8443", "anything"])
+def test_3_2_item_1_any_host_is_the_deployments_host(v5: EmqxServer, host: str) -> None:
+    """One server is one deployment, whatever host the request names (the README says why the
+    Host header is not checked)."""
+    v5.add_client("c1")
+    response = call(v5, "GET", "/clients/c1", headers={"Host": host})
+    assert (response.status_code, response.json()["clientid"]) == (200, "c1")
+
+
+def test_3_2_item_5_cloud_v4_has_4x_envelopes_codes_and_text_errors(v4: EmqxServer) -> None:
+    v4.add_client("c1", subscriptions=["t/1"])
+    found = call(v4, "GET", "/subscriptions/c1")
+    assert (found.status_code, found.headers["content-type"], found.json()) == (
+        200, "application/json", {"code": 0, "data": [{"node": "emqx@127.0.0.1", "clientid": "c1", "topic": "t/1", "qos": 0}]},
+    )  # fmt: skip
+    business = call(v4, "POST", "/mqtt/subscribe", json={"topic": "t/2", "clientid": "gone"})
+    assert (business.status_code, business.json()) == (200, {"code": 112, "message": "channel_not_found"})
+    bad_topic = call(v4, "POST", "/mqtt/publish", json={"topic": "t/#", "payload": "p"})
+    assert (bad_topic.status_code, bad_topic.json()) == (200, {"code": 115, "message": "bad_topic"})
+    for method, path, options, status, text in [
+        ("GET", "/no/such/resource", {}, 404, "Not found."),
+        ("PUT", "/clients", {}, 404, "Not found."),  # an unknown method: minirest has no 405
+        ("POST", "/mqtt/publish", {"data": "{bad", "headers": {"Content-Type": "application/json"}}, 400, "Bad Request"),
+        ("POST", "/banned", {"json": {"who": "c9", "as": "clientid"}}, 500, "Internal Error"),  # no reason: 4.4's crash
+    ]:
+        response = call(v4, method, path, **options)
+        assert (response.status_code, response.headers["content-type"], response.text) == (status, "text/plain", text), path
+    assert [session.clientid for session in v4.broker.sessions] == ["c1"] and v4.published == []
+
+
+def test_3_2_item_6_v5_successes_are_bare_objects_and_data_meta_lists_without_code(v5: EmqxServer) -> None:
+    v5.add_client("c1", subscriptions=["t/1"])
+    one = call(v5, "GET", "/clients/c1").json()
+    listed = call(v5, "GET", "/clients").json()
+    subscriptions = call(v5, "GET", "/clients/c1/subscriptions").json()
+    assert (one["clientid"], "code" in one, "data" in one) == ("c1", False, False)
+    assert (sorted(listed), listed["meta"], [row["clientid"] for row in listed["data"]]) == (
+        ["data", "meta"], {"page": 1, "limit": 100, "count": 1, "hasnext": False}, ["c1"],
+    )  # fmt: skip
+    assert subscriptions == [{"clientid": "c1", "topic": "t/1", "qos": 0, "nl": 0, "rap": 0, "rh": 0, "node": "emqx@127.0.0.1", "durable": False}]
+
+
+@pytest.fixture
+def v5_builtin(v5: EmqxServer) -> EmqxServer:
+    """A v5 deployment with its built-in database authenticator and authorization source: a
+    Serverless one has them from the start, a Dedicated one is given them."""
+    if not v5.broker.config.builtin_database:
+        v5.add_authenticator()
+        v5.add_authz_source("built_in_database")
+    return v5
+
+
+def test_3_2_item_7_v5_errors_are_emqx_5s_with_real_statuses(v5_builtin: EmqxServer) -> None:
+    v5 = v5_builtin
+    v5.add_authn_user("u1", "p1")
+    for method, path, options, status, code, message in [
+        ("POST", "/publish", {"data": "{bad", "headers": {"Content-Type": "application/json"}}, 400, "BAD_REQUEST", "Invalid json message received"),
+        ("GET", "/clients?ip_address=nope", {}, 400, "INVALID_PARAMETER", "the ip_address parameter expected type is ip, but the value is nope"),
+        ("GET", "/clients/gone", {"auth": (APP[0], "wrong")}, 401, "BAD_API_KEY_OR_SECRET", "Check api_key/api_secret"),
+        ("GET", "/clients/gone", {}, 404, "CLIENTID_NOT_FOUND", "Client ID not found"),
+        ("GET", BUILTIN_USERS + "/gone", {}, 404, "NOT_FOUND", "User not found"),
+        ("POST", BUILTIN_USERS, {"json": {"user_id": "u1", "password": "p"}}, 409, "ALREADY_EXISTS", "User already exists"),
+    ]:
+        response = call(v5, method, path, **options)
+        assert (response.status_code, response.headers["content-type"], response.json()) == (
+            status, "application/json", {"code": code, "message": message},
+        ), path  # fmt: skip
+
+
+def test_3_2_item_8_v5_writes_answer_204_and_a_user_created_201(v5_builtin: EmqxServer) -> None:
+    v5 = v5_builtin
+    v5.add_client("c1", subscriptions=["t/1", "t/2", "t/3"])
+    rules = [{"topic": "t/#", "action": "all", "permission": "allow"}]
+    created = call(v5, "POST", BUILTIN_USERS, json={"user_id": "u1", "password": "p1"})
+    assert (created.status_code, created.json()) == (201, {"user_id": "u1", "is_superuser": False})
+    for method, path, body in [
+        ("POST", "/clients/c1/unsubscribe", {"topic": "t/1"}),
+        ("POST", "/clients/c1/unsubscribe/bulk", [{"topic": "t/2"}, {"topic": "t/3"}]),
+        ("DELETE", BUILTIN_USERS + "/u1", None),
+        ("POST", RULES + "/clients", [{"clientid": "c1", "rules": rules}]),
+        ("PUT", RULES + "/clients/c1", {"clientid": "c1", "rules": rules}),
+        ("DELETE", RULES + "/clients/c1", None),
+        ("POST", RULES + "/all", {"rules": rules}),
+        ("DELETE", RULES + "/all", None),
+        ("DELETE", "/clients/c1", None),
+    ]:
+        response = call(v5, method, path, json=body)
+        assert (response.status_code, response.content) == (204, b""), path
+    assert "c1" not in v5.broker.sessions
+    assert call(v5, "GET", BUILTIN_USERS).json()["data"] == []
+
+
+def test_3_2_item_9_v5_pages_with_page_and_limit_and_ignores_underscored_ones(v5: EmqxServer) -> None:
+    v5.add_clients(3)
+    assert call(v5, "GET", "/clients").json()["meta"] == {"page": 1, "limit": 100, "count": 3, "hasnext": False}
+    assert call(v5, "GET", "/clients?page=2&limit=2").json()["meta"] == {"page": 2, "limit": 2, "count": 3, "hasnext": False}
+    assert call(v5, "GET", "/clients?limit=10000").json()["meta"]["limit"] == 10000
+    too_many = call(v5, "GET", "/clients?limit=10001")
+    assert (too_many.status_code, too_many.json()["code"]) == (400, "BAD_REQUEST")
+    # the Cloud pages' own example: `_page`/`_limit` are no EMQX 5 parameters, so the defaults hold
+    underscored = call(v5, "GET", "/clients?_page=2&_limit=1").json()
+    assert (underscored["meta"], len(underscored["data"])) == ({"page": 1, "limit": 100, "count": 3, "hasnext": False}, 3)
+    # a fuzzy filter scans: no count, hasnext still there
+    assert call(v5, "GET", "/clients?like_clientid=zzz").json()["meta"] == {"page": 1, "limit": 100, "hasnext": False}
+
+
+def test_3_2_item_11_v5_publish_takes_payload_encoding_and_answers_200_202_400(v5: EmqxServer) -> None:
+    v5.add_client("c1", subscriptions=["t/1"])
+    sent = call(v5, "POST", "/publish", json={"topic": "t/1", "payload": "aGk=", "payload_encoding": "base64", "qos": 1})
+    assert (sent.status_code, list(sent.json())) == (200, ["id"])
+    assert len(sent.json()["id"]) == 32 and v5.published[-1].message.payload == b"hi"
+    nobody = call(v5, "POST", "/publish", json={"topic": "t/2", "payload": "p"})
+    assert (nobody.status_code, nobody.json()) == (202, {"reason_code": 16, "message": "no_matching_subscribers"})
+    wildcard = call(v5, "POST", "/publish", json={"topic": "t/+", "payload": "p"})
+    assert (wildcard.status_code, wildcard.json()) == (400, {"reason_code": 144, "message": "topic_name_invalid"})
+    for body in ({"topic": "t/1", "payload": "aGk=", "encoding": "base64"}, {"topic": "t/1"}, {"payload": "p"}):
+        refused = call(v5, "POST", "/publish", json=body)  # 4.x's `encoding`, or a required field missing
+        assert (refused.status_code, refused.json()["code"]) == (400, "BAD_REQUEST"), body
+    assert len(v5.published) == 2
+
+
+def test_3_2_item_12_v5_bulk_publish_answers_by_its_worst_item(v5: EmqxServer) -> None:
+    """200 when every item reached a subscriber, 202 when one reached none (the array mixing
+    ids and reason codes). 503 (a dispatch that failed) is the worst: no state of the fake fails a
+    dispatch, so test_publish.py::test_the_bulk_status_is_200_only_when_all_are_and_503_when_any_failed
+    shows that rank."""
+    v5.add_client("c1", subscriptions=["t/1"])
+    every = call(v5, "POST", "/publish/bulk", json=[{"topic": "t/1", "payload": "a"}, {"topic": "t/1", "payload": "b"}])
+    assert (every.status_code, [list(item) for item in every.json()]) == (200, [["id"], ["id"]])
+    mixed = call(v5, "POST", "/publish/bulk", json=[{"topic": "t/1", "payload": "a"}, {"topic": "t/2", "payload": "b"}])
+    assert (mixed.status_code, list(mixed.json()[0]), mixed.json()[1]) == (202, ["id"], {"reason_code": 16, "message": "no_matching_subscribers"})
+
+
+def test_3_2_item_13_v5_subscribe_answers_the_subscription_and_bulk_an_array(v5: EmqxServer) -> None:
+    v5.add_client("c1")
+    one = call(v5, "POST", "/clients/c1/subscribe", json={"topic": "t/a", "qos": 1})
+    assert (one.status_code, one.json()) == (200, {"clientid": "c1", "topic": "t/a", "qos": 1, "nl": 0, "rap": 0, "rh": 0, "node": "emqx@127.0.0.1"})
+    bulk = call(v5, "POST", "/clients/c1/subscribe/bulk", json=[{"topic": "t/b", "qos": 1}, {"topic": "t/c"}])
+    assert (bulk.status_code, bulk.json()) == (
+        200,
+        [
+            {"clientid": "c1", "topic": "t/b", "qos": 1, "nl": 0, "rap": 0, "rh": 0, "node": "emqx@127.0.0.1"},
+            {"clientid": "c1", "topic": "t/c", "qos": 0, "nl": 0, "rap": 0, "rh": 0, "node": "emqx@127.0.0.1"},
+        ],
+    )
+    assert list(v5.broker.sessions.get("c1").subscriptions) == ["t/a", "t/b", "t/c"]
+
+
+SNI = "qe92461d.ala.us-east-1.emqxsl.com"
+
+
+def test_3_2_item_14_serverless_clients_carry_the_serverless_extras(serverless: EmqxServer) -> None:
+    """The Serverless page's client: v5 names, RFC 3339 ms times, `peersni`, `tenant_id_from`,
+    `listener` `tcp:default` (the Cloud's proxy ends TLS), `cn`/`dn` null, a null username."""
+    serverless.add_client("mqttx_07cb8109", username=None, peersni=SNI, created_at="2023-09-15T09:36:20.871Z", ip_address="115.236.21.86")
+    one = call(serverless, "GET", "/clients/mqttx_07cb8109").json()
+    assert {key: one[key] for key in ("peersni", "tenant_id_from", "listener", "cn", "dn", "username", "created_at", "connected_at")} == {
+        "peersni": SNI, "tenant_id_from": "peersni", "listener": "tcp:default", "cn": None, "dn": None, "username": None,
+        "created_at": "2023-09-15T09:36:20.871+00:00", "connected_at": "2023-09-15T09:36:20.871+00:00",
+    }  # fmt: skip
+    assert {"inflight_cnt", "inflight_max", "awaiting_rel_cnt", "awaiting_rel_max", "mqueue_max", "subscriptions_max", "is_persistent", "enable_authn"} <= set(one)
+    assert call(serverless, "GET", "/clients").json()["data"] == [one]
+
+
+def test_3_2_item_14_a_client_certificate_shows_where_emqx_shows_it(cloud_v5_servers: dict[str, EmqxServer]) -> None:
+    """`cn` and `dn` are client fields (seeded, snapshotted): EMQX 5.8.9 shows them for a client
+    that presented a certificate, on any door; `tenant_id_from` is a Serverless node's alone."""
+    certified = {"cn": "device-7", "dn": "CN=device-7,O=acme"}
+    for server in cloud_v5_servers.values():
+        server.reset()
+        server.add_client("plain")
+        server.add_client("certified", **certified)
+    dedicated, serverless = cloud_v5_servers["dedicated"], cloud_v5_servers["serverless"]
+    plain = call(dedicated, "GET", "/clients/plain").json()
+    assert ("cn" in plain, "dn" in plain, "tenant_id_from" in plain) == (False, False, False)
+    assert {key: call(dedicated, "GET", "/clients/certified").json().get(key) for key in (*certified, "tenant_id_from")} == {**certified, "tenant_id_from": None}
+    assert {key: call(serverless, "GET", "/clients/certified").json()[key] for key in certified} == certified
+    snapshot = dedicated.snapshot()
+    assert {key: snapshot["clients"][1][key] for key in certified} == certified
+    with EmqxServer() as self_hosted:
+        self_hosted.load_scenario({"clients": [{"clientid": "certified", **certified}]})
+        row = requests.get(self_hosted.api_url + "/clients/certified", auth=self_hosted.auth, timeout=30).json()
+        assert ({key: row[key] for key in certified}, "tenant_id_from" in row) == (certified, False)
+
+
+def test_3_2_item_15_the_authenticator_id_is_taken_escaped_or_not_and_no_password_shows(v5_builtin: EmqxServer) -> None:
+    v5 = v5_builtin
+    escaped = BUILTIN_USERS.replace(":", "%3A")
+    assert call(v5, "POST", escaped, json={"user_id": "u1", "password": "p1", "is_superuser": True}).status_code == 201
+    assert call(v5, "POST", BUILTIN_USERS, json={"user_id": "u2", "password": "p2"}).status_code == 201
+    for users in (BUILTIN_USERS, escaped):
+        listed = sorted(call(v5, "GET", users).json()["data"], key=lambda user: user["user_id"])
+        assert listed == [{"user_id": "u1", "is_superuser": True}, {"user_id": "u2", "is_superuser": False}]
+        assert call(v5, "GET", users + "/u1").json() == {"user_id": "u1", "is_superuser": True}
+    changed = call(v5, "PUT", escaped + "/u2", json={"password": "new", "is_superuser": True})
+    assert (changed.status_code, changed.json()) == (200, {"user_id": "u2", "is_superuser": True})
+    assert v5.connect("c2", username="u2", password="new").is_superuser is True
+    imported = call(v5, "POST", escaped.replace("/users", "/import_users") + "?type=plain", json=[{"user_id": "u3", "password": "p3"}])
+    assert (imported.status_code, imported.json()) == (200, {"total": 1, "success": 1, "override": 0, "skipped": 0, "failed": 0})  # 5.8.9's counts
+    assert call(v5, "DELETE", escaped + "/u3").status_code == 204
+
+
+RULES = "/authorization/sources/built_in_database/rules"
+
+
+def test_3_2_item_16_authz_rules_take_arrays_for_owners_an_object_for_all_and_put_replaces(v5_builtin: EmqxServer) -> None:
+    v5 = v5_builtin
+    full = {"topic": "t/1", "action": "publish", "permission": "deny", "qos": [1], "retain": True}
+    assert call(v5, "POST", RULES + "/users", json=[{"username": "u1", "rules": [full]}]).status_code == 204
+    assert call(v5, "GET", RULES + "/users/u1").json() == {"username": "u1", "rules": [full]}
+    listed = call(v5, "GET", RULES + "/users").json()
+    assert listed == {"data": [{"username": "u1", "rules": [full]}], "meta": {"page": 1, "limit": 100, "count": 1, "hasnext": False}}
+    replacing = [{"topic": "t/2", "action": "subscribe", "permission": "allow"}]
+    assert call(v5, "PUT", RULES + "/users/u1", json={"username": "u1", "rules": replacing}).status_code == 204
+    assert call(v5, "GET", RULES + "/users/u1").json()["rules"] == [{**replacing[0], "qos": [0, 1, 2], "retain": "all"}]
+    assert call(v5, "POST", RULES + "/all", json={"rules": [{"topic": "#", "action": "all", "permission": "deny"}]}).status_code == 204
+    assert call(v5, "GET", RULES + "/all").json() == {"rules": [{"topic": "#", "action": "all", "permission": "deny", "qos": [0, 1, 2], "retain": "all"}]}
+    for path, body in [
+        (RULES + "/clients", {"clientid": "c1", "rules": replacing}),  # an object where an array is due
+        (RULES + "/clients", [{"clientid": "c1", "rules": [{"topic": "t", "action": "pubsub", "permission": "allow"}]}]),  # 4.x's action
+        (RULES + "/all", [{"rules": replacing}]),  # an array where the object is due
+    ]:
+        refused = call(v5, "POST", path, json=body)
+        assert (refused.status_code, refused.json()["code"]) == (400, "BAD_REQUEST"), body
+    assert call(v5, "GET", RULES + "/clients").json()["data"] == []
+
+
+def _concrete(route: Any, prefix: str) -> str:
+    """The route's path with a value in each parameter: the node is the one node, the rest `c1`."""
+    path = route.path_under(prefix).replace("{node}", "emqx@127.0.0.1")
+    return re.sub(r"\{[^}]+\}", "c1", path).replace("/authentication/c1", "/authentication/password_based%3Abuilt_in_database")
+
+
+def _v4_family(response: requests.Response) -> str | None:
+    """What is wrong with a cloud-v4 answer, None when it is of 4.x's family: minirest's JSON
+    envelope (an integer code, or auth_mnesia's bare message) or one of its text errors."""
+    if response.headers.get("content-type") == "text/plain":
+        return None if (response.status_code, response.text) in V4_TEXT_ERRORS else "an unknown text error"
+    if response.headers.get("content-type") != "application/json":
+        return "JSON without application/json"
+    body = response.json()
+    if response.status_code != 200 or not isinstance(body, dict):
+        return "a JSON answer that is not an HTTP 200 object"
+    return None if isinstance(body.get("code", 0), int) and set(body) <= {"code", "data", "meta", "message"} else "not minirest's envelope"
+
+
+V4_TEXT_ERRORS = {(404, "Not found."), (400, "Bad Request"), (500, "Internal Error")}
+
+
+def _v5_family(response: requests.Response) -> str | None:
+    """What is wrong with a cloud-v5 answer, None when it is of EMQX 5's family: no body (204,
+    405), or JSON typed so, with a string `code` on an error and no `code` on a success
+    (`/publish`'s `reason_code` answers are its own)."""
+    if not response.content:
+        return None if response.status_code in (204, 405) else "an empty body"
+    if response.headers.get("content-type") != "application/json":  # `/status`'s text, a success
+        return None if response.status_code < 400 and not _is_json(response.text) else "a body that is not application/json"
+    body = response.json()
+    code = body.get("code") if isinstance(body, dict) else None
+    if response.status_code >= 400 and "reason_code" not in body:
+        return None if isinstance(code, str) and code.isupper() and set(body) == {"code", "message"} else "not EMQX 5's error"
+    return None if code is None else "a code on a success"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("door", ["cloud-v4", "dedicated", "serverless"])
+def test_3_2_item_20_every_route_answers_bad_requests_in_its_doors_one_family(
+    door: str, v4: EmqxServer, cloud_v5_servers: dict[str, EmqxServer]
+) -> None:
+    """Every route of each door, sent a body that is not JSON, then bad paging and a body of the
+    wrong shape: JSON is always `application/json`; text errors only on cloud-v4; a v4 door never
+    answers EMQX 5's error shape, a v5 door never minirest's envelope or text."""
+    server = v4 if door == "cloud-v4" else cloud_v5_servers[door]
+    server.reset()
+    family = _v4_family if door == "cloud-v4" else _v5_family
+    (flavour,) = server.app.flavours
+    wrong: list[str] = []
+    for route in flavour.routes:
+        server.add_client("c1", subscriptions=["t/1"])
+        path = _concrete(route, flavour.prefix)
+        for query, options in [
+            ("", {"data": "{not json", "headers": {"Content-Type": "application/json"}}),
+            ("?page=0&limit=-1&_page=x&_limit=y", {"json": 7}),
+        ]:
+            response = call(server, route.method, path.removeprefix(flavour.prefix) + query, **options)
+            problem = family(response)
+            if problem:
+                wrong.append(f"{route.method} {path}{query}: {problem} ({response.status_code} {response.text[:80]})")
+    assert wrong == [], "\n".join(wrong)
+    assert len(flavour.routes) >= 30

@@ -133,9 +133,10 @@ SERVERLESS_OPERATIONS = frozenset(
 class ServerlessV5(CloudV5):
     """A Serverless deployment: the operations its documents list, nothing else; its built-in
     database authenticator and authorization source exist from the start (its API has no way to
-    create them)."""
+    create them); its nodes' client info has the Serverless extras (`BrokerConfig.serverless`)."""
 
     builtin_database = True
+    serverless = True
 
     def __init__(self, broker: Broker) -> None:
         super().__init__(broker)

@@ -127,7 +127,7 @@ def _count(value: Any, name: str) -> Any:
 
 #: The EMQX view of each seeded object, and the schema definition that view must meet.
 _VIEWS: dict[type, tuple[str, Callable[[Call, Any], Any]]] = {
-    Session: ("client", lambda call, session: client_row(session)),
+    Session: ("client", lambda call, session: client_row(session, call.broker.config.serverless)),
     ApiKey: ("api_key_with_secret", lambda call, key: {**key_view(call, key), "api_secret": key.api_secret}),
     DashboardUser: ("dashboard_user", user_view),
     Message: ("retained_message", lambda call, message: message_detail(message)),

@@ -93,6 +93,9 @@ class BrokerConfig:
     #: The built-in database authenticator and authorization source exist after every reset
     #: (a Cloud Serverless deployment's, whose API cannot create them).
     builtin_database: bool = False
+    #: The nodes are a Cloud Serverless deployment's: multi-tenant, behind the Cloud's TLS proxy,
+    #: which shows in every client's info (`flavours.v5.endpoints.clients.client_row`).
+    serverless: bool = False
 
     def __post_init__(self) -> None:
         """The edition and the nodes checked as a scenario checks them: SeedError names the

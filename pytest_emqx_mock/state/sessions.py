@@ -138,7 +138,7 @@ class Session:
         "clientid", "node", "username", "ip_address", "port", "listener", "proto_name",
         "proto_ver", "clean_start", "keepalive", "expiry_interval", "connected", "created_at",
         "connected_at", "disconnected_at", "is_bridge", "mountpoint", "enable_authn",
-        "client_attrs", "peersni", "auth_expire_at", "inflight_max", "mqueue_max",
+        "client_attrs", "peersni", "cn", "dn", "auth_expire_at", "inflight_max", "mqueue_max",
         "_mqueue_dropped", "awaiting_rel_cnt", "awaiting_rel_max", "subscriptions_max", "_stats",
         "subscriptions", "_inflight", "_mqueue", "authz_cache", "_deliveries", "revision",
         "_derived", "_registry", "is_superuser",
@@ -164,6 +164,10 @@ class Session:
     enable_authn: bool
     client_attrs: dict[str, str]
     peersni: str | None
+    #: The client certificate's common name and subject (`emqx_channel:set_peercert_infos/3`):
+    #: a client that presented none has neither.
+    cn: str | None
+    dn: str | None
     auth_expire_at: float | None
     inflight_max: int
     mqueue_max: int
@@ -231,6 +235,8 @@ class Session:
         enable_authn: bool = True,
         client_attrs: dict[str, str] | None = None,
         peersni: str | None = None,
+        cn: str | None = None,
+        dn: str | None = None,
         auth_expire_at: float | None = None,
         inflight_max: int = 32,
         mqueue_max: int = 1000,
@@ -250,8 +256,8 @@ class Session:
             "connected_at": created if connected_at is None else connected_at,
             "disconnected_at": disconnected_at, "is_bridge": is_bridge, "mountpoint": mountpoint,
             "enable_authn": enable_authn, "client_attrs": dict(client_attrs or {}),
-            "peersni": peersni, "auth_expire_at": auth_expire_at, "inflight_max": inflight_max,
-            "mqueue_max": mqueue_max, "_mqueue_dropped": 0, "awaiting_rel_cnt": 0,
+            "peersni": peersni, "cn": cn, "dn": dn, "auth_expire_at": auth_expire_at,
+            "inflight_max": inflight_max, "mqueue_max": mqueue_max, "_mqueue_dropped": 0, "awaiting_rel_cnt": 0,
             "awaiting_rel_max": awaiting_rel_max, "subscriptions_max": subscriptions_max,
             # only the counters that are not 0 are stored; the others read as 0
             "_stats": collections.defaultdict(int, {k: v for k, v in (stats or {}).items() if v}),

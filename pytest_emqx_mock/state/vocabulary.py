@@ -43,6 +43,8 @@ class ClientFields(TypedDict, total=False):
     enable_authn: bool
     client_attrs: Mapping[str, str]
     peersni: str | None
+    cn: str | None
+    dn: str | None
     auth_expire_at: Time | None
     inflight_max: int
     mqueue_max: int

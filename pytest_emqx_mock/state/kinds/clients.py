@@ -68,6 +68,8 @@ SESSION_CHECKS: dict[str, Check] = {
     "enable_authn": flag,
     "client_attrs": strings,
     "peersni": optional(text),
+    "cn": optional(text),
+    "dn": optional(text),
     "auth_expire_at": optional(timestamp),
     "inflight_max": integer(),
     "mqueue_max": integer(),

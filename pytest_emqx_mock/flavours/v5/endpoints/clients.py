@@ -26,8 +26,10 @@ from ..rpc import listed_nodes
 routes = Routes(errors={NotFound: (404, "CLIENTID_NOT_FOUND")})
 
 
-def client_row(session: Session) -> dict[str, Any]:
-    """A session as EMQX 5.8.9 formats an in-memory session (`format_channel_info/3`)."""
+def client_row(session: Session, serverless: bool) -> dict[str, Any]:
+    """A session as EMQX 5.8.9 formats an in-memory session (`format_channel_info/3`): the
+    channel's client info, flattened, so that what a deployment puts there shows too
+    (`serverless`: a Cloud Serverless deployment's nodes, see `SERVERLESS_CLIENT_INFO`)."""
     row: dict[str, Any] = {
         "clientid": session.clientid,
         "username": session.username,
@@ -56,6 +58,7 @@ def client_row(session: Session) -> dict[str, Any]:
             "mountpoint": session.mountpoint,
             "client_attrs": dict(session.client_attrs),
             "peersni": session.peersni,
+            **_peercert_infos(session, serverless),
             "auth_expire_at": None if session.auth_expire_at is None else int(session.auth_expire_at * 1000),
             "subscriptions_cnt": len(session.subscriptions),
             "subscriptions_max": session.subscriptions_max,
@@ -70,12 +73,32 @@ def client_row(session: Session) -> dict[str, Any]:
     )
     stats = session.stats
     row.update({name: stats.get(name, 0) for name in STAT_NAMES})
+    if serverless:
+        row.update(SERVERLESS_CLIENT_INFO)
     return row
+
+
+#: What a Cloud Serverless node adds to every client's info (the Serverless `clients_v5.md`
+#: example; not in EMQX's own source): its multi-tenancy names where it took the client's tenant
+#: from, the server name the client's TLS sent (`peersni`: the deployment's host).
+SERVERLESS_CLIENT_INFO = {"tenant_id_from": "peersni"}
+
+
+def _peercert_infos(session: Session, serverless: bool) -> dict[str, str | None]:
+    """`emqx_channel:set_peercert_infos/3`: a connection with a peer certificate puts its common
+    name and subject in the client info, one without (`nossl`) neither. A Serverless deployment's
+    clients all come through the Cloud's TLS-terminating proxy (proxy protocol: `listener` is
+    `tcp:default`), whose certificate info is never `nossl`, so they always have both, null
+    without a client certificate."""
+    if serverless or session.cn is not None or session.dn is not None:
+        return {"cn": session.cn, "dn": session.dn}
+    return {}
 
 
 def client_fragment(call: Call, session: Session) -> Fragment:
     """The session's row, rendered and validated only when the session has changed."""
-    return session.cached(lambda changed: call.catalog.fragment("client", client_row(changed)))
+    serverless = call.broker.config.serverless
+    return session.cached(lambda changed: call.catalog.fragment("client", client_row(changed, serverless)))
 
 
 def _session(call: Call) -> Session:
@@ -170,7 +193,7 @@ def list_clients(call: Call) -> dict[str, Any]:
         meta = counted_meta(page, limit, broker.sessions.count_on(nodes))
     if fields is None:
         return {"data": Fragments(client_fragment(call, s) for s in sessions), "meta": meta}
-    rows = [client_row(s) for s in sessions]
+    rows = [client_row(s, broker.config.serverless) for s in sessions]
     return {"data": [{k: row[k] for k in fields if k in row} for row in rows], "meta": meta}
 
 
