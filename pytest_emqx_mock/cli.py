@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from . import __version__
+from .coverage import coverage_report, print_coverage
 from .flavours import DEPLOYMENTS, FLAVOUR_NAMES, flavour_list
-from .flavours.v5 import served_operations
-from .http.schemas import generated_index
 from .scripting.scenario import (
     Doors,
     ScenarioError,
@@ -140,52 +138,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", help="without one, serve the fake")
     coverage = commands.add_parser(
-        "coverage", help="list every operation of the EMQX 5.8.1 CE and EE specs, served or not, by tag, with totals"
+        "coverage",
+        help="list every operation of the EMQX 5.8.1 CE and EE specs (by tag) and of EMQX 4.4.19 (by module), "
+        "served or not, with totals, and the Cloud doors' totals",
     )
     coverage.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
-def coverage_report() -> dict[str, Any]:
-    """Every operation of the EMQX 5.8.1 CE and EE specs (from the committed generated schemas,
-    so no spec is needed), whether the fake serves it, by tag; and the totals per edition."""
-    served = served_operations()
-    tags: dict[str, list[dict[str, Any]]] = {}
-    totals = {edition: {"served": 0, "total": 0} for edition in EDITIONS}
-    in_spec: set[str] = set()
-    for tag, group in sorted(generated_index().items()):
-        rows = tags[tag] = []
-        for key, entry in group["operations"].items():
-            in_spec.add(key)
-            row: dict[str, Any] = {"operation": key, "served": key in served}
-            if "x-edition" in entry:
-                row["edition"] = entry["x-edition"]
-            rows.append(row)
-            for edition in (entry["x-edition"],) if "x-edition" in entry else EDITIONS:
-                totals[edition]["total"] += 1
-                totals[edition]["served"] += key in served
-    return {"tags": tags, "served_not_in_spec": sorted(served - in_spec), "totals": totals}
-
-
-def _print_coverage(report: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(report, indent=2))
-        return
-    print("Operations of the EMQX 5.8.1 OpenAPI specs ([x] served; (ce)/(ee): that edition only)")
-    for tag, rows in report["tags"].items():
-        print(f"\n{tag}  {sum(bool(row['served']) for row in rows)}/{len(rows)}")
-        for row in rows:
-            edition = f"  ({row['edition']})" if "edition" in row else ""
-            print(f"  [{'x' if row['served'] else ' '}] {row['operation']}{edition}")
-    print(f"\nServed, not in the 5.8.1 spec: {', '.join(report['served_not_in_spec']) or 'none'}")
-    totals = report["totals"].items()
-    print("Total: " + ", ".join(f"{edition.upper()} {count['served']}/{count['total']} served" for edition, count in totals))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "coverage":
-        _print_coverage(coverage_report(), args.json)
+        print_coverage(coverage_report(), args.json)
         return 0
     try:
         wanted = scenario_doors(args.seed) if args.seed else None
