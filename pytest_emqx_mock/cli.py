@@ -8,7 +8,7 @@ import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import __version__
 from .coverage import coverage_report, print_coverage
@@ -40,17 +40,22 @@ def scenario_doors(source: str) -> Doors | None:
 
 def default_port(flavours: Sequence[str]) -> int:
     """EMQX's dashboard port, EMQX 4's management listener's (8081) when only v4 is served, or
-    a Cloud deployment's API port (8443) when only Cloud flavours are."""
+    a Cloud deployment's API port (8443) when only Cloud flavours (the Platform's too) are."""
     if list(flavours) == ["v4"]:
         return 8081
-    return 8443 if all(name.startswith("cloud-") for name in flavours) else 18083
+    return 8443 if all(name.startswith("cloud-") or name == "platform" for name in flavours) else 18083
 
 
-def _app(text: str) -> tuple[str, str]:
-    app_id, colon, secret = text.partition(":")
-    if not (app_id and colon and secret):
-        raise argparse.ArgumentTypeError(f"must be ID:SECRET, not {text!r}")
-    return app_id, secret
+def _credential(form: str) -> Callable[[str], tuple[str, str]]:
+    """An option's `NAME:SECRET` pair, `form` saying its words."""
+
+    def parse(text: str) -> tuple[str, str]:
+        name, colon, secret = text.partition(":")
+        if not (name and colon and secret):
+            raise argparse.ArgumentTypeError(f"must be {form}, not {text!r}")
+        return name, secret
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,10 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--keyfile", metavar="FILE", help="with --https: the private key of --certfile (PEM)")
     parser.add_argument(
         "--app",
-        type=_app,
+        type=_credential("ID:SECRET"),
         metavar="ID:SECRET",
         help="the application every reset starts with: EMQX 4's default app (admin:public unless given), "
         "a Cloud deployment's App ID and App Secret (none unless given)",
+    )
+    parser.add_argument(
+        "--platform-key",
+        type=_credential("KEY:SECRET"),
+        metavar="KEY:SECRET",
+        help="the EMQX Platform API key every reset starts with (the platform flavour has none unless given)",
     )
     parser.add_argument(
         "--deployment",
@@ -177,6 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "key_file": args.keyfile,
         "app": args.app,
         "deployment": args.deployment,
+        "platform_key": args.platform_key,
     }
     if args.bootstrap_api_keys:
         try:
@@ -254,16 +266,25 @@ def _print_banner(server: EmqxServer, args: argparse.Namespace, restored: bool) 
             print(f"  AppID:           {app.app_id}:{app.secret}")
         if not len(server.broker.apps):
             print("  AppID:           none: every call is refused; give one with --app ID:SECRET (or --seed, or the control API)")
+    if "platform" in args.flavour:
+        for key in server.broker.platform.keys.values():
+            print(f"  Platform key:    {key.key}:{key.secret}")
+        if not server.broker.platform.keys:
+            print("  Platform key:    none: every call is refused; give one with --platform-key KEY:SECRET (or --seed, or the control API)")
     if args.control_api:
         print(f"  Control API:     {server.control_url}  (no credentials)")
     if args.seed:
         print(f"  Scenario:        {args.seed}")
     if args.state:
         print(f"  State file:      {args.state}  ({'loaded, ' if restored else ''}saved on exit)")
-    credentials = [f"{key}:{secret}" for key, secret, _ in keys] if args.flavour[0] == "v5" else [f"{app.app_id}:{app.secret}" for app in server.broker.apps]
+    credentials = {
+        "v5": [f"{key}:{secret}" for key, secret, _ in keys],
+        "platform": [f"{key.key}:{key.secret}" for key in server.broker.platform.keys.values()],
+    }.get(args.flavour[0], [f"{app.app_id}:{app.secret}" for app in server.broker.apps])
     if credentials:
         verify = f"--cacert {server.ca_file} " if server.ca_file else ""
-        print(f"  Try:             curl {verify}-u {credentials[0]} {server.api_url}/clients")
+        resource = "deployments" if args.flavour[0] == "platform" else "clients"
+        print(f"  Try:             curl {verify}-u {credentials[0]} {server.api_url}/{resource}")
     if args.log_requests:
         print("  Request log:     on, one line per request below")
 

@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 #: `state.broker.EDITIONS` and `flavours.FLAVOUR_NAMES`, written out so that reading the
 #: options imports no state.
 _EDITIONS = ("ce", "ee")
-_FLAVOURS = ("v5", "v4", "cloud-v4", "cloud-v5")
+_FLAVOURS = ("v5", "v4", "cloud-v4", "cloud-v5", "platform")
 _DEPLOYMENTS = ("dedicated", "serverless")  # flavours.DEPLOYMENTS, not imported: this module stays light
 #: The marker options that seed, as the kinds of state register them (`state.registry.SEEDINGS`,
 #: those with `marker=True`), written out for the marker's help text.
-_SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained", "apps", "auth_mnesia_users", "auth_mnesia_acl")
+_SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained", "apps", "auth_mnesia_users", "auth_mnesia_acl", "deployments", "platform_keys")
 #: Marker options that need a server of the test's own.
-_SERVER_OPTIONS = ("edition", "nodes", "seed", "flavour", "https", "app", "deployment")
+_SERVER_OPTIONS = ("edition", "nodes", "seed", "flavour", "https", "app", "deployment", "platform_key")
 
 
 def _port_number(text: str) -> int:
@@ -47,14 +47,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("emqx-mock", "fake EMQX server (pytest-emqx-mock)")
     group.addoption("--emqx-edition", choices=_EDITIONS, default=None, help="EMQX edition to emulate: ce (default) or ee")
     group.addoption(
-        "--emqx-flavour", default=None, help="the front doors to serve: v5 (default), v4, cloud-v4, cloud-v5, or several separated by commas (v5,v4)"
+        "--emqx-flavour", default=None, help="the front doors to serve: v5 (default), v4, cloud-v4, cloud-v5, platform, or several separated by commas (v5,v4)"
     )
     group.addoption("--emqx-port", type=_port_number, default=None, help="port for the fake EMQX (default: any free port)")
     group.addoption(
         "--emqx-fresh", action="store_true", default=None, help="a new fake EMQX for every test instead of a reset one"
     )
     parser.addini("emqx_edition", "EMQX edition to emulate: ce (default) or ee", default="ce")
-    parser.addini("emqx_flavour", "the front doors to serve: v5 (default), v4, cloud-v4, cloud-v5, or several separated by commas (v5,v4)", default="v5")
+    parser.addini("emqx_flavour", "the front doors to serve: v5 (default), v4, cloud-v4, cloud-v5, platform, or several separated by commas (v5,v4)", default="v5")
     parser.addini("emqx_port", "port for the fake EMQX (default: any free port)", default="0")
     # read as text and judged here: pytest's own "bool" ini type refuses a bad value (since 9.2,
     # before any plugin runs) without naming the option
@@ -76,6 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="",
     )
     parser.addini("emqx_deployment", "a cloud-v5 deployment: dedicated (the whole EMQX 5 API, default) or serverless", default="dedicated")
+    parser.addini("emqx_platform_key", "the EMQX Platform API key every reset starts with, as KEY:SECRET (none unless given)", default="")
 
 
 class _Settings(NamedTuple):  # not a dataclass: making one would double this module's import time
@@ -87,6 +88,7 @@ class _Settings(NamedTuple):  # not a dataclass: making one would double this mo
     https: bool
     app: tuple[str, str] | None
     deployment: str
+    platform_key: tuple[str, str] | None
 
 
 _SETTINGS: pytest.StashKey[_Settings] = pytest.StashKey()
@@ -101,7 +103,7 @@ _SECTIONS: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"emqx(edition=None, nodes=None, seed=None, flavour=None, https=None, app=None, deployment=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
+        f"emqx(edition=None, nodes=None, seed=None, flavour=None, https=None, app=None, deployment=None, platform_key=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
         "stubs=(), faults=()): set the fake EMQX of the test's emqx_server up (scenario: a scenario "
         "file, relative to the test's folder or the rootdir, the name of a packaged one, or a dict)",
     )
@@ -126,13 +128,20 @@ def _read_settings(config: pytest.Config) -> _Settings:
     fresh = config.getoption("--emqx-fresh") or _truth("emqx_fresh", config.getini("emqx_fresh"))
     swagger_support = _truth("emqx_swagger_support", config.getini("emqx_swagger_support"))
     https = _truth("emqx_https", config.getini("emqx_https"))
-    app_id, colon, secret = config.getini("emqx_app").strip().partition(":")
-    if app_id and not (colon and secret):
-        raise pytest.UsageError(f"emqx_app must be ID:SECRET, not {config.getini('emqx_app')!r}")
+    app = _pair(config, "emqx_app", "ID:SECRET")
+    platform_key = _pair(config, "emqx_platform_key", "KEY:SECRET")
     deployment = config.getini("emqx_deployment").strip()
     if deployment not in _DEPLOYMENTS:
         raise pytest.UsageError(f"emqx_deployment must be one of {', '.join(_DEPLOYMENTS)}, not {deployment!r}")
-    return _Settings(edition, flavour, port, fresh, swagger_support, https, (app_id, secret) if app_id else None, deployment)
+    return _Settings(edition, flavour, port, fresh, swagger_support, https, app, deployment, platform_key)
+
+
+def _pair(config: pytest.Config, option: str, form: str) -> tuple[str, str] | None:
+    """A credential ini setting, `ID:SECRET`; None when unset."""
+    name, colon, secret = config.getini(option).strip().partition(":")
+    if name and not (colon and secret):
+        raise pytest.UsageError(f"{option} must be {form}, not {config.getini(option)!r}")
+    return (name, secret) if name else None
 
 
 #: The words pytest's "bool" ini values take (`_pytest.config._strtobool`).
@@ -171,6 +180,7 @@ def emqx_session_server(request: pytest.FixtureRequest) -> Generator[EmqxServer,
         https=settings.https or None,  # unset: a flavour with HTTPS only still gets it
         app=settings.app,
         deployment=settings.deployment,
+        platform_key=settings.platform_key,
     )
     try:
         server.start()
@@ -221,6 +231,7 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
         own.setdefault("https", request.config.stash[_SETTINGS].https or None)
         own.setdefault("app", request.config.stash[_SETTINGS].app)
         own.setdefault("deployment", request.config.stash[_SETTINGS].deployment)
+        own.setdefault("platform_key", request.config.stash[_SETTINGS].platform_key)
         own["swagger_support"] = request.config.stash[_SETTINGS].swagger_support
         try:
             server = EmqxServer(**own)

@@ -59,6 +59,7 @@ from .state.authz import Decision, Source
 from .state.banned import Ban
 from .state.broker import CE, DEFAULT_NODE, Broker, BrokerConfig, Published
 from .state.cluster import Alarm, Node
+from .state.platform import Deployment, Link, PlatformKey, new_deployment_id
 from .state.registry import SEEDINGS
 from .state.sessions import Message, Session
 
@@ -75,7 +76,9 @@ if TYPE_CHECKING:
         AuthzSourceFields,
         BanFields,
         ClientFields,
+        DeploymentFields,
         MnesiaLogin,
+        PlatformKeyFields,
         PublishFields,
         RetainedFields,
         RulesOwner,
@@ -497,6 +500,7 @@ class EmqxServer:
         key_file: str | os.PathLike[str] | None = None,
         app: tuple[str, str] | None = None,
         deployment: str = "dedicated",
+        platform_key: tuple[str, str] | None = None,
     ) -> None:
         """`flavour`: the front doors to serve side by side over the one state, by name ("v5",
         the default, EMQX 5's `/api/v5`; "v4", EMQX 4.4's `/api/v4`), one or a list (or names
@@ -512,7 +516,9 @@ class EmqxServer:
         AppSecret) every reset starts with: EMQX 4's `management.default_application`
         (`admin`/`public` unless given), a Cloud deployment's App ID / App Secret (none unless
         given: every call is refused until one is added). `deployment`: a `cloud-v5`
-        deployment's kind, "dedicated" (the whole EMQX 5 API) or "serverless" (`flavours.cloud`)."""
+        deployment's kind, "dedicated" (the whole EMQX 5 API) or "serverless" (`flavours.cloud`).
+        `platform_key`: the EMQX Platform API key (Key, Secret) every reset starts with, reaching
+        every feature and project (the `platform` flavour has none unless given)."""
         if flavour is not None and flavours is not None:
             raise ValueError("give flavour (names) or flavours (classes), not both")
         if flavours is None:
@@ -535,6 +541,7 @@ class EmqxServer:
             seed=seed,
             default_app=app,
             builtin_database=any(getattr(factory, "builtin_database", False) for factory in flavours),
+            platform_key=platform_key,
             serverless=any(getattr(factory, "serverless", False) for factory in flavours),
         )
         self.broker = Broker(config)
@@ -577,6 +584,16 @@ class EmqxServer:
 
             self.tls = certificates(host, *(None if path is None else os.fspath(path) for path in (cert_file, key_file)))
         self._serving: ServerThread | None = None
+        doors = [flavour.deployment for flavour in self.app.flavours if flavour.deployment is not None]
+        #: The ID of the Cloud deployment this server's Cloud door is (None: it serves none), as
+        #: an EMQX Platform account lists it (`link_deployment`; a server serving the `platform`
+        #: flavour too lists its own).
+        self.deployment_id: str | None = new_deployment_id() if doors else None
+        self._deployment_kind = doors[0] if doors else None
+        #: The servers linked (`link_deployment`), by deployment ID, with their gates.
+        self._links: dict[str, tuple[EmqxServer, Callable[[], bool]]] = {}
+        if doors and self._serves_platform:
+            self.link_deployment(self)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -665,6 +682,8 @@ class EmqxServer:
         added."""
         if self.app.flavours[0].credentials == "api_key":
             return (self.api_key, self.api_secret)
+        if self.app.flavours[0].credentials == "platform_key":
+            return self._platform_credentials()
         if self.broker.config.default_app is not None:
             return self.broker.config.default_app
         apps = list(self.broker.apps)
@@ -674,6 +693,76 @@ class EmqxServer:
                 "app_secret)) (the marker's app=, emqx-mock --app), or add one with add_app()"
             )
         return (apps[0].app_id, apps[0].secret)
+
+    def _platform_credentials(self) -> tuple[str, str]:
+        """The Platform API key every reset starts with, else the only one added."""
+        if self.broker.config.platform_key is not None:
+            return self.broker.config.platform_key
+        keys = list(self.broker.platform.keys.values())
+        if len(keys) != 1:
+            raise RuntimeError(
+                f"{len(keys)} Platform API keys and none ready to call with: give EmqxServer(platform_key=(key, secret)) "
+                "(the marker's platform_key=, emqx-mock --platform-key), or add one with add_platform_key()"
+            )
+        return (keys[0].key, keys[0].secret)
+
+    # -- the EMQX Platform account ---------------------------------------------------------
+
+    @property
+    def _serves_platform(self) -> bool:
+        return any(flavour.credentials == "platform_key" for flavour in self.app.flavours)
+
+    def add_deployment(self, deployment_id: str | None = None, **fields: Unpack[DeploymentFields]) -> Deployment:
+        """A deployment of the EMQX Platform account, served by no server (its API lists it,
+        starts and stops it): a generated ID (a letter and 7 hex digits) unless given, running,
+        dedicated, v5 unless told otherwise; SeedError for a bad field or an ID taken."""
+        given = fields if deployment_id is None else {"deployment_id": deployment_id, **fields}
+        return self._seeded("deployments", self.broker.add_deployment, given)
+
+    def add_platform_key(self, key: str, **fields: Unpack[PlatformKeyFields]) -> PlatformKey:
+        """An EMQX Platform API key: a generated `secret` unless given, every feature
+        ("deployments", "tls") and project unless `features` and `projects` narrow it (a call
+        beyond them is a 403)."""
+        return self._seeded("platform_keys", self.broker.add_platform_key, {"key": key, **fields})
+
+    def link_deployment(self, server: EmqxServer, **fields: Unpack[DeploymentFields]) -> Deployment:
+        """List `server`'s Cloud deployment (its `cloud-v4` or `cloud-v5` door: its ID, kind
+        and version) in this server's EMQX Platform account, with `fields` (name, project_name,
+        region...), from now on and after every reset. Stopping it through the Platform API
+        makes `server`'s Cloud door answer as a stopped deployment's host does: every request
+        meets a TCP reset, until a start brings it back with its state intact."""
+        if server.deployment_id is None or server._deployment_kind is None:
+            raise ValueError("that server serves no Cloud deployment door (cloud-v4, cloud-v5) to link")
+        if not self._serves_platform:
+            raise ValueError("this server serves no EMQX Platform API (flavour \"platform\") to list the deployment")
+        deployment_type, version = server._deployment_kind
+        given = {**fields, "deployment_id": server.deployment_id, "deployment_type": deployment_type, "version": version}
+        checked = SEEDINGS["deployments"].check(self.broker.config, given)
+        deployment_id = server.deployment_id
+        with self.broker.lock:
+            if any(known.deployment_id == deployment_id for known in self.broker.config.deployment_links):
+                raise ValueError(f"the deployment {deployment_id} is linked already")
+            deployment = self.broker.platform.add(**checked, replace=True, linked=True)
+            # every reset lists it as created now, not at the reset
+            self.broker.config.deployment_links.append(Link(tuple({**checked, "create_at": deployment.create_at}.items())))
+        broker = self.broker
+        gate = lambda: broker.platform.serving(deployment_id)  # noqa: E731
+        server.app.deployment_gates.append(gate)
+        self._links[deployment_id] = (server, gate)
+        return deployment
+
+    def unlink_deployment(self, server: EmqxServer) -> None:
+        """Undo `link_deployment`: the account lists `server`'s deployment no more, and no
+        longer decides whether it answers."""
+        if server.deployment_id not in self._links:
+            raise ValueError("that server's deployment is not linked to this one")
+        deployment_id = server.deployment_id
+        linked, gate = self._links.pop(deployment_id)
+        linked.app.deployment_gates.remove(gate)
+        with self.broker.lock:
+            links = self.broker.config.deployment_links
+            links[:] = [link for link in links if link.deployment_id != deployment_id]
+            self.broker.platform.deployments.pop(deployment_id, None)
 
     # -- errors inside the fake ----------------------------------------------------------
 

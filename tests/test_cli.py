@@ -330,4 +330,4 @@ def test_a_seed_scenario_s_flavour_picks_the_doors_unless_they_are_given(tmp_pat
     )
     fleet.write_text("flavour: v3\n")
     bad = subprocess.run([*_command(), "--port", "0", "--seed", str(fleet)], capture_output=True, text=True, timeout=30)
-    assert (bad.returncode, bad.stderr) == (2, f"emqx-mock: {fleet}: flavour: no flavour 'v3': one of v5, v4, cloud-v4, cloud-v5\n")
+    assert (bad.returncode, bad.stderr) == (2, f"emqx-mock: {fleet}: flavour: no flavour 'v3': one of v5, v4, cloud-v4, cloud-v5, platform\n")

@@ -338,7 +338,7 @@ def _bad(message: str, status: int = 400) -> tuple[int, dict[str, str]]:
 SEED_KINDS = (
     "clients, api_keys, users, retained, bans, alarms, publish, connect, disconnect, expire, node_status, "
     "authenticators, authn_users, authz_sources, authz_settings, authz_rules, subscribe, apps, "
-    "auth_mnesia_users, auth_mnesia_acl, auth_mnesia_password_hash"
+    "auth_mnesia_users, auth_mnesia_acl, auth_mnesia_password_hash, deployments, platform_keys"
 )
 
 BAD_INPUT = {

@@ -456,6 +456,8 @@ TYPED = {
     "subscribe": vocabulary.SubscribeOptions,
     "auth_mnesia_users": vocabulary.MnesiaLogin,
     "auth_mnesia_acl": vocabulary.MnesiaLogin,
+    "deployments": vocabulary.DeploymentFields,
+    "platform_keys": vocabulary.PlatformKeyFields,
 }
 
 

@@ -135,7 +135,7 @@ def test_a_bad_ini_flavour_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nemqx_flavour = v5,v9\n")
     pytester.makepyfile("def test_x(emqx_server): pass")
     result = pytester.runpytest_subprocess()
-    result.stderr.fnmatch_lines(["*emqx_flavour must name each of its flavours once, of v5, v4, cloud-v4, cloud-v5, not 'v5,v9'*"])
+    result.stderr.fnmatch_lines(["*emqx_flavour must name each of its flavours once, of v5, v4, cloud-v4, cloud-v5, platform, not 'v5,v9'*"])
 
 
 # -- apps and authentication ----------------------------------------------------------------

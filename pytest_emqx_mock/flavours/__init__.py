@@ -1,7 +1,7 @@
 """EMQX's front doors, each a flavour over the one state (`http.flavour`), chosen by name:
 `v5` (EMQX 5.8, `/api/v5`, the default), `v4` (EMQX 4.4, `/api/v4`), and the EMQX Cloud
 deployments `cloud-v4` (4.x at `/api`) and `cloud-v5` (`/api/v5`, a "dedicated" or a
-"serverless" deployment)."""
+"serverless" deployment), and the account-level EMQX Platform API `platform` (`/platform`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from ..http.flavour import FlavourFactory
 
 #: The flavours by name, the default first.
-FLAVOUR_NAMES = ("v5", "v4", "cloud-v4", "cloud-v5")
+FLAVOUR_NAMES = ("v5", "v4", "cloud-v4", "cloud-v5", "platform")
 #: A `cloud-v5` deployment's kinds, the default first.
 DEPLOYMENTS = ("dedicated", "serverless")
 
@@ -37,6 +37,10 @@ def flavour_named(name: str, deployment: str = DEPLOYMENTS[0]) -> FlavourFactory
         from .cloud import CloudV5, ServerlessV5
 
         return ServerlessV5 if deployment == "serverless" else CloudV5
+    if name == "platform":
+        from .platform import EmqxPlatform
+
+        return EmqxPlatform
     raise ValueError(f"no flavour {name!r}: one of {', '.join(FLAVOUR_NAMES)}")
 
 

@@ -46,6 +46,7 @@ class CloudV4(Emqx4):
 
     prefix = "/api"
     cloud = True
+    deployment = ("dedicated", "v4")
 
     def __init__(self, broker: Broker) -> None:
         super().__init__(broker)
@@ -82,6 +83,7 @@ class CloudV5(Emqx5):
     """A Dedicated (or BYOC) deployment on EMQX 5: the whole `v5` flavour, App ID / App Secret."""
 
     cloud = True
+    deployment = ("dedicated", "v5")
     credentials = "app"
 
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
@@ -136,6 +138,7 @@ class ServerlessV5(CloudV5):
     create them); its nodes' client info has the Serverless extras (`BrokerConfig.serverless`)."""
 
     builtin_database = True
+    deployment = ("serverless", "v5")
     serverless = True
 
     def __init__(self, broker: Broker) -> None:

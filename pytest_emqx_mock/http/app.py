@@ -22,7 +22,13 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 from werkzeug import Request
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..scripting.faults import TRICKLE_PIECES, Fault, Faults, break_connection
+from ..scripting.faults import (
+    TRICKLE_PIECES,
+    Fault,
+    Faults,
+    break_connection,
+    cut_connection,
+)
 from ..scripting.journal import Journal, JournalEntry
 from ..scripting.matching import RequestMatcher, template_pattern, template_shape
 from ..scripting.stubs import Stub, StubRequest, Stubs
@@ -182,6 +188,9 @@ class EmqxApp:
         self.flavours = [make(broker) for make in flavours]
         self.router: Router[Endpoint] = Router(_served(self.flavours))
         self._doors = sorted(self.flavours, key=lambda flavour: -len(_segments(flavour.prefix)))
+        #: Whether the deployment this server's Cloud doors serve runs, as each EMQX Platform
+        #: account listing it says (`EmqxServer.link_deployment`); none: it runs.
+        self.deployment_gates: list[Callable[[], bool]] = []
         #: The flavours serving their documents, by where (the first mounted wins).
         self._api_docs: dict[str, Flavour] = {}
         if swagger_support:
@@ -190,6 +199,12 @@ class EmqxApp:
                     self._api_docs[flavour.api_docs_at] = flavour
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if self.deployment_gates and self._door(raw_path(environ)).deployment is not None and not all(gate() for gate in self.deployment_gates):
+            # A stopped (or starting) deployment's host refuses connections: the closest this
+            # shared server can do is a TCP reset, what a client meets on a refused connection
+            # too; a 503 would be an answer no stopped deployment gives. Nothing is journaled:
+            # no request reached EMQX.
+            return cut_connection(environ, "reset", None, "the deployment is not running")
         request = Request(environ)
         exchange = _Exchange(self.flavours[0])
         reply = self._answer(request, environ, exchange)

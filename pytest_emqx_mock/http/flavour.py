@@ -59,6 +59,10 @@ class Flavour(ABC):
     #: The door is an EMQX Cloud deployment's: a server mounting it serves HTTPS only, and starts
     #: with no application (EMQX 4's default `admin`/`public`) unless given one.
     cloud: bool = False
+    #: The door is a Cloud deployment's API, of this kind (`deploymentType`, `version` as the
+    #: EMQX Platform lists it): it answers only while the deployment runs, as the Platform
+    #: accounts listing it say (`EmqxServer.link_deployment`). None: no deployment's.
+    deployment: tuple[str, str] | None = None
 
     def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
         """The members of the door's OpenAPI document around its operations: `openapi`, `info`,

@@ -46,6 +46,7 @@ from ..state.clock import now
 from ..state.cluster import Alarm, Node
 from ..state.errors import NotFound
 from ..state.fields import SeedError
+from ..state.platform import Deployment, PlatformKey
 from ..state.sessions import Message, Session
 from . import scenario
 from .faults import Faults
@@ -153,8 +154,10 @@ def _show(call: Call, value: Any, check: bool = False) -> Any:
         return {"node": value.name, "node_status": value.status, "role": value.role}
     if isinstance(value, Decision):
         return {"result": value.result, "from_cache": value.from_cache}
-    if isinstance(value, App):  # EMQX 4's own view of an app is its dashboard's, which the fake does not serve
+    if isinstance(value, (App, PlatformKey)):  # views no API of the fake serves: as a scenario writes them
         return value.document()
+    if isinstance(value, Deployment):
+        return value.view(now())  # as the Platform API lists it
     ref, view = _VIEWS[type(value)]
     shown = view(call, value)
     if check:

@@ -35,6 +35,8 @@ from .rules import (
 from .stubs import Stub, Stubs
 
 if TYPE_CHECKING:
+    import random
+
     from ..state.broker import Broker
 
 #: Each code's description, a fault's message by default: EMQX 5's codes, EMQX 4's numbers.
@@ -264,18 +266,24 @@ _KINDS = ("error", "respond", "delay", "transport", "node_down", "rpc_timeout")
 
 def break_connection(fault: Fault, environ: dict[str, Any]) -> Iterator[bytes]:
     """The response body of a request a transport fault meets: it acts on the connection, then
-    ends the exchange as a dropped connection (which the server takes quietly). Reads are shut
-    first so the server's handler stops instead of waiting for another request."""
+    ends the exchange as a dropped connection (which the server takes quietly)."""
+    return cut_connection(environ, str(fault.transport), fault.rng, f"fault: {fault}")
+
+
+def cut_connection(environ: dict[str, Any], transport: str, rng: random.Random | None, why: str) -> Iterator[bytes]:
+    """The response body that does to the connection what `transport` (one of TRANSPORT_FAULTS)
+    says instead of answering. Reads are shut first so the server's handler stops instead of
+    waiting for another request."""
     connection: socket.socket = environ["werkzeug.socket"]
     connection.shutdown(socket.SHUT_RD)
-    if fault.transport == "reset":
+    if transport == "reset":
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sockets_to_reset.add(connection)
     else:
-        if fault.transport == "malformed":
+        if transport == "malformed":
             connection.sendall(b"HTTP/1.1 2OO OK\r\ncontent-length: ten\r\n\r\n{")
-        elif fault.transport == "garbage":
-            connection.sendall(bytes(fault.rng.getrandbits(8) for _ in range(64)))
+        elif transport == "garbage" and rng is not None:
+            connection.sendall(bytes(rng.getrandbits(8) for _ in range(64)))
         connection.shutdown(socket.SHUT_WR)
-    raise ConnectionResetError(f"fault: {fault}")
+    raise ConnectionResetError(why)
     yield b""  # a generator: nothing runs until the server starts sending the response

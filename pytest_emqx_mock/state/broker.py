@@ -56,6 +56,7 @@ from .kinds.nodes import node_names
 from .locking import StateLock
 from .metrics import Metrics
 from .monitor import Monitor
+from .platform import Deployment, Link, Platform, PlatformKey
 from .retainer import RetainedMessages
 from .seeding import ClientDefaults
 from .sessions import (
@@ -93,6 +94,11 @@ class BrokerConfig:
     #: The built-in database authenticator and authorization source exist after every reset
     #: (a Cloud Serverless deployment's, whose API cannot create them).
     builtin_database: bool = False
+    #: The EMQX Platform API key (Key, Secret) every reset starts with, reaching everything.
+    platform_key: tuple[str, str] | None = None
+    #: The deployments other servers of the process serve (`EmqxServer.link_deployment`),
+    #: which every reset starts with; added to as servers are linked.
+    deployment_links: list[Link] = field(default_factory=list, compare=False, hash=False)
     #: The nodes are a Cloud Serverless deployment's: multi-tenant, behind the Cloud's TLS proxy,
     #: which shows in every client's info (`flavours.v5.endpoints.clients.client_row`).
     serverless: bool = False
@@ -149,6 +155,7 @@ class Broker:
     sessions: Sessions = field(init=False, repr=False)
     api_keys: ApiKeys = field(init=False, repr=False)
     apps: Apps = field(init=False, repr=False)
+    platform: Platform = field(init=False, repr=False)
     users: DashboardUsers = field(init=False, repr=False)
     tokens: Tokens = field(init=False, repr=False)
     authn: AuthnChain = field(init=False, repr=False)
@@ -298,6 +305,16 @@ class Broker:
         given; refused when its AppID is not sane or is taken."""
         with self.lock:
             return self.apps.add(app_id, secret, name=name, desc=desc, status=status, expired=expired)
+
+    def add_deployment(self, deployment_id: str | None = None, **fields: Any) -> Deployment:
+        """A deployment of the EMQX Platform account (`Platform.add`); refused when its ID is taken."""
+        with self.lock:
+            return self.platform.add(deployment_id, **fields)
+
+    def add_platform_key(self, key: str, **fields: Any) -> PlatformKey:
+        """An EMQX Platform API key (`Platform.add_key`); refused when its Key is taken."""
+        with self.lock:
+            return self.platform.add_key(key, **fields)
 
     def add_user(
         self, username: str, password: str, *, description: str = "", role: str = ADMINISTRATOR

@@ -153,3 +153,39 @@ class SubscribeOptions(TypedDict, total=False):
     nl: Literal[0, 1]
     rap: Literal[0, 1]
     rh: Literal[0, 1, 2]
+
+
+class TlsFields(TypedDict, total=False):
+    """A deployment's TLS certificate (`tls_type` and `expire` required)."""
+
+    tls_type: Literal["one-way", "two-way"]
+    expire: Time
+    status: Literal["running", "pending"]
+    cert: str
+    key: str
+    cacert: str
+
+
+class DeploymentFields(TypedDict, total=False):
+    """`add_deployment` and `link_deployment`: an EMQX Platform deployment."""
+
+    name: str
+    deployment_type: Literal["dedicated", "serverless"]
+    version: Literal["v5", "v4"]
+    status: Literal["running", "starting", "stopped"]
+    platform: str
+    region: str
+    project_name: str
+    connections: int
+    create_at: Time
+    startup: float
+    tls: TlsFields | None
+
+
+class PlatformKeyFields(TypedDict, total=False):
+    """`add_platform_key`: an EMQX Platform API key's scope (every feature and project unless given)."""
+
+    secret: str
+    features: Sequence[Literal["deployments", "tls"]]
+    projects: Sequence[str] | None
+    desc: str
