@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from . import __version__
+from .coverage import coverage_report, print_coverage
 from .flavours import DEPLOYMENTS, FLAVOUR_NAMES, flavour_list
-from .flavours.v5 import served_operations
-from .http.schemas import generated_index
-from .scripting.scenario import ScenarioError, file_format, packaged
+from .scripting.scenario import (
+    Doors,
+    ScenarioError,
+    doors,
+    file_format,
+    locate,
+    packaged,
+    read,
+)
 from .server import EmqxServer, PortInUse, load_bootstrap_file
 from .state.broker import EDITIONS
 
@@ -25,6 +31,11 @@ def _flavours(text: str) -> list[str]:
         return flavour_list(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def scenario_doors(source: str) -> Doors | None:
+    """The doors the `--seed` scenario names (`flavour`, `deployment`), if any."""
+    return doors(*read(locate(source, (Path.cwd(),))))
 
 
 def default_port(flavours: Sequence[str]) -> int:
@@ -64,9 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--flavour",
         type=_flavours,
-        default=["v5"],
         help=f"the front doors to serve: {', '.join(FLAVOUR_NAMES)} (EMQX 5's /api/v5, the default; EMQX 4.4's "
-        "/api/v4; EMQX Cloud deployments at /api and /api/v5, over HTTPS), or several separated by commas",
+        "/api/v4; EMQX Cloud deployments at /api and /api/v5, over HTTPS), or several separated by commas; "
+        "by default those the --seed scenario names in its flavour key, else v5",
     )
     parser.add_argument(
         "--https",
@@ -93,8 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--deployment",
         choices=DEPLOYMENTS,
-        default=DEPLOYMENTS[0],
-        help="the kind of a cloud-v5 deployment: dedicated (the whole EMQX 5 API, the default) or serverless",
+        help="the kind of a cloud-v5 deployment: dedicated (the whole EMQX 5 API, the default) or serverless "
+        "(by default the --seed scenario's deployment key)",
     )
     parser.add_argument("--edition", choices=EDITIONS, default="ce", help="EMQX edition to emulate (default: %(default)s)")
     parser.add_argument(
@@ -138,53 +149,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", help="without one, serve the fake")
     coverage = commands.add_parser(
-        "coverage", help="list every operation of the EMQX 5.8.1 CE and EE specs, served or not, by tag, with totals"
+        "coverage",
+        help="list every operation of the EMQX 5.8.1 CE and EE specs (by tag) and of EMQX 4.4.19 (by module), "
+        "served or not, with totals, and the Cloud doors' totals",
     )
     coverage.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
-def coverage_report() -> dict[str, Any]:
-    """Every operation of the EMQX 5.8.1 CE and EE specs (from the committed generated schemas,
-    so no spec is needed), whether the fake serves it, by tag; and the totals per edition."""
-    served = served_operations()
-    tags: dict[str, list[dict[str, Any]]] = {}
-    totals = {edition: {"served": 0, "total": 0} for edition in EDITIONS}
-    in_spec: set[str] = set()
-    for tag, group in sorted(generated_index().items()):
-        rows = tags[tag] = []
-        for key, entry in group["operations"].items():
-            in_spec.add(key)
-            row: dict[str, Any] = {"operation": key, "served": key in served}
-            if "x-edition" in entry:
-                row["edition"] = entry["x-edition"]
-            rows.append(row)
-            for edition in (entry["x-edition"],) if "x-edition" in entry else EDITIONS:
-                totals[edition]["total"] += 1
-                totals[edition]["served"] += key in served
-    return {"tags": tags, "served_not_in_spec": sorted(served - in_spec), "totals": totals}
-
-
-def _print_coverage(report: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(report, indent=2))
-        return
-    print("Operations of the EMQX 5.8.1 OpenAPI specs ([x] served; (ce)/(ee): that edition only)")
-    for tag, rows in report["tags"].items():
-        print(f"\n{tag}  {sum(bool(row['served']) for row in rows)}/{len(rows)}")
-        for row in rows:
-            edition = f"  ({row['edition']})" if "edition" in row else ""
-            print(f"  [{'x' if row['served'] else ' '}] {row['operation']}{edition}")
-    print(f"\nServed, not in the 5.8.1 spec: {', '.join(report['served_not_in_spec']) or 'none'}")
-    totals = report["totals"].items()
-    print("Total: " + ", ".join(f"{edition.upper()} {count['served']}/{count['total']} served" for edition, count in totals))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "coverage":
-        _print_coverage(coverage_report(), args.json)
+        print_coverage(coverage_report(), args.json)
         return 0
+    try:
+        wanted = scenario_doors(args.seed) if args.seed else None
+    except ScenarioError as error:
+        print(f"emqx-mock: {error}", file=sys.stderr)
+        return 2
+    if args.flavour is None:
+        args.flavour = list(wanted.flavours) if wanted else [FLAVOUR_NAMES[0]]
+    if args.deployment is None:
+        args.deployment = wanted.deployment if wanted else DEPLOYMENTS[0]
     if args.port is None:
         args.port = default_port(args.flavour)
     options: dict[str, object] = {

@@ -223,6 +223,8 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
             raise _usage_error("scenario", "a scenario file's path, a packaged scenario's name or an object", options["scenario"])
         options["scenario"] = locate(options["scenario"], (request.node.path.parent, request.config.rootpath))
     own = {name: options[name] for name in _SERVER_OPTIONS if name in options}
+    if "scenario" in options and "flavour" not in own:
+        _take_the_scenario_s_doors(own, options["scenario"], emqx_session_server, request.config.stash[_SETTINGS].fresh)
     if own or request.config.stash[_SETTINGS].fresh:
         own.setdefault("edition", emqx_session_server.edition)
         own.setdefault("flavour", request.config.stash[_SETTINGS].flavour)
@@ -244,6 +246,18 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     emqx_session_server.reset()
     _set_up(emqx_session_server, options)
     yield emqx_session_server
+
+
+def _take_the_scenario_s_doors(own: dict[str, Any], source: Any, session: EmqxServer, fresh: bool) -> None:
+    """A scenario's `flavour` (and `deployment`) pick the doors of the server the marker
+    starts, when the session server does not serve them (or every test gets its own)."""
+    from .scripting import scenario
+
+    wanted = scenario.doors(*scenario.read(source))
+    if wanted is None or (not fresh and session.serves(wanted.flavours, own.get("deployment", wanted.deployment))):
+        return
+    own["flavour"] = list(wanted.flavours)
+    own.setdefault("deployment", wanted.deployment)
 
 
 def _usage_error(option: str, expected: str, value: Any) -> pytest.UsageError:

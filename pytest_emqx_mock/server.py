@@ -33,7 +33,7 @@ from werkzeug.serving import (
 )
 from werkzeug.wsgi import LimitedStream, get_content_length
 
-from .flavours import FLAVOUR_NAMES, flavour_list, flavour_named
+from .flavours import DEPLOYMENTS, FLAVOUR_NAMES, flavour_list, flavour_named
 from .http.app import EmqxApp, WsgiApp
 from .http.cors import Cors
 from .http.flavour import FlavourFactory
@@ -937,12 +937,29 @@ class EmqxServer:
         if not isinstance(source, Mapping):
             source = scenario.locate(source, (Path.cwd(),))
         document, name = scenario.read(source)
+        wanted = scenario.doors(document, name)
+        if wanted is not None and not self.serves(wanted.flavours, wanted.deployment):
+            raise scenario.ScenarioError(
+                name, "flavour", f"the scenario is for {wanted}, and this server serves {', '.join(self.door_names())}: "
+                "start one with its doors (EmqxServer(flavour=...), the marker's flavour=, emqx-mock --flavour)"
+            )
         prepared = scenario.prepare(self.broker, document, name, trial=self.app.trial)
         prepared.install()
         for description in prepared.stubs:
             self.stubs.add(description)
         for description in prepared.faults:
             self.faults.add(description)
+
+    def serves(self, flavour: str | Sequence[str], deployment: str = DEPLOYMENTS[0]) -> bool:
+        """Whether every door named (as `flavour=` names them; a `cloud-v5` one of the kind
+        `deployment`) is one this server serves."""
+        served = {type(door) for door in self.app.flavours}
+        return all(flavour_named(name, deployment) in served for name in flavour_list(flavour))
+
+    def door_names(self) -> list[str]:
+        """The names of the doors served, in order (a door of your own: its class's name)."""
+        names = {flavour_named(name, kind): name + ("" if kind == DEPLOYMENTS[0] else f" ({kind})") for kind in reversed(DEPLOYMENTS) for name in FLAVOUR_NAMES}
+        return [names.get(type(door), type(door).__name__) for door in self.app.flavours]
 
     def snapshot(self) -> dict[str, Any]:
         """The whole state as a JSON-able scenario, independent of later changes: `restore`

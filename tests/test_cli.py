@@ -310,3 +310,24 @@ def test_no_swagger_support_option_serves_no_document() -> None:
     finally:
         assert running.stop()[0] == 0
     assert answers == [404, 404]
+
+
+def test_a_seed_scenario_s_flavour_picks_the_doors_unless_they_are_given(tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text("flavour: v4\nclients:\n  - {clientid: old-meter}\n")
+    running = _Running("--port", "0", "--seed", str(fleet))
+    try:
+        url = _api_url(running).replace("/api/v5", "/api/v4")
+        clients = requests.get(url + "/clients", auth=("admin", "public"), timeout=30).json()
+        assert [client["clientid"] for client in clients["data"]] == ["old-meter"]
+    finally:
+        assert running.stop()[0] == 0
+    given = subprocess.run([*_command(), "--port", "0", "--flavour", "v5", "--seed", str(fleet)], capture_output=True, text=True, timeout=30)
+    assert given.returncode == 2
+    assert given.stderr == (
+        f"emqx-mock: {fleet}: flavour: the scenario is for v4, and this server serves v5: start one with its doors "
+        "(EmqxServer(flavour=...), the marker's flavour=, emqx-mock --flavour)\n"
+    )
+    fleet.write_text("flavour: v3\n")
+    bad = subprocess.run([*_command(), "--port", "0", "--seed", str(fleet)], capture_output=True, text=True, timeout=30)
+    assert (bad.returncode, bad.stderr) == (2, f"emqx-mock: {fleet}: flavour: no flavour 'v3': one of v5, v4, cloud-v4, cloud-v5, platform\n")

@@ -192,7 +192,7 @@ def test_hand_written_defaults_and_message_forms(emqx_server: EmqxServer) -> Non
 BAD_FILES = [
     ("syntax.yaml", "clients:\n  - clientid: a\n   username: b\n", "line 3, column 4: did not find expected '-' indicator"),
     ("syntax.json", '{"clients": [}', "line 1, column 14: Expecting value"),
-    ("top.yaml", "- a\n", "must be an object of sections (version, nodes, retainer, retained, bans, authentication, authorization, api_keys, apps, auth_mnesia, platform_keys, deployments, users, tokens, alarms, clients, metrics, stubs, faults), not a list"),
+    ("top.yaml", "- a\n", "must be an object of sections (version, flavour, deployment, nodes, retainer, retained, bans, authentication, authorization, api_keys, apps, auth_mnesia, platform_keys, deployments, users, tokens, alarms, clients, metrics, stubs, faults), not a list"),
     ("type.yaml", "clients:\n  thermostat: 1\n", "clients: must be a list, not an object"),
     ("typo.yaml", "clients:\n  - {clientid: a, usrname: b}\n", "clients[0].usrname: unknown field (did you mean username?)"),
     ("section.yaml", "client: []\n", "client: unknown field (did you mean clients?)"),
@@ -217,7 +217,7 @@ BAD_FILES = [
     ("retained.yaml", "retained: [{topic: a/+, payload: x}]\n", 'retained[0].topic: must be a topic name, not "a/+" (topic_name_error)'),
     ("nodes.yaml", "nodes: []\n", "nodes: a cluster needs at least one node"),
     ("stats.yaml", "clients: [{clientid: a, stats: {recv_cnt: -1}}]\n", "clients[0].stats.recv_cnt: must be an integer >= 0, not -1"),
-    ("empty.yaml", "", "must be an object of sections (version, nodes, retainer, retained, bans, authentication, authorization, api_keys, apps, auth_mnesia, platform_keys, deployments, users, tokens, alarms, clients, metrics, stubs, faults), not null"),
+    ("empty.yaml", "", "must be an object of sections (version, flavour, deployment, nodes, retainer, retained, bans, authentication, authorization, api_keys, apps, auth_mnesia, platform_keys, deployments, users, tokens, alarms, clients, metrics, stubs, faults), not null"),
 ]  # fmt: skip
 
 
@@ -341,3 +341,84 @@ def test_a_missing_scenario_names_each_place_tried_once(tmp_path: Path) -> None:
     assert str(refused.value) == (
         f"depot.yaml: no such file (tried {tmp_path / 'depot.yaml'}), nor a packaged scenario (failing-cluster, offline-queues, small-fleet)"
     )
+
+
+# -- the doors a scenario is for (`flavour`, `deployment`) ---------------------------------------
+
+V4_FLEET = {"flavour": "v4", "clients": [{"clientid": "old-meter", "username": "m"}]}
+
+
+def test_a_scenario_for_doors_the_server_does_not_serve_is_refused_and_loads_nothing(emqx_server: EmqxServer) -> None:
+    emqx_server.add_client("kept")
+    with pytest.raises(ScenarioError) as refused:
+        emqx_server.load_scenario(V4_FLEET)
+    assert str(refused.value) == (
+        "<scenario>: flavour: the scenario is for v4, and this server serves v5: start one with its doors "
+        "(EmqxServer(flavour=...), the marker's flavour=, emqx-mock --flavour)"
+    )
+    assert [session.clientid for session in emqx_server.broker.sessions] == ["kept"]
+
+
+def test_a_scenario_loads_where_its_doors_are_served_among_others() -> None:
+    with EmqxServer(flavour=["v5", "v4"]) as server:
+        server.load_scenario(V4_FLEET)
+        listed = requests.get(server.url + "/api/v4/clients/old-meter", auth=("admin", "public"), timeout=30).json()
+        assert [client["clientid"] for client in listed["data"]] == ["old-meter"]
+        assert "flavour" not in server.snapshot()  # doors are not state
+    with EmqxServer(flavour="cloud-v5", deployment="serverless", app=("id", "secret")) as serverless:
+        with pytest.raises(ScenarioError, match=r"for cloud-v5, and this server serves cloud-v5 \(serverless\)"):
+            serverless.load_scenario({"flavour": ["cloud-v5"]})  # a dedicated deployment's
+        serverless.load_scenario({"flavour": "cloud-v5", "deployment": "serverless"})
+        assert serverless.serves("cloud-v5", "serverless") and not serverless.serves(["v5"])
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"flavour": "v3"}, "flavour: no flavour 'v3': one of v5, v4, cloud-v4, cloud-v5, platform"),
+        ({"flavour": ["v4", "v4"]}, "flavour: name each flavour once (of v5, v4, cloud-v4, cloud-v5, platform), not ['v4', 'v4']"),
+        ({"flavour": 4}, "flavour: must be a flavour (v5, v4, cloud-v4, cloud-v5, platform) or a list of them, not 4"),
+        ({"flavour": "v5", "deployment": "serverless"}, "deployment: is a cloud-v5 deployment's kind: name cloud-v5 in flavour"),
+        ({"deployment": "serverless"}, "deployment: needs a flavour: cloud-v5 beside it"),
+        ({"flavour": "cloud-v5", "deployment": "shared"}, "deployment: must be \"dedicated\" or \"serverless\", not \"shared\""),
+    ],
+)
+def test_a_bad_flavour_key_names_the_field(emqx_server: EmqxServer, document: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ScenarioError) as refused:
+        emqx_server.load_scenario(document)
+    assert str(refused.value) == f"<scenario>: {problem}"
+
+
+def test_the_marker_starts_a_server_with_the_scenario_s_doors(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\n")
+    pytester.makefile(".yaml", v4_fleet="flavour: v4\nclients:\n  - {clientid: old-meter}\n")
+    pytester.makefile(".yaml", both="flavour: [v5, v4]\nclients:\n  - {clientid: c1}\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        import requests
+
+        @pytest.mark.emqx(scenario="v4_fleet.yaml")
+        def test_picks_v4(emqx_server):
+            assert emqx_server.door_names() == ["v4"]
+            clients = requests.get(emqx_server.url + "/api/v4/clients", auth=("admin", "public")).json()
+            assert [c["clientid"] for c in clients["data"]] == ["old-meter"]
+
+        @pytest.mark.emqx(scenario="v4_fleet.yaml")
+        def test_the_session_server_where_it_serves_them(emqx_server, emqx_session_server):
+            assert emqx_server is emqx_session_server
+
+        @pytest.mark.emqx(scenario="both.yaml")
+        def test_picks_both(emqx_server):
+            assert emqx_server.door_names() == ["v5", "v4"]
+
+        @pytest.mark.emqx(scenario="v4_fleet.yaml", flavour="v5")
+        def test_doors_given_beside_it_must_serve_it(emqx_server):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "not session_server")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ScenarioError: *v4_fleet.yaml: flavour: the scenario is for v4, and this server serves v5*"])
+    session = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-o", "emqx_flavour=v5,v4", "-k", "session_server")
+    session.assert_outcomes(passed=1)

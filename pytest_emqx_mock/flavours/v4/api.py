@@ -90,6 +90,11 @@ class Declaration:
     path: str  # as declared, e.g. "nodes/:atom:node/clients/"
     descr: str
 
+    @property
+    def key(self) -> str:
+        """The operation as the fake's routes and schemas name it: `GET /clients/{clientid}`."""
+        return f"{self.method} {_template(self.path)[0]}"
+
     def listed(self) -> dict[str, str]:
         """The route as `GET /api/v4` lists it (`minirest_handler:format_route/1`)."""
         return {"name": self.name, "method": self.method, "path": _TYPED.sub(r"\1", self.path), "descr": self.descr}

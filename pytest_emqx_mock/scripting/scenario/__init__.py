@@ -10,6 +10,11 @@ that kind's registration (`state.kinds`); `files` finds, reads and writes the do
 Sections, all optional; a section left out is as after a reset:
 
 * `version`: 1, the format's version.
+* `flavour`: the front doors the scenario is for (`v4`, or a list such as `[v5, v4]`), and
+  `deployment` (`serverless`) beside a `cloud-v5` one. Where a scenario starts a server (the
+  marker, `emqx-mock --seed`) they pick its doors unless those are given; loading one into a
+  server that does not serve them all is a ScenarioError: its clients would be asked for at
+  a door that is not there. Snapshots name none (doors are not state).
 * `nodes`: names, or objects with a `name` and any other `Node` field (`status`, `role`...).
   They replace the config's nodes: a scenario may describe another cluster.
 * `clients`: objects with any `Broker.add_client` field, `subscriptions`, `mqueue` and
@@ -51,10 +56,12 @@ from __future__ import annotations
 
 from .document import (
     FORMAT_VERSION,
+    Doors,
     Prepared,
     RuleSet,
     Trial,
     checkpoint,
+    doors,
     prepare,
     snapshot,
 )
@@ -72,12 +79,14 @@ from .files import (
 
 __all__ = [
     "DICT_SOURCE",
+    "Doors",
     "FORMAT_VERSION",
     "PACKAGED",
     "Prepared",
     "RuleSet",
     "ScenarioError",
     "checkpoint",
+    "doors",
     "dumps",
     "file_format",
     "locate",

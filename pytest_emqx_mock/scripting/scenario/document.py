@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from ...flavours import DEPLOYMENTS, FLAVOUR_NAMES, flavour_list
 from ...state import registry
 from ...state.broker import Broker
 from ...state.fields import Problem, checked, choice, each, json_object, must
@@ -73,10 +74,55 @@ def prepare(
         raise ScenarioError(source, problem.path, problem.problem) from None
 
 
+@dataclass(frozen=True)
+class Doors:
+    """The front doors a scenario is written for: its `flavour` (one name or a list) and, for
+    a `cloud-v5` one, its `deployment`."""
+
+    flavours: tuple[str, ...]
+    deployment: str = DEPLOYMENTS[0]
+
+    def __str__(self) -> str:
+        serverless = self.deployment != DEPLOYMENTS[0] and "cloud-v5" in self.flavours
+        return ", ".join(self.flavours) + (f" (deployment {self.deployment})" if serverless else "")
+
+
+def doors(document: Any, source: str = DICT_SOURCE) -> Doors | None:
+    """The doors a scenario document names, None when it names none; ScenarioError for a
+    `flavour` that names no flavour, or a `deployment` without a `cloud-v5` flavour."""
+    if not isinstance(document, Mapping) or ("flavour" not in document and "deployment" not in document):
+        return None
+    try:
+        return _doors(document)
+    except Problem as problem:
+        raise ScenarioError(source, problem.path, problem.problem) from None
+
+
+def _doors(document: Mapping[str, Any]) -> Doors:
+    given = document.get("flavour")
+    if given is None:
+        raise Problem("needs a flavour: cloud-v5 beside it", "deployment")
+    if not isinstance(given, (str, list)):
+        raise must(f"a flavour ({', '.join(FLAVOUR_NAMES)}) or a list of them", given, "flavour")
+    try:
+        flavours = tuple(flavour_list(given))
+    except ValueError as error:
+        raise Problem(str(error), "flavour") from None
+    if "deployment" not in document:
+        return Doors(flavours)
+    try:
+        deployment = choice(*DEPLOYMENTS)(document["deployment"])
+    except Problem as problem:
+        raise problem.within("deployment") from None
+    if "cloud-v5" not in flavours:
+        raise Problem("is a cloud-v5 deployment's kind: name cloud-v5 in flavour", "deployment")
+    return Doors(flavours, deployment)
+
+
 def _sections(document: Any) -> dict[str, Any]:
-    """The document's sections, each name known: its version, the registered kinds' sections
-    in load order, its stubs and its faults."""
-    names = ["version", *(section.name for section in registry.sections()), "stubs", "faults"]
+    """The document's sections, each name known: its version and doors (`doors` reads them),
+    the registered kinds' sections in load order, its stubs and its faults."""
+    names = ["version", "flavour", "deployment", *(section.name for section in registry.sections()), "stubs", "faults"]
     if not isinstance(document, Mapping):
         raise must(f"an object of sections ({', '.join(names)})", document)
     sections = checked(document, dict.fromkeys(names, lambda value: value))
@@ -85,6 +131,8 @@ def _sections(document: Any) -> dict[str, Any]:
             choice(FORMAT_VERSION)(sections["version"])
         except Problem as problem:
             raise problem.within("version") from None
+    if "flavour" in sections or "deployment" in sections:
+        _doors(sections)  # checked here too: `prepare` alone refuses a bad one
     return sections
 
 
