@@ -472,8 +472,8 @@ def test_the_command_serves_the_platform() -> None:
     try:
         banner = "\n".join(running.banner)
         assert "  Platform key:    k1:s1" in banner
-        ca_file = next(line.split()[2] for line in running.banner if line.startswith("  CA certificate:"))
-        url = next(line.split()[-1] for line in running.banner if line.startswith("  REST API:"))
+        ca_file = running.banner_value("CA certificate:")
+        url = running.banner_value("REST API:")
         assert url.startswith("https://127.0.0.1:") and url.endswith("/platform")
         assert f"curl --cacert {ca_file} -u k1:s1 {url}/deployments" in banner
         assert requests.get(url + "/deployments", auth=("k1", "s1"), verify=ca_file, timeout=30).json() == []
