@@ -17,6 +17,7 @@ from .scripting.scenario import (
     Doors,
     ScenarioError,
     doors,
+    emqx_version,
     file_format,
     locate,
     packaged,
@@ -34,9 +35,10 @@ def _flavours(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def scenario_doors(source: str) -> Doors | None:
-    """The doors the `--seed` scenario names (`flavour`, `deployment`), if any."""
-    return doors(*read(locate(source, (Path.cwd(),))))
+def scenario_server(source: str) -> tuple[Doors | None, str | None]:
+    """The doors the `--seed` scenario names (`flavour`, `deployment`), and its `emqx_version`, if any."""
+    document = read(locate(source, (Path.cwd(),)))
+    return doors(*document), emqx_version(*document)
 
 
 def default_port(flavours: Sequence[str]) -> int:
@@ -111,8 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--emqx-version",
         choices=VERSIONS,
-        default=DEFAULT_VERSION,
-        help="EMQX version to emulate (default: %(default)s; from 6.0 one edition, the enterprise build)",
+        help=f"EMQX version to emulate (default: the --seed scenario's emqx_version, else {DEFAULT_VERSION}; from 6.0 one edition, the enterprise build)",
     )
     parser.add_argument("--edition", choices=EDITIONS, help="EMQX edition to emulate at 5.8 (default: ce)")
     parser.add_argument(
@@ -167,18 +168,19 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    try:
-        args.edition = edition_at(args.emqx_version, args.edition)
-    except ValueError as error:  # `--edition ce` with a 6.x version
-        parser.error(str(error))
     if args.command == "coverage":
         print_coverage(coverage_report(), args.json)
         return 0
     try:
-        wanted = scenario_doors(args.seed) if args.seed else None
+        wanted, scenario_version = scenario_server(args.seed) if args.seed else (None, None)
     except ScenarioError as error:
         print(f"emqx-mock: {error}", file=sys.stderr)
         return 2
+    args.emqx_version = args.emqx_version or scenario_version or DEFAULT_VERSION
+    try:
+        args.edition = edition_at(args.emqx_version, args.edition)
+    except ValueError as error:  # `--edition ce` with a 6.x version
+        parser.error(str(error))
     if args.flavour is None:
         args.flavour = list(wanted.flavours) if wanted else [FLAVOUR_NAMES[0]]
     if args.deployment is None:

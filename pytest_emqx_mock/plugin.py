@@ -234,8 +234,8 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
             raise _usage_error("scenario", "a scenario file's path, a packaged scenario's name or an object", options["scenario"])
         options["scenario"] = locate(options["scenario"], (request.node.path.parent, request.config.rootpath))
     own = {name: options[name] for name in _SERVER_OPTIONS if name in options}
-    if "scenario" in options and "flavour" not in own:
-        _take_the_scenario_s_doors(own, options["scenario"], emqx_session_server, request.config.stash[_SETTINGS].fresh)
+    if "scenario" in options:
+        _take_the_scenario_s_server(own, options["scenario"], emqx_session_server, request.config.stash[_SETTINGS].fresh)
     if own or request.config.stash[_SETTINGS].fresh:
         version = own.setdefault("version", emqx_session_server.version)
         try:  # the session's edition is for a line with editions (5.8): 6.x has its one
@@ -264,13 +264,18 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     yield emqx_session_server
 
 
-def _take_the_scenario_s_doors(own: dict[str, Any], source: Any, session: EmqxServer, fresh: bool) -> None:
-    """A scenario's `flavour` (and `deployment`) pick the doors of the server the marker
-    starts, when the session server does not serve them (or every test gets its own)."""
+def _take_the_scenario_s_server(own: dict[str, Any], source: Any, session: EmqxServer, fresh: bool) -> None:
+    """A scenario's `emqx_version` picks the version of the server the marker starts, and its
+    `flavour` (and `deployment`) the doors, unless the marker gives them, when the session
+    server is not of them (or every test gets its own)."""
     from .scripting import scenario
 
-    wanted = scenario.doors(*scenario.read(source))
-    if wanted is None or (not fresh and session.serves(wanted.flavours, own.get("deployment", wanted.deployment))):
+    document = scenario.read(source)
+    version = scenario.emqx_version(*document)
+    if version is not None and "version" not in own and (fresh or version != session.version):
+        own["version"] = version
+    wanted = scenario.doors(*document)
+    if "flavour" in own or wanted is None or (not fresh and session.serves(wanted.flavours, own.get("deployment", wanted.deployment))):
         return
     own["flavour"] = list(wanted.flavours)
     own.setdefault("deployment", wanted.deployment)

@@ -955,6 +955,12 @@ class EmqxServer:
                 name, "flavour", f"the scenario is for {wanted}, and this server serves {', '.join(self.door_names())}: "
                 "start one with its doors (EmqxServer(flavour=...), the marker's flavour=, emqx-mock --flavour)"
             )
+        version = scenario.emqx_version(document, name)
+        if version is not None and version != self.version:
+            raise scenario.ScenarioError(
+                name, "emqx_version", f"the scenario is for EMQX {version}, and this server answers as EMQX {self.version}: "
+                "start one of its version (EmqxServer(version=...), the marker's version=, emqx-mock --emqx-version)"
+            )
         prepared = scenario.prepare(self.broker, document, name, trial=self.app.trial)
         prepared.install()
         for description in prepared.stubs:

@@ -26,6 +26,7 @@ edition is a choice at 5.8 only (`edition_at`).
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,11 @@ BEHAVIOUR = "behaviour"
 AUTH = "auth"
 _ENDPOINT_KINDS = (ADDED, REMOVED)
 
+#: The settings and behaviours the rows name, as the code asks for them.
+NO_MATCH = "authorization.no_match"
+STATUS_JSON_CLUSTER = "`/status?format=json` names the `cluster` instead of `rel_vsn`"
+DELAYED_PUBLISH_OK = "`POST /publish` of a `$delayed/...` message answers 200 `{\"id\"}` (was 202 reason code 16)"
+
 
 @dataclass(frozen=True)
 class Change:
@@ -63,6 +69,7 @@ class Change:
 
 #: Every difference from EMQX 5.8.9, oldest first (`../shared/reference/emqx6-api-delta.md`).
 CHANGES: tuple[Change, ...] = (
+    Change("5.9.0", BEHAVIOUR, DELAYED_PUBLISH_OK, "#14182, emqx_mgmt_api_publish:publish_result_to_http_reply/2"),
     # Bridges V1 (`emqx_bridge_api`): connectors, actions and sources replace them.
     *(
         Change("6.0.0", REMOVED, path, "#15864, changes/e6.0.0.en.md")
@@ -77,10 +84,30 @@ CHANGES: tuple[Change, ...] = (
             "/bridges_probe",
         )
     ),
+    Change("6.0.0", DEFAULT, NO_MATCH, "#15820, changes/e6.0.0.en.md", value="deny", before="allow"),
     # `emqx_ds_shared_sub_api`, replaced by Message Queues (absent from 6.0.0's paths).
     Change("6.0.0", REMOVED, "/durable_queues", "emqx_ds_shared_sub_api, gone in e6.0.0"),
     Change("6.0.0", REMOVED, "/durable_queues/{id}", "emqx_ds_shared_sub_api, gone in e6.0.0"),
+    # `emqx_mgmt_api_status:do_get_status/2`: `cluster` came in e5.9.0 (#14254), `rel_vsn` went in 6.0 (#17187)
+    Change("6.0.0", BEHAVIOUR, STATUS_JSON_CLUSTER, "#14254, #17187"),
 )
+
+
+def changelog() -> list[str]:
+    """The table as the README's "Versions" section shows it, one Markdown row per change
+    (the rows of one change, such as the paths of one API removed, together)."""
+    lines: list[str] = []
+    grouped = itertools.groupby(CHANGES, key=lambda change: (change.at, change.kind, change.why))
+    for (at, kind, why), group in grouped:
+        rows = list(group)
+        if kind in _ENDPOINT_KINDS:
+            text = f"{kind}: " + ", ".join(f"`{change.subject}`" for change in rows)
+        elif kind == DEFAULT:
+            text = "; ".join(f"`{change.subject}` defaults to `{change.value}` (was `{change.before}`)" for change in rows)
+        else:
+            text = "; ".join(change.subject for change in rows)
+        lines.append(f"| {at} | {text} | {why} |")
+    return lines
 
 
 def _release_numbers(release: str) -> tuple[int, ...]:

@@ -37,6 +37,8 @@ def test_every_example_test_passes(pytester: pytest.Pytester) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(block)
     tests = sum(block.count("\ndef test_") + block.startswith("def test_") for block in examples)
+    # a parametrized example runs once per `pytest.param`, not once
+    tests += sum(block.count("pytest.param(") - block.count("@pytest.mark.parametrize(") for block in examples)
     pytester.runpytest_subprocess().assert_outcomes(passed=tests)
 
 

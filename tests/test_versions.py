@@ -4,13 +4,15 @@ serves (a route it does not serve is the route miss it is in EMQX)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 import requests
 from api import get, post
 
-from pytest_emqx_mock import EmqxServer, cli, plugin, versions
+from pytest_emqx_mock import EmqxServer, ScenarioError, cli, plugin, versions
 from pytest_emqx_mock.http import apidocs
 from pytest_emqx_mock.versions import ADDED, REMOVED, Change
 
@@ -61,10 +63,24 @@ def test_the_command_takes_a_version_and_refuses_community_edition_at_6_x(capsys
         assert capsys.readouterr().err.splitlines()[-1].replace("'5.8', '6.0', '6.1', '6.2', '6.3'", "5.8, 6.0, 6.1, 6.2, 6.3") == f"emqx-mock: error: {message}"
 
 
-def test_the_command_serves_the_version_asked_for() -> None:
-    args = cli._parser().parse_args(["--emqx-version", "6.2"])
-    assert (args.emqx_version, args.edition) == ("6.2", None)  # the edition: the version's
-    assert cli._parser().parse_args([]).emqx_version == "5.8"
+def test_the_command_takes_the_seed_scenario_s_version_unless_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = tmp_path / "fleet.json"
+    scenario.write_text('{"emqx_version": "6.1"}')
+    assert cli.scenario_server(str(scenario)) == (None, "6.1")
+    started: list[tuple[str, str]] = []
+
+    class Stop(Exception):
+        pass
+
+    def refuse_to_start(**options: object) -> None:  # the options the command starts its fake with
+        started.append((str(options["version"]), str(options["edition"])))
+        raise Stop
+
+    monkeypatch.setattr(cli, "EmqxServer", refuse_to_start)
+    for argv, version in ((["--seed", str(scenario)], "6.1"), (["--seed", str(scenario), "--emqx-version", "6.3"], "6.3"), ([], "5.8")):
+        with pytest.raises(Stop):
+            cli.main(argv)
+    assert started == [("6.1", "ee"), ("6.3", "ee"), ("5.8", "ce")]
 
 
 VERSION_TESTS = """
@@ -165,3 +181,96 @@ def test_an_operation_a_line_does_not_serve_is_a_route_miss(version: str, alarms
         # a path of the table is every method's (DELETE /alarms too)
         deleted = requests.delete(server.api_url + "/alarms", auth=server.auth, timeout=30)
         assert deleted.status_code == (204 if alarms else 404)
+
+
+# -- the changed behaviours, each at a line before and after its row ------------------------------
+
+
+@pytest.mark.parametrize(("version", "no_match"), [("5.8", "allow"), ("6.0", "deny"), ("6.3", "deny")])
+def test_authorization_no_match_defaults_to_deny_from_6_0(version: str, no_match: str) -> None:
+    with EmqxServer(version=version) as server:
+        assert get(server, "/authorization/settings").json()["no_match"] == no_match
+        server.reset()
+        assert server.broker.authz.settings["no_match"] == no_match
+        server.load_scenario({"authorization": {"settings": {"deny_action": "disconnect"}}})
+        assert get(server, "/authorization/settings").json()["no_match"] == no_match  # what a scenario leaves out
+
+
+@pytest.mark.parametrize(("version", "delayed_ok"), [("5.8", False), ("6.0", True)])
+def test_a_delayed_publish_answers_200_with_its_id_from_5_9(version: str, delayed_ok: bool) -> None:
+    with EmqxServer(version=version) as server:
+        answer = post(server, "/publish", {"topic": "$delayed/10/t", "payload": "x"})
+        if delayed_ok:
+            assert (answer.status_code, list(answer.json())) == (200, ["id"])
+        else:
+            assert (answer.status_code, answer.json()) == (202, {"reason_code": 16, "message": "no_matching_subscribers"})
+        # an undelayed message that matches nothing is refused alike at every version
+        plain = post(server, "/publish", {"topic": "t", "payload": "x"})
+        assert (plain.status_code, plain.json()) == (202, {"reason_code": 16, "message": "no_matching_subscribers"})
+
+
+@pytest.mark.parametrize(
+    ("version", "body"),
+    [
+        ("5.8", {"rel_vsn": "v5.8.9", "node_name": "emqx@127.0.0.1", "broker_status": "started", "app_status": "running"}),
+        ("6.1", {"node_name": "emqx@127.0.0.1", "cluster": "emqxcl", "broker_status": "started", "app_status": "running"}),
+    ],
+)
+def test_the_json_status_names_the_cluster_instead_of_rel_vsn_from_6_0(version: str, body: dict[str, str]) -> None:
+    with EmqxServer(version=version) as server:
+        for url in (server.url + "/status", server.api_url + "/status"):
+            answer = requests.get(url, params={"format": "json"}, timeout=30)
+            assert (answer.status_code, answer.text) == (200, json.dumps(body, separators=(",", ":")))  # keys descending, as jiffy
+        text = requests.get(server.url + "/status", timeout=30)
+        assert text.text == "Node emqx@127.0.0.1 is started\nemqx is running"  # the text is unchanged (6.2.2)
+
+
+# -- scenarios name their version ----------------------------------------------------------------
+
+
+def test_a_scenario_of_another_version_is_refused_and_a_bad_one_named() -> None:
+    with EmqxServer(version="6.3") as server:
+        server.load_scenario({"emqx_version": "6.3", "clients": [{"clientid": "c1"}]})
+        assert [row["clientid"] for row in get(server, "/clients").json()["data"]] == ["c1"]
+        with pytest.raises(ScenarioError) as refused:
+            server.load_scenario({"emqx_version": "5.8", "clients": []})
+        assert str(refused.value) == (
+            "<scenario>: emqx_version: the scenario is for EMQX 5.8, and this server answers as EMQX 6.3: "
+            "start one of its version (EmqxServer(version=...), the marker's version=, emqx-mock --emqx-version)"
+        )
+        with pytest.raises(ScenarioError, match=r"^<scenario>: emqx_version: no EMQX version 6: one of 5\.8, 6\.0, 6\.1, 6\.2, 6\.3$"):
+            server.load_scenario({"emqx_version": 6})
+        assert [row["clientid"] for row in get(server, "/clients").json()["data"]] == ["c1"]  # nothing loaded
+
+
+def test_the_marker_s_scenario_picks_the_version_unless_the_marker_gives_one(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        SIX = {"emqx_version": "6.2", "clients": [{"clientid": "c1"}]}
+
+        @pytest.mark.emqx(scenario=SIX)
+        def test_scenario(emqx_server):
+            assert (emqx_server.version, emqx_server.edition) == ("6.2", "ee")
+            assert emqx_server.client("c1") is not None
+
+        @pytest.mark.emqx(scenario={"emqx_version": "5.8"})
+        def test_the_session_s_version(emqx_server):
+            assert emqx_server.version == "5.8"
+
+        @pytest.mark.emqx(scenario=SIX, version="6.3")
+        def test_given(emqx_server):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ScenarioError: <scenario>: emqx_version: the scenario is for EMQX 6.2, and this server answers as EMQX 6.3*"])
+
+
+def test_the_readme_s_versions_table_is_the_changelog_of_the_table() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = versions.changelog()
+    assert len(rows) >= 5
+    assert "| since | change | why |\n| --- | --- | --- |\n" + "\n".join(rows) + "\n\n" in readme

@@ -677,13 +677,14 @@ class Authorization:
 
     mnesia: MnesiaAcl
 
-    def __init__(self, count: Callable[[str, str], None], drain: Callable[[], None]) -> None:
+    def __init__(self, count: Callable[[str, str], None], drain: Callable[[], None], no_match: str = ALLOW) -> None:
+        """`no_match`: the default of `authorization.no_match`, the version's (`versions`)."""
         self.count = count  # (node, metric name): the broker's node counters
         self.drain = drain  # empties every client's cache: any change of the sources does
         self.sources: list[Source] = [make_source({"type": "file", "enable": True, "rules": DEFAULT_ACL_CONF})]
         self.rules = RuleTable()
         #: `authorization.{no_match, deny_action, cache}`, echoed raw (as sent)
-        self.settings_config = RawConfig(DEFAULT_SETTINGS, mode=REPLACE_FIELDS, check=_check_settings, on_change=self._apply_settings)
+        self.settings_config = RawConfig({**DEFAULT_SETTINGS, "no_match": no_match}, mode=REPLACE_FIELDS, check=_check_settings, on_change=self._apply_settings)
 
     @property
     def settings(self) -> dict[str, Any]:

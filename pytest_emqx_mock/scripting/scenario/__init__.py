@@ -10,6 +10,9 @@ that kind's registration (`state.kinds`); `files` finds, reads and writes the do
 Sections, all optional; a section left out is as after a reset:
 
 * `version`: 1, the format's version.
+* `emqx_version`: the EMQX version the scenario is for ("6.3": `versions`). Where a scenario
+  starts a server it picks its version unless one is given; loading one into a server of
+  another version is a ScenarioError (its defaults and endpoints differ). Snapshots name none.
 * `flavour`: the front doors the scenario is for (`v4`, or a list such as `[v5, v4]`), and
   `deployment` (`serverless`) beside a `cloud-v5` one. Where a scenario starts a server (the
   marker, `emqx-mock --seed`) they pick its doors unless those are given; loading one into a
@@ -62,6 +65,7 @@ from .document import (
     Trial,
     checkpoint,
     doors,
+    emqx_version,
     prepare,
     snapshot,
 )
@@ -88,6 +92,7 @@ __all__ = [
     "checkpoint",
     "doors",
     "dumps",
+    "emqx_version",
     "file_format",
     "locate",
     "packaged",

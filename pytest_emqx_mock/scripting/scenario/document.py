@@ -17,6 +17,7 @@ from ...state.broker import Broker
 from ...state.fields import Problem, checked, choice, each, json_object, must
 from ...state.monitor import Monitor
 from ...state.routes import gc_paused
+from ...versions import checked_version
 from .files import DICT_SOURCE, ScenarioError
 
 FORMAT_VERSION = 1
@@ -98,6 +99,17 @@ def doors(document: Any, source: str = DICT_SOURCE) -> Doors | None:
         raise ScenarioError(source, problem.path, problem.problem) from None
 
 
+def emqx_version(document: Any, source: str = DICT_SOURCE) -> str | None:
+    """The EMQX version a scenario document is for (`emqx_version`: "6.3"), None when it names
+    none; ScenarioError for one the fake does not answer as."""
+    if not isinstance(document, Mapping) or "emqx_version" not in document:
+        return None
+    try:
+        return checked_version(document["emqx_version"])
+    except ValueError as error:
+        raise ScenarioError(source, "emqx_version", str(error)) from None
+
+
 def _doors(document: Mapping[str, Any]) -> Doors:
     given = document.get("flavour")
     if given is None:
@@ -122,7 +134,7 @@ def _doors(document: Mapping[str, Any]) -> Doors:
 def _sections(document: Any) -> dict[str, Any]:
     """The document's sections, each name known: its version and doors (`doors` reads them),
     the registered kinds' sections in load order, its stubs and its faults."""
-    names = ["version", "flavour", "deployment", *(section.name for section in registry.sections()), "stubs", "faults"]
+    names = ["version", "emqx_version", "flavour", "deployment", *(section.name for section in registry.sections()), "stubs", "faults"]
     if not isinstance(document, Mapping):
         raise must(f"an object of sections ({', '.join(names)})", document)
     sections = checked(document, dict.fromkeys(names, lambda value: value))
@@ -133,6 +145,11 @@ def _sections(document: Any) -> dict[str, Any]:
             raise problem.within("version") from None
     if "flavour" in sections or "deployment" in sections:
         _doors(sections)  # checked here too: `prepare` alone refuses a bad one
+    if "emqx_version" in sections:
+        try:
+            checked_version(sections["emqx_version"])
+        except ValueError as error:
+            raise Problem(str(error), "emqx_version") from None
     return sections
 
 

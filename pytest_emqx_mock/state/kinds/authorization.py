@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ...versions import NO_MATCH, default
 from ..authz import (
     ALLOW,
     DENY,
@@ -78,7 +79,7 @@ def _unwired(*arguments: Any) -> None:
 
 
 def _reset(broker: Broker) -> None:
-    broker.authz = Authorization(_unwired, _unwired)
+    broker.authz = Authorization(_unwired, _unwired, default(broker.config.version, NO_MATCH))
     if broker.config.builtin_database:
         broker.authz.add_source({"type": "built_in_database"})
 
@@ -95,7 +96,7 @@ def _load(building: Building, value: Any) -> None:
         try:
             settings = checked(sections["settings"], SETTINGS_CHECKS)
             try:
-                authz.update_settings(settings.get("no_match", "allow"), settings.get("deny_action", "ignore"), settings.get("cache", {}))
+                authz.update_settings(settings.get("no_match", default(building.config.version, NO_MATCH)), settings.get("deny_action", "ignore"), settings.get("cache", {}))
             except Invalid as error:
                 raise _settings_refused(settings, error) from None
         except Problem as problem:

@@ -17,6 +17,8 @@ from typing import Any
 from ....http.replies import Reply
 from ....http.routing import Call, Routes
 from ....state.broker import EE
+from ....versions import STATUS_JSON_CLUSTER, behaves
+from .cluster import CLUSTER_NAME
 
 routes = Routes()
 
@@ -33,12 +35,15 @@ def running_status(call: Call, fmt: Any) -> Reply:
     app_status = "running" if running else "not_running"
     status = 200 if running else 503
     if fmt == "json":
-        body = {
-            "rel_vsn": _VSN_PREFIX.get(broker.edition, "v") + broker.config.release,
-            "node_name": node,
-            "broker_status": broker_status,
-            "app_status": app_status,
-        }
+        if behaves(broker.config.version, STATUS_JSON_CLUSTER):
+            body = {"node_name": node, "cluster": CLUSTER_NAME, "broker_status": broker_status, "app_status": app_status}
+        else:
+            body = {
+                "rel_vsn": _VSN_PREFIX.get(broker.edition, "v") + broker.config.release,
+                "node_name": node,
+                "broker_status": broker_status,
+                "app_status": app_status,
+            }
         headers = {"content-type": "application/json", "retry-after": "15"}
         return Reply(status, body, headers, keep_order=True)
     text = f"Node {node} is {broker_status}\nemqx is {app_status}"
