@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
+import jsonschema
 import pytest
 import requests
 
@@ -94,6 +95,13 @@ def test_the_documents_have_the_operations_the_server_routes() -> None:
         for entry in _get(server, "/api-spec.json").json()["tags"].values():
             documented |= set(_operations(_get(server, entry["url"]).json()))
         assert documented == routed
+
+
+def test_the_views_are_valid_openapi_3_0(open_server: EmqxServer) -> None:
+    definitions = pytest.importorskip("schemathesis.specs.openapi.definitions")
+    for path in ("/api-spec/clients", "/api-spec/authorization/file", "/api-spec/status"):
+        document = _get(open_server, path).json()
+        assert [error.message for error in jsonschema.Draft4Validator(definitions.OPENAPI_30).iter_errors(document)] == []
 
 
 # -- exact shapes ---------------------------------------------------------------------------
@@ -218,6 +226,9 @@ def test_credentials_at_6_3(guarded_server: EmqxServer) -> None:
         with_token = _get(server, path, headers={"Authorization": f"Bearer {token}"})
         assert with_key.status_code == with_token.status_code == 200
         assert with_key.content == with_token.content
+        # the page's sign-in keeps the token in the dashboard's cookie
+        assert _get(server, path, cookies={"emqx_auth": token}).content == with_token.content
+        assert _get(server, path, cookies={"emqx_auth": "nope"}).status_code == 401
 
 
 def test_the_401_bodies_at_6_3(guarded_server: EmqxServer) -> None:

@@ -105,7 +105,12 @@ def answer(flavour: Flavour, broker: Broker, request: Request, path: str) -> Rep
 
 def _signed_in(flavour: Flavour, broker: Broker, request: Request, path: str) -> Reply | None:
     """None when the request carries a valid API key or a live token (`authenticate/1`: no
-    role or scope is checked), else the 401 of `reply_unauthorized/1`, in the path's media."""
+    role or scope is checked), the token also as the dashboard's `emqx_auth` cookie, which the
+    page's sign-in sets (`authenticate_via_cookie/1`); else the 401 of `reply_unauthorized/1`,
+    in the path's media."""
+    cookie = request.cookies.get("emqx_auth") if "Authorization" not in request.headers else None
+    if cookie:  # checked as the same token in a header would be
+        request = type(request)({**request.environ, "HTTP_AUTHORIZATION": f"Bearer {cookie}"})
     if flavour.identify(request, broker) is not None:
         return None
     if path == _SPEC + ".md":
@@ -275,19 +280,30 @@ def drill_down(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _member_names(value: Any) -> Iterable[str]:
+    """The names of the `oneOf` members in `value`, at any depth (`_member_name`)."""
     if isinstance(value, list):
         for item in value:
             yield from _member_names(item)
     elif isinstance(value, dict):
-        for member in value.get("oneOf", []) if isinstance(value.get("oneOf"), list) else []:
-            reference = member.get("$ref", "") if isinstance(member, dict) else ""
-            kind = member.get("properties", {}).get("type", {}).get("enum", []) if isinstance(member, dict) else []
-            if reference.startswith(_COMPONENTS):
-                yield reference.removeprefix(_COMPONENTS)
-            elif len(kind) == 1 and isinstance(kind[0], str):
-                yield kind[0]
+        members = value.get("oneOf")
+        for member in members if isinstance(members, list) else []:
+            name = _member_name(member)
+            if name is not None:
+                yield name
         for item in value.values():
             yield from _member_names(item)
+
+
+def _member_name(member: Any) -> str | None:
+    """A member's name: the schema it refers to, else the one `type` it has (an inline member
+    of a union told apart by `type`); None for any other."""
+    if not isinstance(member, dict):
+        return None
+    reference = member.get("$ref")
+    if isinstance(reference, str) and reference.startswith(_COMPONENTS):
+        return reference.removeprefix(_COMPONENTS)
+    kind = member.get("properties", {}).get("type", {}).get("enum")
+    return kind[0] if isinstance(kind, list) and len(kind) == 1 and isinstance(kind[0], str) else None
 
 
 # -- the index, the overview, the page --------------------------------------------------------
@@ -417,10 +433,24 @@ _UNAUTHORIZED_MARKDOWN = (
     "- `POST /api/v5/login` - sign in (answers a bearer token).\n"
     "- `GET  /api/v5/status` - broker health check.\n"
 )
-_UNAUTHORIZED_PAGE = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>EMQX API - Sign in</title>'
-    '<meta name="robots" content="noindex,nofollow"></head><body>'
-    "<h1>Sign in to view the API specification</h1>"
-    "<p>Send <code>Authorization: Bearer &lt;token&gt;</code> (a token from <code>POST /api/v5/login</code>) "
-    "or an API key with Basic authentication.</p></body></html>"
-)
+#: `unauthorized_html/0`: a sign-in form that logs in, keeps the token in the `emqx_auth`
+#: cookie and reloads; self-contained.
+_UNAUTHORIZED_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>EMQX API - Sign in</title>
+<meta name="robots" content="noindex,nofollow"></head><body>
+<form id="sign-in"><h1>Sign in to view the API specification</h1><p id="problem"></p>
+<label>Username <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button></form>
+<script>
+document.getElementById("sign-in").addEventListener("submit", async function (event) {
+  event.preventDefault();
+  var form = event.target, problem = document.getElementById("problem");
+  var answer = await fetch("/api/v5/login", {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({username: form.username.value, password: form.password.value})});
+  var body = await answer.json().catch(function () { return {}; });
+  if (!answer.ok || !body.token) { problem.textContent = body.message || "Sign-in failed (HTTP " + answer.status + ")."; return; }
+  document.cookie = "emqx_auth=" + encodeURIComponent(body.token) + "; Path=/; SameSite=Strict";
+  location.reload();
+});
+</script></body></html>
+"""
