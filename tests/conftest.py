@@ -108,3 +108,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                     cases += value
     if tests:
         terminalreporter.write_line(f"fuzzing: {tests} tests, {cases} cases")
+
+
+class ManualClock:
+    """Epoch seconds that move only when the test says so."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def manual_clock(monkeypatch: pytest.MonkeyPatch, module: Any, start: float = 1_700_000_000.0) -> ManualClock:
+    """A ManualClock read as `module.now` (a state module's clock) for the rest of the test."""
+    clock = ManualClock(start)
+    monkeypatch.setattr(module, "now", lambda: clock.now)
+    return clock

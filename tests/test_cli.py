@@ -48,6 +48,11 @@ class _Running:
         code, _, err = self.stop()
         raise AssertionError(f"emqx-mock did not start (exit {code}): {self.banner} {err}")
 
+    def banner_value(self, label: str) -> str:
+        """The value the banner prints after `label` (its line's first word after it)."""
+        prefix = f"  {label}"
+        return next(line[len(prefix) :].split()[0] for line in self.banner if line.startswith(prefix))
+
     def stop(self, signum: int = signal.SIGINT) -> tuple[int, str, str]:
         """Send `signum` (unless it has ended); the exit code, then the rest of stdout and stderr."""
         if self.process.poll() is None:

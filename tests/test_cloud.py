@@ -248,8 +248,8 @@ def test_the_command_serves_a_cloud_deployment() -> None:
     try:
         banner = "\n".join(running.banner)
         assert "  AppID:           id1:secret1" in banner
-        ca_file = next(line.split()[2] for line in running.banner if line.startswith("  CA certificate:"))
-        url = next(line.split()[-1] for line in running.banner if line.startswith("  REST API:"))
+        ca_file = running.banner_value("CA certificate:")
+        url = running.banner_value("REST API:")
         assert url.startswith("https://127.0.0.1:") and url.endswith("/api")
         assert f"curl --cacert {ca_file} -u id1:secret1 {url}/clients" in banner
         assert requests.get(url + "/clients", auth=("id1", "secret1"), verify=ca_file, timeout=30).json()["code"] == 0

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 import trustme
+from conftest import ManualClock, manual_clock
 
 from pytest_emqx_mock import EmqxServer
 from pytest_emqx_mock.cli import default_port
@@ -23,21 +24,9 @@ T0 = 1_735_000_000.0  # 2024-12-24 00:26:40 UTC
 CREATED = 1_732_157_460.0  # 2024-11-21 02:51:00 UTC
 
 
-class Clock:
-    """The Platform's clock (`state.platform.now`), moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    ticking = Clock()
-    monkeypatch.setattr(platform, "now", lambda: ticking.now)
-    return ticking
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    return manual_clock(monkeypatch, platform, T0)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +36,7 @@ def platform_server() -> Iterator[EmqxServer]:
 
 
 @pytest.fixture
-def account(platform_server: EmqxServer, clock: Clock) -> EmqxServer:
+def account(platform_server: EmqxServer, clock: ManualClock) -> EmqxServer:
     platform_server.reset()
     platform_server.add_deployment("mdfba81f", deployment_type="serverless", status="stopped", create_at=CREATED)
     platform_server.add_deployment(
@@ -126,7 +115,7 @@ def test_stop_answers_201_and_the_deployment_is_stopped(account: EmqxServer) -> 
     assert call(account, "GET", "/deployments/b1f77113").json()["status"] == "stopped"
 
 
-def test_start_answers_201_then_starting_until_the_startup_has_passed(account: EmqxServer, clock: Clock) -> None:
+def test_start_answers_201_then_starting_until_the_startup_has_passed(account: EmqxServer, clock: ManualClock) -> None:
     account.add_deployment("ge6a1a75", status="stopped", startup=120)
     started = call(account, "POST", "/deployments/ge6a1a75/start")
     assert (started.status_code, started.json()) == (
@@ -153,7 +142,7 @@ def test_a_start_or_stop_the_status_forbids_is_422_and_changes_nothing(account: 
 # -- rate limits ---------------------------------------------------------------------------
 
 
-def test_status_reads_are_limited_to_60_an_hour_on_the_fakes_clock(account: EmqxServer, clock: Clock) -> None:
+def test_status_reads_are_limited_to_60_an_hour_on_the_fakes_clock(account: EmqxServer, clock: ManualClock) -> None:
     for _ in range(60):
         assert call(account, "GET", "/deployments/b1f77113").status_code == 200
     limited = call(account, "GET", "/deployments/b1f77113")
@@ -163,7 +152,7 @@ def test_status_reads_are_limited_to_60_an_hour_on_the_fakes_clock(account: Emqx
     assert call(account, "GET", "/deployments/b1f77113").status_code == 200
 
 
-def test_start_and_stop_are_limited_to_one_an_hour(account: EmqxServer, clock: Clock) -> None:
+def test_start_and_stop_are_limited_to_one_an_hour(account: EmqxServer, clock: ManualClock) -> None:
     assert call(account, "POST", "/deployments/b1f77113/stop").status_code == 201
     assert call(account, "POST", "/deployments/b1f77113/start").status_code == 201
     limited = call(account, "POST", "/deployments/b1f77113/stop")
@@ -187,7 +176,7 @@ def test_the_rate_limits_start_afresh_on_reset(account: EmqxServer) -> None:
 # -- TLS certificates -----------------------------------------------------------------------
 
 
-def test_tls_create_read_update_delete(account: EmqxServer, clock: Clock) -> None:
+def test_tls_create_read_update_delete(account: EmqxServer, clock: ManualClock) -> None:
     missing = call(account, "GET", "/deployments/b1f77113/tls")
     assert (missing.status_code, missing.json()) == (404, {"message": "the deployment b1f77113 has no TLS certificate"})
     created = call(account, "POST", "/deployments/b1f77113/tls", json={"tlsType": "one-way", "cert": CERT, "key": CERT_KEY})
@@ -244,7 +233,7 @@ def test_a_body_that_is_not_json_is_400(account: EmqxServer) -> None:
     assert (response.status_code, response.json()) == (400, {"message": "Invalid json message received"})
 
 
-def test_tls_writes_are_limited_to_6_an_hour(account: EmqxServer, clock: Clock) -> None:
+def test_tls_writes_are_limited_to_6_an_hour(account: EmqxServer, clock: ManualClock) -> None:
     body = {"tlsType": "one-way", "cert": CERT, "key": CERT_KEY}
     assert call(account, "POST", "/deployments/b1f77113/tls", json=body).status_code == 200
     for _ in range(6):
@@ -320,7 +309,7 @@ def linked(platform_server: EmqxServer) -> Iterator[list[EmqxServer]]:
     platform_server.reset()
 
 
-def test_a_linked_deployment_stops_and_starts_with_its_state_intact(platform_server: EmqxServer, linked: list[EmqxServer], clock: Clock) -> None:
+def test_a_linked_deployment_stops_and_starts_with_its_state_intact(platform_server: EmqxServer, linked: list[EmqxServer], clock: ManualClock) -> None:
     with EmqxServer(flavour="cloud-v5", app=("app1", "secret1")) as deployment:
         record = platform_server.link_deployment(deployment, name="plant", region="Frankfurt", startup=30)
         linked.append(deployment)
@@ -408,7 +397,7 @@ def test_the_control_api_seeds_deployments_and_keys(account: EmqxServer) -> None
     assert [row["deploymentID"] for row in call(account, "GET", "/deployments", auth=("k9", "s9")).json()] == ["b1f77113", "a0000001"]
 
 
-def test_a_snapshot_restores_deployments_certificates_and_keys(account: EmqxServer, clock: Clock) -> None:
+def test_a_snapshot_restores_deployments_certificates_and_keys(account: EmqxServer, clock: ManualClock) -> None:
     account.add_platform_key("k3", secret="s3", features=["deployments"], projects=["test"], desc="ops")
     assert call(account, "POST", "/deployments/b1f77113/tls", json={"tlsType": "two-way", "cert": CERT, "key": CERT_KEY, "cacert": CA_CERT}).status_code == 200
     assert call(account, "POST", "/deployments/b1f77113/stop").status_code == 201
@@ -423,7 +412,7 @@ def test_a_snapshot_restores_deployments_certificates_and_keys(account: EmqxServ
     assert account.snapshot() == saved
 
 
-def test_a_scenario_loads_deployments_and_names_a_bad_field(platform_server: EmqxServer, clock: Clock) -> None:
+def test_a_scenario_loads_deployments_and_names_a_bad_field(platform_server: EmqxServer, clock: ManualClock) -> None:
     platform_server.load_scenario(
         {
             "platform_keys": [{"key": "ops", "secret": "ops-secret", "features": ["deployments"]}],
@@ -472,8 +461,8 @@ def test_the_command_serves_the_platform() -> None:
     try:
         banner = "\n".join(running.banner)
         assert "  Platform key:    k1:s1" in banner
-        ca_file = next(line.split()[2] for line in running.banner if line.startswith("  CA certificate:"))
-        url = next(line.split()[-1] for line in running.banner if line.startswith("  REST API:"))
+        ca_file = running.banner_value("CA certificate:")
+        url = running.banner_value("REST API:")
         assert url.startswith("https://127.0.0.1:") and url.endswith("/platform")
         assert f"curl --cacert {ca_file} -u k1:s1 {url}/deployments" in banner
         assert requests.get(url + "/deployments", auth=("k1", "s1"), verify=ca_file, timeout=30).json() == []

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-from conftest import reset_for_a_test
+from conftest import ManualClock, manual_clock, reset_for_a_test
 
 from pytest_emqx_mock import EmqxServer, NotAuthorized, SeedError
 from pytest_emqx_mock.state import auth_mnesia
@@ -31,21 +31,9 @@ def emqx(both_doors: EmqxServer) -> Iterator[EmqxServer]:
     yield from reset_for_a_test(both_doors)
 
 
-class Clock:
-    """The time `emqx_auth_mnesia` stamps its records with, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    ticking = Clock()
-    monkeypatch.setattr(auth_mnesia, "now", lambda: ticking.now)
-    return ticking
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    return manual_clock(monkeypatch, auth_mnesia)
 
 
 def v4(emqx: EmqxServer, method: str, path: str, **kwargs: Any) -> Any:
@@ -75,7 +63,7 @@ def raw(emqx: EmqxServer, method: str, path: str) -> tuple[int, bytes]:
 
 
 @pytest.mark.parametrize("login", ["clientid", "username"])
-def test_add_one_list_lookup_update_delete(emqx: EmqxServer, clock: Clock, login: str) -> None:
+def test_add_one_list_lookup_update_delete(emqx: EmqxServer, clock: ManualClock, login: str) -> None:
     base = f"/auth_{login}"
     assert v4(emqx, "POST", base, json={login: "dev/1", "password": "secret"}) == {"code": 0}
     clock.advance(1)
@@ -98,7 +86,7 @@ def test_add_one_list_lookup_update_delete(emqx: EmqxServer, clock: Clock, login
     assert [user.login for user in emqx.broker.authn.mnesia] == ["dev/2"]
 
 
-def test_the_two_login_types_are_counted_apart(emqx: EmqxServer, clock: Clock) -> None:
+def test_the_two_login_types_are_counted_apart(emqx: EmqxServer, clock: ManualClock) -> None:
     """(The clock held: the two rows share a millisecond, and the listing's tie order shows.)"""
     emqx.add_auth_mnesia_user("p", clientid="same")
     emqx.add_auth_mnesia_user("p", username="same")
@@ -156,7 +144,7 @@ def test_batch_answers_an_object_keyed_by_login(emqx: EmqxServer) -> None:
     assert user is not None and password_matches("sha256", "p", user.password)
 
 
-def test_list_paging_and_filters(emqx: EmqxServer, clock: Clock) -> None:
+def test_list_paging_and_filters(emqx: EmqxServer, clock: ManualClock) -> None:
     for index in range(5):
         emqx.add_auth_mnesia_user("p", clientid=f"dev-{index}")
         clock.advance(1)
@@ -290,7 +278,7 @@ def test_add_one_acl_rule_echoes_it(emqx: EmqxServer) -> None:
     assert v4(emqx, "GET", "/acl/username/nobody") == {"code": 0, "data": []}
 
 
-def test_the_same_topic_and_action_replaces_the_rule(emqx: EmqxServer, clock: Clock) -> None:
+def test_the_same_topic_and_action_replaces_the_rule(emqx: EmqxServer, clock: ManualClock) -> None:
     emqx.add_auth_mnesia_acl("t", "pubsub", "allow", username="u")
     clock.advance(1)
     emqx.add_auth_mnesia_acl("t", "pub", "deny", username="u")
@@ -399,7 +387,7 @@ def test_all_must_reach_the_server_unencoded(emqx: EmqxServer) -> None:
 # -- seeding, scenarios, snapshots -------------------------------------------------------------
 
 
-def test_records_seed_and_survive_a_snapshot_round_trip(emqx: EmqxServer, clock: Clock) -> None:
+def test_records_seed_and_survive_a_snapshot_round_trip(emqx: EmqxServer, clock: ManualClock) -> None:
     emqx.set_auth_mnesia_password_hash("md5")
     emqx.add_auth_mnesia_user("p", clientid="c1")
     emqx.add_auth_mnesia_acl("t/#", "pubsub", "deny", username="u")
