@@ -24,6 +24,7 @@ from .scripting.scenario import (
 )
 from .server import EmqxServer, PortInUse, load_bootstrap_file
 from .state.broker import EDITIONS
+from .versions import DEFAULT_VERSION, VERSIONS, edition_at
 
 
 def _flavours(text: str) -> list[str]:
@@ -107,7 +108,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the kind of a cloud-v5 deployment: dedicated (the whole EMQX 5 API, the default) or serverless "
         "(by default the --seed scenario's deployment key)",
     )
-    parser.add_argument("--edition", choices=EDITIONS, default="ce", help="EMQX edition to emulate (default: %(default)s)")
+    parser.add_argument(
+        "--emqx-version",
+        choices=VERSIONS,
+        default=DEFAULT_VERSION,
+        help="EMQX version to emulate (default: %(default)s; from 6.0 one edition, the enterprise build)",
+    )
+    parser.add_argument("--edition", choices=EDITIONS, help="EMQX edition to emulate at 5.8 (default: ce)")
     parser.add_argument(
         "--bootstrap-api-keys",
         metavar="FILE",
@@ -158,7 +165,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        args.edition = edition_at(args.emqx_version, args.edition)
+    except ValueError as error:  # `--edition ce` with a 6.x version
+        parser.error(str(error))
     if args.command == "coverage":
         print_coverage(coverage_report(), args.json)
         return 0
@@ -178,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "port": args.port,
         "flavour": args.flavour,
         "edition": args.edition,
+        "version": args.emqx_version,
         "seed": args.random_seed,
         "control_api": args.control_api,
         "cors": args.cors,
@@ -251,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _print_banner(server: EmqxServer, args: argparse.Namespace, restored: bool) -> None:
     keys = [(key.api_key, key.api_secret, key.role) for key in server.broker.api_keys]
-    print(f"Fake EMQX {server.broker.config.version} ({args.edition}) listening on {server.url}", flush=True)
+    print(f"Fake EMQX {server.broker.config.release} ({args.edition}) listening on {server.url}", flush=True)
     print(f"  REST API:        {server.api_url}")
     if server.ca_file:
         print(f"  CA certificate:  {server.ca_file}  (verify with it: curl --cacert {server.ca_file} ...)")

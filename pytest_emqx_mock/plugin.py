@@ -21,16 +21,17 @@ if TYPE_CHECKING:
     from .scripting.journal import JournalEntry
     from .server import EmqxServer
 
-#: `state.broker.EDITIONS` and `flavours.FLAVOUR_NAMES`, written out so that reading the
-#: options imports no state.
+#: `state.broker.EDITIONS`, `versions.VERSIONS` and `flavours.FLAVOUR_NAMES`, written out so
+#: that reading the options imports no state.
 _EDITIONS = ("ce", "ee")
+_VERSIONS = ("5.8", "6.0", "6.1", "6.2", "6.3")
 _FLAVOURS = ("v5", "v4", "cloud-v4", "cloud-v5", "platform")
 _DEPLOYMENTS = ("dedicated", "serverless")  # flavours.DEPLOYMENTS, not imported: this module stays light
 #: The marker options that seed, as the kinds of state register them (`state.registry.SEEDINGS`,
 #: those with `marker=True`), written out for the marker's help text.
 _SEEDED_OPTIONS = ("clients", "api_keys", "users", "retained", "apps", "auth_mnesia_users", "auth_mnesia_acl", "deployments", "platform_keys")
 #: Marker options that need a server of the test's own.
-_SERVER_OPTIONS = ("edition", "nodes", "seed", "flavour", "https", "app", "deployment", "platform_key")
+_SERVER_OPTIONS = ("edition", "version", "nodes", "seed", "flavour", "https", "app", "deployment", "platform_key")
 
 
 def _port_number(text: str) -> int:
@@ -45,7 +46,8 @@ def _port_number(text: str) -> int:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("emqx-mock", "fake EMQX server (pytest-emqx-mock)")
-    group.addoption("--emqx-edition", choices=_EDITIONS, default=None, help="EMQX edition to emulate: ce (default) or ee")
+    group.addoption("--emqx-edition", choices=_EDITIONS, default=None, help="EMQX edition to emulate at 5.8: ce (default) or ee")
+    group.addoption("--emqx-version", choices=_VERSIONS, default=None, help=f"EMQX version to emulate: {', '.join(_VERSIONS)} (default: 5.8)")
     group.addoption(
         "--emqx-flavour", default=None, help="the front doors to serve: v5 (default), v4, cloud-v4, cloud-v5, platform, or several separated by commas (v5,v4)"
     )
@@ -53,7 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--emqx-fresh", action="store_true", default=None, help="a new fake EMQX for every test instead of a reset one"
     )
-    parser.addini("emqx_edition", "EMQX edition to emulate: ce (default) or ee", default="ce")
+    parser.addini("emqx_edition", "EMQX edition to emulate at 5.8: ce (default) or ee (6.x has one edition, the enterprise build)", default="")
+    parser.addini("emqx_version", f"EMQX version to emulate: {', '.join(_VERSIONS)} (default: 5.8)", default="5.8")
     parser.addini("emqx_flavour", "the front doors to serve: v5 (default), v4, cloud-v4, cloud-v5, platform, or several separated by commas (v5,v4)", default="v5")
     parser.addini("emqx_port", "port for the fake EMQX (default: any free port)", default="0")
     # read as text and judged here: pytest's own "bool" ini type refuses a bad value (since 9.2,
@@ -80,7 +83,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 class _Settings(NamedTuple):  # not a dataclass: making one would double this module's import time
-    edition: str
+    edition: str | None  # None: the version's (`versions.edition_at`)
+    version: str
     flavour: str
     port: int
     fresh: bool
@@ -103,7 +107,7 @@ _SECTIONS: pytest.StashKey[list[tuple[str, str]]] = pytest.StashKey()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"emqx(edition=None, nodes=None, seed=None, flavour=None, https=None, app=None, deployment=None, platform_key=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
+        f"emqx(edition=None, version=None, nodes=None, seed=None, flavour=None, https=None, app=None, deployment=None, platform_key=None, scenario=None, {''.join(f'{name}=(), ' for name in _SEEDED_OPTIONS)}"
         "stubs=(), faults=()): set the fake EMQX of the test's emqx_server up (scenario: a scenario "
         "file, relative to the test's folder or the rootdir, the name of a packaged one, or a dict)",
     )
@@ -112,9 +116,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _read_settings(config: pytest.Config) -> _Settings:
     """The options, checked once at start-up: a bad ini value is one usage error naming it."""
-    edition = config.getoption("--emqx-edition") or config.getini("emqx_edition")
-    if edition not in _EDITIONS:
+    edition = config.getoption("--emqx-edition") or config.getini("emqx_edition").strip() or None
+    if edition not in (None, *_EDITIONS):
         raise pytest.UsageError(f"emqx_edition must be one of {', '.join(_EDITIONS)}, not {edition!r}")
+    version = config.getoption("--emqx-version") or config.getini("emqx_version").strip()
+    if version not in _VERSIONS:
+        raise pytest.UsageError(f"emqx_version must be one of {', '.join(_VERSIONS)}, not {version!r}")
+    if edition == "ce" and version != "5.8":
+        raise pytest.UsageError(f"emqx_edition ce applies to EMQX 5.8 only: EMQX {version} has one edition, the enterprise build")
     flavour = config.getoption("--emqx-flavour") or config.getini("emqx_flavour")
     names = [name.strip() for name in flavour.split(",")]
     if not names or any(name not in _FLAVOURS for name in names) or len(set(names)) != len(names):
@@ -133,7 +142,7 @@ def _read_settings(config: pytest.Config) -> _Settings:
     deployment = config.getini("emqx_deployment").strip()
     if deployment not in _DEPLOYMENTS:
         raise pytest.UsageError(f"emqx_deployment must be one of {', '.join(_DEPLOYMENTS)}, not {deployment!r}")
-    return _Settings(edition, flavour, port, fresh, swagger_support, https, app, deployment, platform_key)
+    return _Settings(edition, version, flavour, port, fresh, swagger_support, https, app, deployment, platform_key)
 
 
 def _pair(config: pytest.Config, option: str, form: str) -> tuple[str, str] | None:
@@ -174,6 +183,7 @@ def emqx_session_server(request: pytest.FixtureRequest) -> Generator[EmqxServer,
     settings = config.stash[_SETTINGS]
     server = EmqxServer(
         edition=settings.edition,
+        version=settings.version,
         flavour=settings.flavour,
         port=_port(config),
         swagger_support=settings.swagger_support,
@@ -206,6 +216,7 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     from .scripting.scenario import locate
     from .server import EmqxServer
     from .state.fields import SeedError
+    from .versions import checked_version, edition_at, has_editions
 
     positional = [arg for mark in request.node.iter_markers("emqx") for arg in mark.args]
     if positional:
@@ -226,7 +237,12 @@ def emqx_server(request: pytest.FixtureRequest, emqx_session_server: EmqxServer)
     if "scenario" in options and "flavour" not in own:
         _take_the_scenario_s_doors(own, options["scenario"], emqx_session_server, request.config.stash[_SETTINGS].fresh)
     if own or request.config.stash[_SETTINGS].fresh:
-        own.setdefault("edition", emqx_session_server.edition)
+        version = own.setdefault("version", emqx_session_server.version)
+        try:  # the session's edition is for a line with editions (5.8): 6.x has its one
+            session_edition = request.config.stash[_SETTINGS].edition if has_editions(checked_version(version)) else None
+            own["edition"] = edition_at(version, own.get("edition", session_edition))
+        except ValueError as error:  # `no EMQX version '7': one of 5.8, ...`
+            raise pytest.UsageError(f"@pytest.mark.emqx {error}") from None
         own.setdefault("flavour", request.config.stash[_SETTINGS].flavour)
         own.setdefault("https", request.config.stash[_SETTINGS].https or None)
         own.setdefault("app", request.config.stash[_SETTINGS].app)

@@ -62,6 +62,7 @@ from .state.cluster import Alarm, Node
 from .state.platform import Deployment, Link, PlatformKey, new_deployment_id
 from .state.registry import SEEDINGS
 from .state.sessions import Message, Session
+from .versions import DEFAULT_VERSION, checked_version, edition_at
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -481,7 +482,8 @@ class EmqxServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        edition: str = CE,
+        edition: str | None = None,
+        version: str = DEFAULT_VERSION,
         nodes: Sequence[str] = (DEFAULT_NODE,),
         bootstrap_api_keys: Iterable[BootstrapEntry] | str | os.PathLike[str] | None = None,
         admin_api_key: tuple[str, str] | None = (DEFAULT_API_KEY, DEFAULT_API_SECRET),
@@ -518,7 +520,11 @@ class EmqxServer:
         given: every call is refused until one is added). `deployment`: a `cloud-v5`
         deployment's kind, "dedicated" (the whole EMQX 5 API) or "serverless" (`flavours.cloud`).
         `platform_key`: the EMQX Platform API key (Key, Secret) every reset starts with, reaching
-        every feature and project (the `platform` flavour has none unless given)."""
+        every feature and project (the `platform` flavour has none unless given). `version`: the
+        EMQX line to answer as, "5.8" (the default), "6.0", "6.1", "6.2" or "6.3" (`versions`);
+        `edition`: "ce" (the default) or "ee" at 5.8, from 6.0 the one edition, the enterprise
+        build (edition="ce" is a ValueError there)."""
+        edition = edition_at(checked_version(version), edition)
         if flavour is not None and flavours is not None:
             raise ValueError("give flavour (names) or flavours (classes), not both")
         if flavours is None:
@@ -536,6 +542,7 @@ class EmqxServer:
             app = (DEFAULT_APP_ID, DEFAULT_APP_SECRET)
         config = BrokerConfig(
             edition=edition,
+            version=version,
             nodes=nodes,
             bootstrap_api_keys=tuple(entries),
             seed=seed,
@@ -659,6 +666,11 @@ class EmqxServer:
     @property
     def edition(self) -> str:
         return self.broker.edition
+
+    @property
+    def version(self) -> str:
+        """The EMQX line the fake answers as ("5.8", "6.3"...; its release: `broker.config.release`)."""
+        return self.broker.config.version
 
     # -- credentials -------------------------------------------------------------------
 

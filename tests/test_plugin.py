@@ -264,6 +264,8 @@ def test_a_busy_port_stops_the_run_with_one_line(pytester: pytest.Pytester) -> N
         ("emqx_port = abc", "emqx_port must be a port number, 0 for any free port, not 'abc'"),
         ("emqx_port = 70000", "emqx_port must be a port number, 0 for any free port, not '70000'"),
         ("emqx_edition = xe", "emqx_edition must be one of ce, ee, not 'xe'"),
+        ("emqx_version = 6.4", "emqx_version must be one of 5.8, 6.0, 6.1, 6.2, 6.3, not '6.4'"),
+        ("emqx_version = 6.0\nemqx_edition = ce", "emqx_edition ce applies to EMQX 5.8 only: EMQX 6.0 has one edition, the enterprise build"),
         ("emqx_fresh = sometimes", "emqx_fresh must be true or false: invalid truth value 'sometimes'"),
         ("emqx_swagger_support = maybe", "emqx_swagger_support must be true or false: invalid truth value 'maybe'"),
     ],

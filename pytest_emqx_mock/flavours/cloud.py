@@ -95,7 +95,7 @@ class CloudV5(Emqx5):
     title = "EMQX Cloud Dedicated deployment API (EMQX 5)"
 
     def api_docs_frame(self, broker: Broker) -> dict[str, Any]:
-        return v4_auth.app_frame(self.title, broker.config.version, self.prefix)
+        return v4_auth.app_frame(self.title, broker.config.release, self.prefix)
 
     def authenticate(self, request: Request, route: Route, broker: Broker) -> Principal:
         return _app_holder(request, broker)

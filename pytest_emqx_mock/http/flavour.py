@@ -74,7 +74,7 @@ class Flavour(ABC):
         `servers`, `components` (its `securitySchemes`) and `security`, which every operation
         not public gets (a public one gets `[]`). The default: OpenAPI 3.0.0 at the door's prefix,
         with no security."""
-        return {"openapi": "3.0.0", "info": {"title": "EMQX API", "version": broker.config.version}, "servers": [{"url": self.prefix}]}
+        return {"openapi": "3.0.0", "info": {"title": "EMQX API", "version": broker.config.release}, "servers": [{"url": self.prefix}]}
 
     def needs_credentials(self, route: Route) -> bool:
         """Whether a call of `route` at its own path needs credentials (its OpenAPI document

@@ -318,13 +318,14 @@ class ControlApi:
         return scenario.checkpoint(self.server.broker)
 
     def _scratch(self) -> EmqxServer:
-        """A fresh fake like this one: its edition, its nodes (a scenario may have changed
+        """A fresh fake like this one: its edition and version, its nodes (a scenario may have changed
         them), its bootstrap API keys."""
         broker = self.server.broker
         with broker.lock:
             nodes = tuple(broker.nodes)
         return type(self.server)(
             edition=broker.edition,
+            version=broker.config.version,
             nodes=nodes,
             bootstrap_api_keys=broker.config.bootstrap_api_keys,
             admin_api_key=None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..erlang.terms import binary
+from ..versions import DEFAULT_VERSION, checked_version, release
 from . import registry
 from .access import (
     ADMINISTRATOR,
@@ -80,14 +81,15 @@ _CONFIG_CHECKS = {"edition": choice(*EDITIONS), "nodes": node_names}
 
 @dataclass(frozen=True)
 class BrokerConfig:
-    """What a reset returns to: the edition, the nodes, the bootstrap keys, the default user."""
+    """What a reset returns to: the edition, the nodes, the bootstrap keys, the default user;
+    and the EMQX line the fake answers as (`versions`)."""
 
     edition: str = CE
     nodes: Sequence[str] = (DEFAULT_NODE,)  # kept as a tuple
     bootstrap_api_keys: tuple[BootstrapEntry, ...] = ()
     default_username: str = "admin"
     default_password: str = "public"
-    version: str = "5.8.9"
+    version: str = DEFAULT_VERSION
     seed: int | None = None
     #: EMQX 4's `management.default_application` (id, secret); None: no app (a Cloud deployment's).
     default_app: tuple[str, str] | None = (DEFAULT_APP_ID, DEFAULT_APP_SECRET)
@@ -111,6 +113,12 @@ class BrokerConfig:
         except Problem as problem:
             raise SeedError(problem) from None
         object.__setattr__(self, "nodes", found["nodes"])  # a tuple, whatever list was given
+        checked_version(self.version)
+
+    @property
+    def release(self) -> str:
+        """The EMQX release the fake reports (`versions.RELEASES`)."""
+        return release(self.version)
 
     @property
     def api_key_roles(self) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from ...http.principal import Principal
 from ...http.replies import ApiError, Reply
 from ...http.schemas import SchemaCatalog, generated_file, generated_index, schema_files
 from ...state.broker import EE
+from ...versions import serves
 from . import auth, errors
 from .endpoints import (
     alarms,
@@ -129,7 +130,8 @@ class Emqx5(Flavour):
     def __init__(self, broker: Broker) -> None:
         self.catalog = schemas(broker.edition)
         self.checker = RequestChecker(self.catalog)
-        self.routes = [route for module in API_MODULES for route in module.routes.routes]
+        # the operations the version serves, the others left to the router's miss (`versions`)
+        self.routes = [route for module in API_MODULES for route in module.routes.routes if serves(broker.config.version, route.key)]
         missing = {key for key in served_operations() if key not in self.catalog.operations}
         if missing:
             raise RuntimeError(f"operations without a schema: {sorted(missing)}")
@@ -139,7 +141,7 @@ class Emqx5(Flavour):
         and " API", the version `emqx_release:version()`, the server `emqx_dashboard_swagger:base_path()`."""
         return {
             "openapi": "3.0.0",
-            "info": {"title": "EMQX Enterprise API" if broker.edition == EE else "EMQX API", "version": broker.config.version},
+            "info": {"title": "EMQX Enterprise API" if broker.edition == EE else "EMQX API", "version": broker.config.release},
             "servers": [{"url": self.prefix}],
             "security": _SECURITY,
             "components": {"securitySchemes": _SECURITY_SCHEMES},

@@ -44,13 +44,13 @@ NODE_CHECKS: dict[str, Check] = {
 
 
 def _reset(broker: Broker) -> None:
-    broker.nodes = {name: Node(name, version=broker.config.version) for name in broker.config.nodes}
+    broker.nodes = {name: Node(name, version=broker.config.release) for name in broker.config.nodes}
 
 
 def _load(building: Building, value: Any) -> None:
     """Names, or objects with a `name` and any other `Node` field; they replace the config's."""
     listed = _listed(value, _node_fields)
-    building.state.nodes = {name: Node(name, **{"version": building.config.version, **fields}) for name, fields in listed.items()}
+    building.state.nodes = {name: Node(name, **{"version": building.config.release, **fields}) for name, fields in listed.items()}
 
 
 def _node_fields(item: Any) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def login(call: Call) -> dict[str, Any]:
     if user is None:
         raise ApiError(401, "BAD_USERNAME_OR_PWD", "Auth failed")
     token = call.broker.tokens.issue(user)
-    reply: dict[str, Any] = {"token": token.token, "version": call.broker.config.version}
+    reply: dict[str, Any] = {"token": token.token, "version": call.broker.config.release}
     reply["license"] = {"edition": call.broker.edition}
     if call.broker.edition == EE:
         reply["role"] = user.role

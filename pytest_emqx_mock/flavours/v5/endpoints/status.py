@@ -34,7 +34,7 @@ def running_status(call: Call, fmt: Any) -> Reply:
     status = 200 if running else 503
     if fmt == "json":
         body = {
-            "rel_vsn": _VSN_PREFIX.get(broker.edition, "v") + broker.config.version,
+            "rel_vsn": _VSN_PREFIX.get(broker.edition, "v") + broker.config.release,
             "node_name": node,
             "broker_status": broker_status,
             "app_status": app_status,
