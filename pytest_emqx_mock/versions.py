@@ -45,6 +45,9 @@ ERROR_CODE = "error code"
 BEHAVIOUR = "behaviour"
 AUTH = "auth"
 _ENDPOINT_KINDS = (ADDED, REMOVED)
+#: The AUTH and BEHAVIOUR rows' names (`behaves`).
+API_SPEC_CREDENTIALS = "the API description needs credentials"
+SWAGGER_UI_GONE = "/api-docs redirects to /api-spec.html"
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,14 @@ CHANGES: tuple[Change, ...] = (
     # `emqx_ds_shared_sub_api`, replaced by Message Queues (absent from 6.0.0's paths).
     Change("6.0.0", REMOVED, "/durable_queues", "emqx_ds_shared_sub_api, gone in e6.0.0"),
     Change("6.0.0", REMOVED, "/durable_queues/{id}", "emqx_ds_shared_sub_api, gone in e6.0.0"),
+    # EMQX 6's API description, from the dashboard listener's root (`http.apispec`): brought by
+    # 6.2.0 and backported to 6.0.3 and 6.1.2 (`emqx_dashboard:api_spec_dispatch/0`).
+    *(
+        Change("6.0.3", ADDED, f"GET {path}", "emqx_dashboard_api_spec_handler, 6.0.3 / 6.1.2 / 6.2.0")
+        for path in ("/api-spec.json", "/api-spec.md", "/api-spec.html", "/api-spec/{tag}", "/api-spec/{tag}/{name}")
+    ),
+    Change("6.3.0", AUTH, API_SPEC_CREDENTIALS, "changes/ee/feat-17381.en.md: they and /api-docs/swagger.json need credentials"),
+    Change("6.3.0", BEHAVIOUR, SWAGGER_UI_GONE, "changes/ee/breaking-17215.en.md: /api-docs and /api-docs/index.html 308 to /api-spec.html"),
 )
 
 

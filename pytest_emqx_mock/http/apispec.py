@@ -22,6 +22,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from .. import versions
 from . import apidocs
 from .replies import Reply
 
@@ -47,21 +48,14 @@ PAGE_CHALLENGE = 'Bearer realm="emqx-api-spec"'
 # -- which line does what --------------------------------------------------------------------
 
 
-def _line(broker: Broker) -> tuple[int, int]:
-    """The EMQX line (major, minor) the broker answers as."""
-    major, minor = broker.config.version.split(".")[:2]
-    return int(major), int(minor)
-
-
 def served(broker: Broker) -> bool:
-    """EMQX 6.0.3, 6.1.2 and 6.2.0 brought the endpoints; 5.8.9 has none (its 404)."""
-    return _line(broker) >= (6, 0)
+    """Whether the broker's line has the endpoints (EMQX 5.8.9 has none: its 404)."""
+    return versions.serves(broker.config.version, "GET /api-spec.json")
 
 
 def guarded(broker: Broker) -> bool:
-    """From 6.3.0 they need credentials, and `/api-docs` is theirs (`changes/ee/feat-17381.en.md`,
-    `changes/ee/breaking-17215.en.md`)."""
-    return _line(broker) >= (6, 3)
+    """Whether they need credentials at the broker's line (6.3 on)."""
+    return versions.behaves(broker.config.version, versions.API_SPEC_CREDENTIALS)
 
 
 # -- answering -------------------------------------------------------------------------------
@@ -74,7 +68,7 @@ def answer(flavour: Flavour, broker: Broker, request: Request, path: str) -> Rep
         return None
     docs = flavour.api_docs_at
     segments = path.split("/")[1:]
-    if guarded(broker) and docs is not None and (path == docs or path.startswith(docs + "/")):
+    if docs is not None and (path == docs or path.startswith(docs + "/")) and versions.behaves(broker.config.version, versions.SWAGGER_UI_GONE):
         name = path[len(docs) :]
         if name in ("", "/index.html"):  # `emqx_dashboard_redirect_handler`: Swagger UI is gone
             return Reply(308, None, {"location": _SPEC + ".html", "cache-control": "no-store"})
