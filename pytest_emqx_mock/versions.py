@@ -46,6 +46,9 @@ ERROR_CODE = "error code"
 BEHAVIOUR = "behaviour"
 AUTH = "auth"
 _ENDPOINT_KINDS = (ADDED, REMOVED)
+#: The AUTH and BEHAVIOUR rows' names (`behaves`).
+API_SPEC_CREDENTIALS = "the API description needs credentials"
+SWAGGER_UI_GONE = "/api-docs redirects to /api-spec.html"
 
 #: The settings and behaviours the rows name, as the code asks for them.
 NO_MATCH = "authorization.no_match"
@@ -90,6 +93,14 @@ CHANGES: tuple[Change, ...] = (
     Change("6.0.0", REMOVED, "/durable_queues/{id}", "emqx_ds_shared_sub_api, gone in e6.0.0"),
     # `emqx_mgmt_api_status:do_get_status/2`: `cluster` came in e5.9.0 (#14254), `rel_vsn` went in 6.0 (#17187)
     Change("6.0.0", BEHAVIOUR, STATUS_JSON_CLUSTER, "#14254, #17187"),
+    # EMQX 6's API description, from the dashboard listener's root (`http.apispec`): brought by
+    # 6.2.0 and backported to 6.0.3 and 6.1.2 (`emqx_dashboard:api_spec_dispatch/0`).
+    *(
+        Change("6.0.3", ADDED, f"GET {path}", "emqx_dashboard_api_spec_handler, 6.0.3 / 6.1.2 / 6.2.0")
+        for path in ("/api-spec.json", "/api-spec.md", "/api-spec.html", "/api-spec/{tag}", "/api-spec/{tag}/{name}")
+    ),
+    Change("6.3.0", AUTH, API_SPEC_CREDENTIALS, "changes/ee/feat-17381.en.md: they and /api-docs/swagger.json need credentials"),
+    Change("6.3.0", BEHAVIOUR, SWAGGER_UI_GONE, "changes/ee/breaking-17215.en.md: /api-docs and /api-docs/index.html 308 to /api-spec.html"),
 )
 
 

@@ -90,6 +90,8 @@ class CloudV5(Emqx5):
     credentials = "app"
     #: Named for the door, as every door but EMQX 5's own (`Emqx4.api_docs_at`).
     api_docs_at = "/api-docs/cloud-v5"
+    #: A deployment's API has no dashboard listener of its own to serve them from.
+    api_spec = False
     title = "EMQX Cloud Dedicated deployment API (EMQX 5)"
 
     def api_docs_frame(self, broker: Broker) -> dict[str, Any]:

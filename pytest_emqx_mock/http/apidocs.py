@@ -244,8 +244,8 @@ def _tagger(catalog: SchemaCatalog, keys: list[str]) -> Callable[[str], str]:
 
 # -- built once per process ----------------------------------------------------------------
 
-_built: dict[tuple[Any, ...], bytes] = {}
-_building = threading.Lock()
+_built: dict[tuple[Any, ...], Any] = {}
+_building = threading.RLock()  # a view's build reads the document, itself built once
 
 
 def document_bytes(flavour: Flavour, broker: Broker) -> bytes:
@@ -265,16 +265,27 @@ FILES: dict[str, tuple[str, Callable[[Flavour, Broker], bytes]]] = {
 }
 
 
-def _once(what: str, flavour: Flavour, broker: Broker, render: Callable[[dict[str, Any]], bytes]) -> bytes:
-    frame = flavour.api_docs_frame(broker)
-    key = (what, type(flavour), flavour.catalog.edition, encode_text(frame))
+def document(flavour: Flavour, broker: Broker) -> dict[str, Any]:
+    """The flavour's document, built on the first call for its kind, edition and frame (not to
+    be changed: it is shared, as `http.apispec`'s views of it are)."""
+    return once(("document",), flavour, broker, lambda: build_document(flavour, flavour.api_docs_frame(broker)))
+
+
+def once(what: tuple[Any, ...], flavour: Flavour, broker: Broker, build: Callable[[], Any]) -> Any:
+    """`what` of the flavour's document, built by `build` on the first call for the flavour's
+    kind, edition and frame, and kept for the process."""
+    key = (*what, type(flavour), flavour.catalog.edition, encode_text(flavour.api_docs_frame(broker)))
     found = _built.get(key)
     if found is None:
         with _building:
             found = _built.get(key)
             if found is None:
-                found = _built[key] = render(build_document(flavour, frame))
+                found = _built[key] = build()
     return found
+
+
+def _once(what: str, flavour: Flavour, broker: Broker, render: Callable[[dict[str, Any]], bytes]) -> bytes:
+    return once((what,), flavour, broker, lambda: render(document(flavour, broker)))  # type: ignore[no-any-return]
 
 
 # -- the page ------------------------------------------------------------------------------
@@ -297,9 +308,10 @@ window.addEventListener("hashchange",openTarget);openTarget();
 _REFERENCE = re.compile(r"&quot;#/components/schemas/([^&]+)&quot;")
 
 
-def render_page(document: dict[str, Any]) -> str:
+def render_page(document: dict[str, Any], document_url: str = "swagger.json") -> str:
     """The document as one self-contained page: tags, their operations (parameters, request
-    body, responses), then the schemas, each to unfold; no script or style from elsewhere."""
+    body, responses), then the schemas, each to unfold; no script or style from elsewhere.
+    `document_url`: where the page links to the document itself."""
     info = document["info"]
     by_tag: dict[str, list[str]] = {}
     for path, item in document["paths"].items():
@@ -315,7 +327,7 @@ def render_page(document: dict[str, Any]) -> str:
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>{html.escape(info['title'])} <small>{html.escape(info['version'])}</small></h1>",
         f"<p>Paths are under <code>{server}</code>. Credentials: {schemes or 'none'}; <em>public</em> operations need none. "
-        "<a href=swagger.json>The OpenAPI document</a>.</p>",
+        f"<a href='{html.escape(document_url)}'>The OpenAPI document</a>.</p>",
         "<nav><p>" + " · ".join(f"<a href='#tag-{_anchor(tag)}'>{html.escape(tag)}</a>" for tag in sorted(by_tag)) + " · <a href='#schemas'>Schemas</a></p></nav>",
     ]
     for tag in sorted(by_tag):

@@ -193,10 +193,13 @@ class EmqxApp:
         self.deployment_gates: list[Callable[[], bool]] = []
         #: The flavours serving their documents, by where (the first mounted wins).
         self._api_docs: dict[str, Flavour] = {}
+        #: The flavour serving EMQX 6's API description from the root (`http.apispec`).
+        self._api_spec: Flavour | None = None
         if swagger_support:
             for flavour in reversed(self.flavours):
                 if flavour.api_docs_at is not None:
                     self._api_docs[flavour.api_docs_at] = flavour
+            self._api_spec = next((flavour for flavour in self.flavours if flavour.api_spec), None)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if self.deployment_gates and self._door(raw_path(environ)).deployment is not None and not all(gate() for gate in self.deployment_gates):
@@ -281,15 +284,22 @@ class EmqxApp:
 
     def _api_document(self, request: Request, sent: str) -> Reply | None:
         """A flavour's OpenAPI document or its page, at a path no route serves; None elsewhere.
-        Public, as cowboy_swagger's handlers are (the same body with or without credentials)."""
+        Public, as cowboy_swagger's handlers are (the same body with or without credentials);
+        EMQX 6's views of it first (`http.apispec`), which own `/api-docs` from 6.3 on."""
         if not self._api_docs or request.method != "GET":
             return None
-        where, _, name = normalized_path(sent).rpartition("/")
+        path = normalized_path(sent)
+        # imported on the first request for a document: nothing at start-up
+        from . import apidocs, apispec
+
+        if self._api_spec is not None:
+            described = apispec.answer(self._api_spec, self.broker, request, path)
+            if described is not None:
+                return described
+        where, _, name = path.rpartition("/")
         flavour = self._api_docs.get(where)
         if flavour is None:
             return None
-        # imported on the first request for a document: nothing at start-up
-        from . import apidocs
 
         served = apidocs.FILES.get(name)
         if served is None:

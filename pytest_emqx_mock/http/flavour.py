@@ -57,6 +57,10 @@ class Flavour(ABC):
     #: and a page to read it (`<api_docs_at>/index.html`), built by `http.apidocs` from `routes`
     #: and `catalog`; None (the default): it serves none.
     api_docs_at: str | None = None
+    #: The door also serves EMQX 6's API description for readers and agents from the root
+    #: (`/api-spec.json`, ...: `http.apispec`) at the lines that have it, and owns `api_docs_at`
+    #: there from 6.3 on.
+    api_spec: bool = False
     #: The door is an EMQX Cloud deployment's: a server mounting it serves HTTPS only, and starts
     #: with no application (EMQX 4's default `admin`/`public`) unless given one.
     cloud: bool = False

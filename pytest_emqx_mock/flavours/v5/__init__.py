@@ -124,6 +124,8 @@ class Emqx5(Flavour):
     decode_json = staticmethod(jsx.decode)
     #: cowboy_swagger's routes, which minirest_trails adds unless `swagger_support` is off.
     api_docs_at = "/api-docs"
+    #: `emqx_dashboard:api_spec_dispatch/0`'s routes, beside cowboy_swagger's.
+    api_spec = True
 
     def __init__(self, broker: Broker) -> None:
         self.catalog = schemas(broker.edition)
