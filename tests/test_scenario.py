@@ -192,7 +192,7 @@ def test_hand_written_defaults_and_message_forms(emqx_server: EmqxServer) -> Non
 BAD_FILES = [
     ("syntax.yaml", "clients:\n  - clientid: a\n   username: b\n", "line 3, column 4: did not find expected '-' indicator"),
     ("syntax.json", '{"clients": [}', "line 1, column 14: Expecting value"),
-    ("top.yaml", "- a\n", "must be an object of sections (version, flavour, deployment, nodes, retainer, retained, bans, authentication, authorization, api_keys, apps, auth_mnesia, platform_keys, deployments, users, tokens, alarms, clients, metrics, stubs, faults), not a list"),
+    ("top.yaml", "- a\n", "must be an object of sections (version, emqx_version, flavour, deployment, nodes, retainer, retained, bans, authentication, authorization, api_keys, apps, auth_mnesia, platform_keys, deployments, users, tokens, alarms, clients, metrics, stubs, faults), not a list"),
     ("type.yaml", "clients:\n  thermostat: 1\n", "clients: must be a list, not an object"),
     ("typo.yaml", "clients:\n  - {clientid: a, usrname: b}\n", "clients[0].usrname: unknown field (did you mean username?)"),
     ("section.yaml", "client: []\n", "client: unknown field (did you mean clients?)"),
@@ -217,7 +217,7 @@ BAD_FILES = [
     ("retained.yaml", "retained: [{topic: a/+, payload: x}]\n", 'retained[0].topic: must be a topic name, not "a/+" (topic_name_error)'),
     ("nodes.yaml", "nodes: []\n", "nodes: a cluster needs at least one node"),
     ("stats.yaml", "clients: [{clientid: a, stats: {recv_cnt: -1}}]\n", "clients[0].stats.recv_cnt: must be an integer >= 0, not -1"),
-    ("empty.yaml", "", "must be an object of sections (version, flavour, deployment, nodes, retainer, retained, bans, authentication, authorization, api_keys, apps, auth_mnesia, platform_keys, deployments, users, tokens, alarms, clients, metrics, stubs, faults), not null"),
+    ("empty.yaml", "", "must be an object of sections (version, emqx_version, flavour, deployment, nodes, retainer, retained, bans, authentication, authorization, api_keys, apps, auth_mnesia, platform_keys, deployments, users, tokens, alarms, clients, metrics, stubs, faults), not null"),
 ]  # fmt: skip
 
 
